@@ -1,0 +1,204 @@
+//! The running service's shared state: records, quotas, faults, counters,
+//! the S3 client jobs use, and the background tasks that move jobs and
+//! classifiers along.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::Serialize;
+use tokio::task::JoinSet;
+
+use crate::faults::{FaultInjector, Faults};
+use crate::protocol::Operation;
+use crate::quota::{Limits, RateLimiter};
+use crate::state::Store;
+
+/// Call counters of one operation.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationStats {
+    /// Calls received.
+    pub calls: u64,
+    /// Calls answered with success.
+    pub ok: u64,
+    /// Calls answered `TooManyRequestsException`.
+    pub throttled: u64,
+    /// Calls answered with any other error.
+    pub errors: u64,
+}
+
+/// How a call ended, for the counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Success.
+    Ok,
+    /// Throttled (rate, active-jobs quota or injected).
+    Throttled,
+    /// Any other error.
+    Error,
+}
+
+/// Counters since start or the last reset.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// Per operation name.
+    pub operations: BTreeMap<&'static str, OperationStats>,
+    /// The most jobs ever SUBMITTED or IN_PROGRESS at once.
+    pub max_active_jobs: usize,
+}
+
+/// Identity of the simulated account.
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// 12-digit account id.
+    pub id: String,
+    /// Region name.
+    pub region: String,
+}
+
+/// Shared state of one stand-in.
+pub struct App {
+    /// The account and region in ARNs.
+    pub account: Account,
+    /// The client jobs use to read input and write output.
+    pub s3: aws_sdk_s3::Client,
+    store: Mutex<Store>,
+    stats: Mutex<Stats>,
+    limits: Mutex<Limits>,
+    limiter: Mutex<RateLimiter>,
+    faults: Mutex<FaultInjector>,
+    data_dir: Option<PathBuf>,
+    tasks: Mutex<JoinSet<()>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic in one handler must not wedge the service.
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl App {
+    /// A new service over `store`.
+    pub fn new(
+        account: Account,
+        s3: aws_sdk_s3::Client,
+        store: Store,
+        limits: Limits,
+        faults: FaultInjector,
+        data_dir: Option<PathBuf>,
+    ) -> Self {
+        App {
+            account,
+            s3,
+            store: Mutex::new(store),
+            stats: Mutex::new(Stats::default()),
+            limits: Mutex::new(limits),
+            limiter: Mutex::new(RateLimiter::default()),
+            faults: Mutex::new(faults),
+            data_dir,
+            tasks: Mutex::new(JoinSet::new()),
+        }
+    }
+
+    /// Reads the records.
+    pub fn read<R>(&self, f: impl FnOnce(&Store) -> R) -> R {
+        f(&lock(&self.store))
+    }
+
+    /// Changes the records and writes the snapshot (with `--data-dir`).
+    pub fn write<R>(&self, f: impl FnOnce(&mut Store) -> R) -> R {
+        let mut store = lock(&self.store);
+        let result = f(&mut store);
+        if let Some(dir) = &self.data_dir {
+            if let Err(e) = store.save(dir) {
+                tracing::warn!(error = %e, dir = %dir.display(), "cannot write state snapshot");
+            }
+        }
+        let active = store.active_jobs();
+        drop(store);
+        let mut stats = lock(&self.stats);
+        stats.max_active_jobs = stats.max_active_jobs.max(active);
+        result
+    }
+
+    /// A copy of the current limits.
+    pub fn limits(&self) -> Limits {
+        lock(&self.limits).clone()
+    }
+
+    /// Changes the limits.
+    pub fn set_limits(&self, limits: Limits) {
+        *lock(&self.limits) = limits;
+    }
+
+    /// A copy of the current faults.
+    pub fn faults(&self) -> Faults {
+        lock(&self.faults).faults.clone()
+    }
+
+    /// Changes the faults (the random sequence goes on).
+    pub fn set_faults(&self, faults: Faults) {
+        lock(&self.faults).faults = faults;
+    }
+
+    /// Draws the fault verdict and latency for one call.
+    pub fn fault_verdict(&self) -> (std::time::Duration, crate::faults::Verdict) {
+        let mut injector = lock(&self.faults);
+        let latency = injector.latency();
+        (latency, injector.verdict())
+    }
+
+    /// Whether a job of this name is to fail.
+    pub fn fails_job(&self, job_name: Option<&str>) -> bool {
+        lock(&self.faults).fails_job(job_name)
+    }
+
+    /// Takes a rate token for `op`; false means throttled.
+    pub fn admit(&self, op: Operation) -> bool {
+        let limits = self.limits();
+        lock(&self.limiter).admit(op, &limits)
+    }
+
+    /// Counts one call and how it ended.
+    pub fn record(&self, op: Operation, outcome: Outcome) {
+        let mut stats = lock(&self.stats);
+        let entry = stats.operations.entry(op.name()).or_default();
+        entry.calls += 1;
+        match outcome {
+            Outcome::Ok => entry.ok += 1,
+            Outcome::Throttled => entry.throttled += 1,
+            Outcome::Error => entry.errors += 1,
+        }
+    }
+
+    /// A copy of the counters.
+    pub fn stats(&self) -> Stats {
+        lock(&self.stats).clone()
+    }
+
+    /// Runs a background task owned by this service (aborted at reset and
+    /// shutdown).
+    pub fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        let mut tasks = lock(&self.tasks);
+        while tasks.try_join_next().is_some() {}
+        tasks.spawn(task);
+    }
+
+    /// Stops every background task.
+    pub fn abort_tasks(&self) {
+        lock(&self.tasks).abort_all();
+    }
+
+    /// Forgets all jobs, classifiers, tags, tokens and counters; limits and
+    /// faults stay as they are.
+    pub fn reset(&self) {
+        self.abort_tasks();
+        self.write(|store| *store = Store::default());
+        *lock(&self.stats) = Stats::default();
+        lock(&self.limiter).reset();
+    }
+}
+
+/// The service handle passed around.
+pub type SharedApp = Arc<App>;

@@ -1,0 +1,507 @@
+//! Custom document classifiers: CreateDocumentClassifier (COMPREHEND_CSV
+//! training data read from S3), DescribeDocumentClassifier,
+//! ListDocumentClassifiers, StopTrainingDocumentClassifier,
+//! DeleteDocumentClassifier, and the training run
+//! (SUBMITTED -> TRAINING -> TRAINED or IN_ERROR, or STOPPED).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+
+use crate::app::App;
+use crate::jobs::{request_tags, MAX_TAGS};
+use crate::model::{self, Mode};
+use crate::protocol::{
+    epoch_json, fingerprint, now_epoch, paginate, single_filter, str_member, ApiError,
+};
+use crate::s3::{self, S3Error, S3Location};
+use crate::state::{Classifier, ClassifierMetadata, ModelStatus, Store};
+
+/// The label delimiter when none is given.
+pub const DEFAULT_LABEL_DELIMITER: &str = "|";
+
+/// How often a waiting training run looks for a stop request.
+const STOP_POLL: Duration = Duration::from_millis(50);
+
+fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::MultiClass => "MULTI_CLASS",
+        Mode::MultiLabel => "MULTI_LABEL",
+    }
+}
+
+fn not_found(arn: &str) -> ApiError {
+    ApiError::resource_not_found(format!("The specified resource ARN was not found: {arn}"))
+}
+
+/// `DocumentClassifierProperties` of a classifier.
+pub fn properties(classifier: &Classifier) -> Value {
+    let mut out = Map::new();
+    out.insert("DocumentClassifierArn".into(), json!(classifier.arn));
+    out.insert("LanguageCode".into(), json!(classifier.language_code));
+    out.insert("Status".into(), json!(classifier.status.as_str()));
+    if let Some(message) = &classifier.message {
+        out.insert("Message".into(), json!(message));
+    }
+    out.insert("SubmitTime".into(), epoch_json(classifier.submit_time));
+    for (name, time) in [
+        ("EndTime", classifier.end_time),
+        ("TrainingStartTime", classifier.training_start_time),
+        ("TrainingEndTime", classifier.training_end_time),
+    ] {
+        if let Some(time) = time {
+            out.insert(name.into(), epoch_json(time));
+        }
+    }
+    out.insert(
+        "InputDataConfig".into(),
+        classifier.input_data_config.clone(),
+    );
+    if let Some(output) = &classifier.output_data_config {
+        out.insert("OutputDataConfig".into(), output.clone());
+    }
+    if let Some(metadata) = &classifier.metadata {
+        let m = &metadata.evaluation_metrics;
+        out.insert(
+            "ClassifierMetadata".into(),
+            json!({
+                "NumberOfLabels": metadata.number_of_labels,
+                "NumberOfTrainedDocuments": metadata.number_of_trained_documents,
+                "NumberOfTestDocuments": metadata.number_of_test_documents,
+                "EvaluationMetrics": {
+                    "Accuracy": m.accuracy,
+                    "Precision": m.precision,
+                    "Recall": m.recall,
+                    "F1Score": m.f1_score,
+                    "MicroPrecision": m.micro_precision,
+                    "MicroRecall": m.micro_recall,
+                    "MicroF1Score": m.micro_f1_score,
+                    "HammingLoss": m.hamming_loss,
+                },
+            }),
+        );
+    }
+    out.insert(
+        "DataAccessRoleArn".into(),
+        json!(classifier.data_access_role_arn),
+    );
+    if let Some(key) = &classifier.volume_kms_key_id {
+        out.insert("VolumeKmsKeyId".into(), json!(key));
+    }
+    if let Some(vpc) = &classifier.vpc_config {
+        out.insert("VpcConfig".into(), vpc.clone());
+    }
+    out.insert("Mode".into(), json!(mode_name(classifier.mode)));
+    if let Some(key) = &classifier.model_kms_key_id {
+        out.insert("ModelKmsKeyId".into(), json!(key));
+    }
+    if let Some(version) = &classifier.version_name {
+        out.insert("VersionName".into(), json!(version));
+    }
+    Value::Object(out)
+}
+
+/// CreateDocumentClassifier.
+pub fn create(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
+    let input = &request["InputDataConfig"];
+    let data_format = str_member(input, "DataFormat").unwrap_or("COMPREHEND_CSV");
+    if data_format == "AUGMENTED_MANIFEST" {
+        return Err(ApiError::invalid_request(
+            "DataFormat AUGMENTED_MANIFEST is not supported by this stand-in; use COMPREHEND_CSV.",
+        ));
+    }
+    if str_member(input, "DocumentType") == Some("SEMI_STRUCTURED_DOCUMENT")
+        || input.get("Documents").is_some()
+    {
+        return Err(ApiError::invalid_request(
+            "Semi-structured training documents are not supported by this stand-in.",
+        ));
+    }
+    if str_member(input, "S3Uri").is_none() {
+        return Err(ApiError::invalid_request(
+            "S3Uri must be specified when DataFormat is COMPREHEND_CSV.",
+        ));
+    }
+    let mode = match str_member(request, "Mode") {
+        Some("MULTI_LABEL") => Mode::MultiLabel,
+        _ => Mode::MultiClass,
+    };
+    let name = str_member(request, "DocumentClassifierName").unwrap_or_default();
+    let version = str_member(request, "VersionName");
+    let mut arn = format!(
+        "arn:aws:comprehend:{}:{}:document-classifier/{name}",
+        app.account.region, app.account.id
+    );
+    if let Some(version) = version {
+        arn.push_str(&format!("/version/{version}"));
+    }
+    let token = str_member(request, "ClientRequestToken").map(str::to_string);
+    let print = fingerprint(request);
+    let tags = request_tags(request);
+
+    let mut reported_input = input.clone();
+    reported_input["DataFormat"] = json!(data_format);
+    if mode == Mode::MultiLabel && reported_input.get("LabelDelimiter").is_none() {
+        reported_input["LabelDelimiter"] = json!(DEFAULT_LABEL_DELIMITER);
+    }
+
+    let created = app.write(|store: &mut Store| {
+        if let Some(token) = &token {
+            if let Some(existing) = store
+                .classifier_tokens
+                .get(token)
+                .and_then(|arn| store.classifiers.get(arn))
+            {
+                if existing.request_fingerprint == print {
+                    return Ok(false);
+                }
+                return Err(ApiError::invalid_request(format!(
+                    "ClientRequestToken {token} was already used with different parameters \
+                     (idempotency mismatch)."
+                )));
+            }
+        }
+        if store.classifiers.contains_key(&arn) {
+            return Err(ApiError::resource_in_use(format!(
+                "A classifier with the name {name}{} already exists.",
+                version
+                    .map(|v| format!(" and version {v}"))
+                    .unwrap_or_default()
+            )));
+        }
+        if tags.len() > MAX_TAGS {
+            return Err(ApiError::too_many_tags(format!(
+                "A resource can have at most {MAX_TAGS} tags."
+            )));
+        }
+        let classifier = Classifier {
+            arn: arn.clone(),
+            name: name.to_string(),
+            version_name: version.map(str::to_string),
+            status: ModelStatus::Submitted,
+            message: None,
+            submit_time: now_epoch(),
+            end_time: None,
+            training_start_time: None,
+            training_end_time: None,
+            training_done_at: None,
+            deleted_at: None,
+            language_code: str_member(request, "LanguageCode")
+                .unwrap_or("en")
+                .to_string(),
+            mode,
+            input_data_config: reported_input.clone(),
+            output_data_config: request.get("OutputDataConfig").cloned(),
+            data_access_role_arn: str_member(request, "DataAccessRoleArn")
+                .unwrap_or_default()
+                .to_string(),
+            volume_kms_key_id: str_member(request, "VolumeKmsKeyId").map(str::to_string),
+            model_kms_key_id: str_member(request, "ModelKmsKeyId").map(str::to_string),
+            vpc_config: request.get("VpcConfig").cloned(),
+            metadata: None,
+            model: None,
+            client_request_token: token.clone(),
+            request_fingerprint: print.clone(),
+        };
+        if let Some(token) = &token {
+            store.classifier_tokens.insert(token.clone(), arn.clone());
+        }
+        if !tags.is_empty() {
+            store.tags.insert(arn.clone(), tags.clone());
+        }
+        store.classifiers.insert(arn.clone(), classifier);
+        Ok(true)
+    })?;
+    if created {
+        spawn_training(app, arn.clone());
+    }
+    Ok(json!({ "DocumentClassifierArn": arn }))
+}
+
+/// DescribeDocumentClassifier.
+pub fn describe(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
+    let arn = str_member(request, "DocumentClassifierArn").unwrap_or_default();
+    app.read(|store| {
+        store
+            .classifiers
+            .get(arn)
+            .map(|c| json!({ "DocumentClassifierProperties": properties(c) }))
+            .ok_or_else(|| not_found(arn))
+    })
+}
+
+/// ListDocumentClassifiers.
+pub fn list(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
+    let filter = single_filter(
+        request,
+        &[
+            "Status",
+            "DocumentClassifierName",
+            "SubmitTimeBefore",
+            "SubmitTimeAfter",
+        ],
+    )?;
+    let mut classifiers: Vec<Classifier> =
+        app.read(|store| store.classifiers.values().cloned().collect());
+    classifiers.sort_by(|a, b| {
+        a.submit_time
+            .total_cmp(&b.submit_time)
+            .then_with(|| a.arn.cmp(&b.arn))
+    });
+    if let Some((member, value)) = filter {
+        let number = value.as_f64().unwrap_or_default();
+        let text = value.as_str().unwrap_or_default();
+        classifiers.retain(|c| match member {
+            "Status" => c.status.as_str() == text,
+            "DocumentClassifierName" => c.name == text,
+            "SubmitTimeBefore" => c.submit_time < number,
+            _ => c.submit_time > number,
+        });
+    }
+    let (page, next) = paginate(classifiers, request)?;
+    let mut out = json!({
+        "DocumentClassifierPropertiesList": page.iter().map(properties).collect::<Vec<_>>(),
+    });
+    if let Some(next) = next {
+        out["NextToken"] = json!(next);
+    }
+    Ok(out)
+}
+
+/// StopTrainingDocumentClassifier: a classifier still training goes to
+/// STOP_REQUESTED and then STOPPED; any other is left as it is.
+pub fn stop_training(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
+    let arn = str_member(request, "DocumentClassifierArn").unwrap_or_default();
+    app.write(|store| {
+        let classifier = store
+            .classifiers
+            .get_mut(arn)
+            .ok_or_else(|| not_found(arn))?;
+        if matches!(
+            classifier.status,
+            ModelStatus::Submitted | ModelStatus::Training
+        ) {
+            classifier.status = ModelStatus::StopRequested;
+        }
+        Ok(json!({}))
+    })
+}
+
+/// DeleteDocumentClassifier: DELETING, then gone.
+pub fn delete(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
+    let arn = str_member(request, "DocumentClassifierArn").unwrap_or_default();
+    let limits = app.limits();
+    let started = app.write(|store| {
+        let in_use = store
+            .jobs
+            .values()
+            .any(|j| j.status.is_active() && j.document_classifier_arn.as_deref() == Some(arn));
+        let classifier = store
+            .classifiers
+            .get_mut(arn)
+            .ok_or_else(|| not_found(arn))?;
+        if classifier.status.is_training() {
+            return Err(ApiError::resource_in_use(format!(
+                "The classifier {arn} cannot be deleted while it is {}.",
+                classifier.status.as_str()
+            )));
+        }
+        if in_use {
+            return Err(ApiError::resource_in_use(format!(
+                "The classifier {arn} is in use by an active classification job."
+            )));
+        }
+        if classifier.status == ModelStatus::Deleting {
+            return Ok(false);
+        }
+        classifier.status = ModelStatus::Deleting;
+        classifier.deleted_at = Some(now_epoch() + limits.deleting_secs);
+        Ok(true)
+    })?;
+    if started {
+        spawn_deletion(app, arn.to_string());
+    }
+    Ok(json!({}))
+}
+
+/// Starts the background training of a classifier (also used to resume).
+pub fn spawn_training(app: &Arc<App>, arn: String) {
+    let task_app = Arc::clone(app);
+    app.spawn(async move { train(task_app, arn).await });
+}
+
+/// Starts the background removal of a DELETING classifier.
+pub fn spawn_deletion(app: &Arc<App>, arn: String) {
+    let task_app = Arc::clone(app);
+    app.spawn(async move {
+        let deadline =
+            task_app.read(|store| store.classifiers.get(&arn).and_then(|c| c.deleted_at));
+        let Some(deadline) = deadline else { return };
+        let wait = deadline - now_epoch();
+        if wait > 0.0 {
+            tokio::time::sleep(Duration::from_secs_f64(wait)).await;
+        }
+        task_app.write(|store| {
+            if store
+                .classifiers
+                .get(&arn)
+                .is_some_and(|c| c.status == ModelStatus::Deleting)
+            {
+                store.classifiers.remove(&arn);
+                store.tags.remove(&arn);
+                store.classifier_tokens.retain(|_, a| a != &arn);
+            }
+        });
+    });
+}
+
+/// Moves a classifier to a final status, unless it has gone meanwhile.
+fn finish(app: &App, arn: &str, update: impl FnOnce(&mut Classifier)) {
+    app.write(|store| {
+        if let Some(classifier) = store.classifiers.get_mut(arn) {
+            update(classifier);
+            classifier.end_time.get_or_insert_with(now_epoch);
+        }
+    });
+}
+
+fn stopped(classifier: &mut Classifier) {
+    classifier.status = ModelStatus::Stopped;
+    classifier.message = Some("Training was stopped by StopTrainingDocumentClassifier.".into());
+}
+
+fn in_error(message: String) -> impl FnOnce(&mut Classifier) {
+    move |classifier| {
+        classifier.status = ModelStatus::InError;
+        classifier.message = Some(message);
+    }
+}
+
+fn status_of(app: &App, arn: &str) -> Option<ModelStatus> {
+    app.read(|store| store.classifiers.get(arn).map(|c| c.status))
+}
+
+async fn read_csv(app: &App, uri: &str) -> Result<String, String> {
+    let location =
+        S3Location::parse(uri).ok_or_else(|| format!("INVALID_INPUT: {uri} is not an S3 URI."))?;
+    let objects = s3::read_prefix(&app.s3, &location)
+        .await
+        .map_err(|e| match e {
+            S3Error::NoSuchBucket(bucket) => format!(
+                "NO_READ_ACCESS_TO_INPUT: The provided data access role does not have proper \
+                 access to the training data at {uri}: the bucket {bucket} does not exist."
+            ),
+            S3Error::Other(detail) => {
+                format!(
+                    "NO_READ_ACCESS_TO_INPUT: Unable to read the training data at {uri}: {detail}"
+                )
+            }
+        })?;
+    if objects.is_empty() {
+        return Err(format!(
+            "INPUT_FILES_NOT_FOUND: No training data found at {uri}."
+        ));
+    }
+    let mut text = String::new();
+    for object in objects {
+        let part = String::from_utf8(object.body).map_err(|_| {
+            format!(
+                "INVALID_INPUT: The training file s3://{}/{} is not UTF-8 text.",
+                location.bucket, object.key
+            )
+        })?;
+        text.push_str(&part);
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+    }
+    Ok(text)
+}
+
+async fn train(app: Arc<App>, arn: String) {
+    let Some(classifier) = app.read(|store| store.classifiers.get(&arn).cloned()) else {
+        return;
+    };
+    match classifier.status {
+        ModelStatus::StopRequested => return finish(&app, &arn, stopped),
+        ModelStatus::Submitted | ModelStatus::Training => {}
+        _ => return,
+    }
+    let input = &classifier.input_data_config;
+    let training_uri = str_member(input, "S3Uri").unwrap_or_default().to_string();
+    let training = match read_csv(&app, &training_uri).await {
+        Ok(text) => text,
+        Err(message) => return finish(&app, &arn, in_error(message)),
+    };
+    let test = match str_member(input, "TestS3Uri") {
+        Some(uri) => match read_csv(&app, uri).await {
+            Ok(text) => Some(text),
+            Err(message) => return finish(&app, &arn, in_error(message)),
+        },
+        None => None,
+    };
+
+    let training_secs = app.limits().training_secs;
+    let done_at = app.write(|store| {
+        let classifier = store.classifiers.get_mut(&arn)?;
+        if classifier.status == ModelStatus::Submitted {
+            classifier.status = ModelStatus::Training;
+        }
+        let now = now_epoch();
+        classifier.training_start_time.get_or_insert(now);
+        Some(
+            *classifier
+                .training_done_at
+                .get_or_insert(now + training_secs),
+        )
+    });
+    let Some(done_at) = done_at else { return };
+
+    loop {
+        match status_of(&app, &arn) {
+            Some(ModelStatus::StopRequested) => return finish(&app, &arn, stopped),
+            Some(ModelStatus::Training) => {}
+            _ => return,
+        }
+        let wait = done_at - now_epoch();
+        if wait <= 0.0 {
+            break;
+        }
+        tokio::time::sleep(STOP_POLL.min(Duration::from_secs_f64(wait))).await;
+    }
+
+    let mode = classifier.mode;
+    let delimiter = str_member(input, "LabelDelimiter")
+        .unwrap_or(DEFAULT_LABEL_DELIMITER)
+        .to_string();
+    let report = tokio::task::spawn_blocking(move || {
+        model::train(&training, test.as_deref(), mode, &delimiter)
+    })
+    .await
+    .unwrap_or_else(|e| Err(format!("training crashed: {e}")));
+
+    finish(&app, &arn, move |classifier| {
+        if classifier.status == ModelStatus::StopRequested {
+            return stopped(classifier);
+        }
+        if classifier.status != ModelStatus::Training {
+            return;
+        }
+        let now = now_epoch();
+        classifier.training_end_time = Some(now);
+        match report {
+            Ok(report) => {
+                classifier.status = ModelStatus::Trained;
+                classifier.metadata = Some(ClassifierMetadata {
+                    number_of_labels: report.number_of_labels,
+                    number_of_trained_documents: report.number_of_trained_documents,
+                    number_of_test_documents: report.number_of_test_documents,
+                    evaluation_metrics: report.metrics,
+                });
+                classifier.model = Some(report.model);
+            }
+            Err(message) => in_error(format!("INVALID_INPUT: {message}"))(classifier),
+        }
+    });
+}

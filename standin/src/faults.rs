@@ -1,0 +1,166 @@
+//! Fault injection: throttle or fail a fraction of calls, add latency, and
+//! make named jobs fail. Random draws come from a seedable generator so a
+//! test can replay the same sequence.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+/// The faults to inject, as the admin API reads and writes them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Faults {
+    /// Fraction (0..=1) of API calls answered `TooManyRequestsException`.
+    pub throttle_fraction: f64,
+    /// Fraction (0..=1) of API calls answered `InternalServerException` (500).
+    pub error_fraction: f64,
+    /// Milliseconds added before every API call is answered.
+    pub latency_ms: u64,
+    /// Jobs with one of these names end FAILED.
+    pub fail_job_names: BTreeSet<String>,
+}
+
+impl Faults {
+    /// Applies the members present in a camelCase JSON object, leaving the
+    /// rest unchanged.
+    pub fn merge(&mut self, patch: &serde_json::Value) -> Result<(), String> {
+        let mut current = serde_json::to_value(&*self).map_err(|e| e.to_string())?;
+        let (Some(current_map), Some(patch_map)) = (current.as_object_mut(), patch.as_object())
+        else {
+            return Err("faults must be a JSON object".to_string());
+        };
+        for (key, value) in patch_map {
+            if !current_map.contains_key(key) {
+                return Err(format!("unknown fault '{key}'"));
+            }
+            current_map.insert(key.clone(), value.clone());
+        }
+        let merged: Faults = serde_json::from_value(current).map_err(|e| e.to_string())?;
+        merged.check()?;
+        *self = merged;
+        Ok(())
+    }
+
+    /// Rejects fractions outside 0..=1.
+    pub fn check(&self) -> Result<(), String> {
+        for (name, value) in [
+            ("throttleFraction", self.throttle_fraction),
+            ("errorFraction", self.error_fraction),
+        ] {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(format!("{name} must be between 0 and 1, got {value}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What to do to one API call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Serve it.
+    Serve,
+    /// Answer `TooManyRequestsException`.
+    Throttle,
+    /// Answer `InternalServerException`.
+    Fail,
+}
+
+/// The fault settings with their random source.
+#[derive(Debug)]
+pub struct FaultInjector {
+    /// The current settings.
+    pub faults: Faults,
+    rng: StdRng,
+}
+
+impl FaultInjector {
+    /// A new injector; the same seed gives the same verdicts.
+    pub fn new(faults: Faults, seed: Option<u64>) -> Self {
+        let rng = match seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => StdRng::from_os_rng(),
+        };
+        FaultInjector { faults, rng }
+    }
+
+    /// The latency to add to a call.
+    pub fn latency(&self) -> Duration {
+        Duration::from_millis(self.faults.latency_ms)
+    }
+
+    /// Decides one call's fate. Both draws are always made, so a seeded run
+    /// stays in step whatever the fractions are.
+    pub fn verdict(&mut self) -> Verdict {
+        let throttle_draw: f64 = self.rng.random();
+        let error_draw: f64 = self.rng.random();
+        if throttle_draw < self.faults.throttle_fraction {
+            Verdict::Throttle
+        } else if error_draw < self.faults.error_fraction {
+            Verdict::Fail
+        } else {
+            Verdict::Serve
+        }
+    }
+
+    /// Whether a job of this name is to fail.
+    pub fn fails_job(&self, job_name: Option<&str>) -> bool {
+        job_name.is_some_and(|name| self.faults.fail_job_names.contains(name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fractions_of_one_and_zero_are_absolute() {
+        let mut all = FaultInjector::new(
+            Faults {
+                throttle_fraction: 1.0,
+                ..Faults::default()
+            },
+            Some(1),
+        );
+        let mut none = FaultInjector::new(Faults::default(), Some(1));
+        for _ in 0..100 {
+            assert_eq!(all.verdict(), Verdict::Throttle);
+            assert_eq!(none.verdict(), Verdict::Serve);
+        }
+    }
+
+    #[test]
+    fn same_seed_same_verdicts() {
+        let faults = Faults {
+            throttle_fraction: 0.3,
+            error_fraction: 0.3,
+            ..Faults::default()
+        };
+        let mut a = FaultInjector::new(faults.clone(), Some(42));
+        let mut b = FaultInjector::new(faults, Some(42));
+        let va: Vec<_> = (0..50).map(|_| a.verdict()).collect();
+        let vb: Vec<_> = (0..50).map(|_| b.verdict()).collect();
+        assert_eq!(va, vb);
+        assert!(va.contains(&Verdict::Serve));
+        assert!(va.contains(&Verdict::Throttle));
+    }
+
+    #[test]
+    fn merge_keeps_other_members() {
+        let mut faults = Faults::default();
+        faults
+            .merge(&serde_json::json!({"failJobNames": ["a"], "latencyMs": 5}))
+            .unwrap();
+        faults
+            .merge(&serde_json::json!({"throttleFraction": 0.5}))
+            .unwrap();
+        assert_eq!(faults.latency_ms, 5);
+        assert!(faults.fail_job_names.contains("a"));
+        assert!(faults
+            .merge(&serde_json::json!({"errorFraction": 2}))
+            .is_err());
+    }
+}

@@ -1,0 +1,1075 @@
+//! Classifiers and jobs really run: training from S3, job life cycle, the
+//! output archive, failures, idempotency, the active-jobs quota, tags,
+//! persistence across restart, and the binary.
+
+mod common;
+
+use std::io::Read;
+use std::time::Duration;
+
+use aws_sdk_comprehend::error::ProvideErrorMetadata;
+use aws_sdk_comprehend::types::{
+    DocumentClassificationJobFilter, DocumentClassifierMode, InputDataConfig, InputFormat,
+    JobStatus, ModelStatus, OutputDataConfig, Tag,
+};
+use common::{fast_config, raw_request, Harness, MULTI_LABEL_CSV, ROLE};
+use comprehend_standin::Config;
+use serde_json::Value;
+
+/// Downloads an `output.tar.gz` and returns its members' names and the
+/// parsed lines of `predictions.jsonl`.
+async fn read_output(h: &Harness, uri: &str) -> (Vec<String>, Vec<Value>) {
+    let rest = uri.strip_prefix("s3://").unwrap();
+    let (bucket, key) = rest.split_once('/').unwrap();
+    let bytes = h.get(bucket, key).await;
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&bytes[..]));
+    let mut names = Vec::new();
+    let mut lines = Vec::new();
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        names.push(entry.path().unwrap().display().to_string());
+        let mut text = String::new();
+        entry.read_to_string(&mut text).unwrap();
+        for line in text.lines() {
+            lines.push(serde_json::from_str(line).unwrap());
+        }
+    }
+    (names, lines)
+}
+
+fn keys(value: &Value) -> Vec<String> {
+    value.as_object().unwrap().keys().cloned().collect()
+}
+
+#[tokio::test]
+async fn classifier_trains_with_metrics() {
+    let h = Harness::fast().await;
+    let arn = h.trained_classifier("news").await;
+    assert_eq!(
+        arn,
+        "arn:aws:comprehend:us-east-1:123456789012:document-classifier/news"
+    );
+    let props = h
+        .comprehend
+        .describe_document_classifier()
+        .document_classifier_arn(&arn)
+        .send()
+        .await
+        .unwrap()
+        .document_classifier_properties
+        .unwrap();
+    assert_eq!(props.status(), Some(&ModelStatus::Trained));
+    assert_eq!(props.mode(), Some(&DocumentClassifierMode::MultiClass));
+    assert!(props.training_start_time().is_some());
+    assert!(props.training_end_time().is_some());
+    assert!(props.end_time().is_some());
+    let metadata = props.classifier_metadata().unwrap();
+    assert_eq!(metadata.number_of_labels(), Some(3));
+    assert_eq!(
+        metadata.number_of_trained_documents().unwrap_or(0)
+            + metadata.number_of_test_documents().unwrap_or(0),
+        12
+    );
+    let metrics = metadata.evaluation_metrics().unwrap();
+    for value in [
+        metrics.accuracy(),
+        metrics.precision(),
+        metrics.recall(),
+        metrics.f1_score(),
+        metrics.micro_precision(),
+        metrics.micro_recall(),
+        metrics.micro_f1_score(),
+        metrics.hamming_loss(),
+    ] {
+        let value = value.expect("metric present");
+        assert!((0.0..=1.0).contains(&value), "{value}");
+    }
+
+    // Same name again: ResourceInUseException. A version makes it new.
+    let err = h
+        .comprehend
+        .create_document_classifier()
+        .document_classifier_name("news")
+        .data_access_role_arn(ROLE)
+        .language_code(aws_sdk_comprehend::types::LanguageCode::En)
+        .input_data_config(
+            aws_sdk_comprehend::types::DocumentClassifierInputDataConfig::builder()
+                .s3_uri("s3://train/news.csv")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_resource_in_use_exception(), "{err:?}");
+    let v2 = h
+        .comprehend
+        .create_document_classifier()
+        .document_classifier_name("news")
+        .version_name("v2")
+        .data_access_role_arn(ROLE)
+        .language_code(aws_sdk_comprehend::types::LanguageCode::En)
+        .input_data_config(
+            aws_sdk_comprehend::types::DocumentClassifierInputDataConfig::builder()
+                .s3_uri("s3://train/news.csv")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        v2.document_classifier_arn(),
+        Some("arn:aws:comprehend:us-east-1:123456789012:document-classifier/news/version/v2")
+    );
+
+    let listed = h
+        .comprehend
+        .list_document_classifiers()
+        .filter(
+            aws_sdk_comprehend::types::DocumentClassifierFilter::builder()
+                .document_classifier_name("news")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.document_classifier_properties_list().len(), 2);
+}
+
+#[tokio::test]
+async fn bad_training_data_ends_in_error() {
+    let h = Harness::fast().await;
+    let arn = h
+        .create_classifier(
+            "broken",
+            "only-one-column-and-no-comma\n",
+            DocumentClassifierMode::MultiClass,
+        )
+        .await;
+    assert_eq!(h.wait_classifier(&arn).await, ModelStatus::InError);
+    let props = h
+        .comprehend
+        .describe_document_classifier()
+        .document_classifier_arn(&arn)
+        .send()
+        .await
+        .unwrap()
+        .document_classifier_properties
+        .unwrap();
+    assert!(!props.message().unwrap_or_default().is_empty());
+
+    // Missing training data also ends IN_ERROR.
+    let missing = h
+        .comprehend
+        .create_document_classifier()
+        .document_classifier_name("missing-data")
+        .data_access_role_arn(ROLE)
+        .language_code(aws_sdk_comprehend::types::LanguageCode::En)
+        .input_data_config(
+            aws_sdk_comprehend::types::DocumentClassifierInputDataConfig::builder()
+                .s3_uri("s3://train/nothing-here.csv")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .document_classifier_arn
+        .unwrap();
+    assert_eq!(h.wait_classifier(&missing).await, ModelStatus::InError);
+
+    // A job on a classifier in error: ResourceUnavailableException.
+    let err = h
+        .start_job(
+            "j",
+            &arn,
+            "s3://in-bucket/x",
+            InputFormat::OneDocPerFile,
+            "s3://out-bucket/",
+        )
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_resource_unavailable_exception(), "{err:?}");
+    assert_eq!(err.code(), Some("ResourceUnavailableException"));
+
+    // AUGMENTED_MANIFEST is refused up front.
+    let err = h
+        .comprehend
+        .create_document_classifier()
+        .document_classifier_name("manifest")
+        .data_access_role_arn(ROLE)
+        .language_code(aws_sdk_comprehend::types::LanguageCode::En)
+        .input_data_config(
+            aws_sdk_comprehend::types::DocumentClassifierInputDataConfig::builder()
+                .data_format(
+                    aws_sdk_comprehend::types::DocumentClassifierDataFormat::AugmentedManifest,
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_invalid_request_exception(), "{err:?}");
+}
+
+#[tokio::test]
+async fn stop_training_and_delete() {
+    let mut config = fast_config();
+    config.limits.training_secs = 30.0;
+    config.limits.deleting_secs = 0.5;
+    let h = Harness::start(config).await;
+    let arn = h
+        .create_classifier(
+            "slow",
+            common::TRAINING_CSV,
+            DocumentClassifierMode::MultiClass,
+        )
+        .await;
+    // Deleting while training is refused.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let err = h
+        .comprehend
+        .delete_document_classifier()
+        .document_classifier_arn(&arn)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_resource_in_use_exception(), "{err:?}");
+
+    h.comprehend
+        .stop_training_document_classifier()
+        .document_classifier_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(h.wait_classifier(&arn).await, ModelStatus::Stopped);
+
+    h.comprehend
+        .delete_document_classifier()
+        .document_classifier_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let status = h
+        .comprehend
+        .describe_document_classifier()
+        .document_classifier_arn(&arn)
+        .send()
+        .await
+        .unwrap()
+        .document_classifier_properties
+        .unwrap()
+        .status;
+    assert_eq!(status, Some(ModelStatus::Deleting));
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let err = h
+        .comprehend
+        .describe_document_classifier()
+        .document_classifier_arn(&arn)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_resource_not_found_exception(), "{err:?}");
+}
+
+#[tokio::test]
+async fn job_runs_one_doc_per_line_and_writes_the_archive() {
+    // Phases long enough that polling sees each one even on a busy machine.
+    let mut config = fast_config();
+    config.limits.job_queued_secs = 0.4;
+    config.limits.job_running_secs = 0.4;
+    let h = Harness::start(config).await;
+    let classifier = h.trained_classifier("lines").await;
+    h.bucket("in-bucket").await;
+    h.bucket("out-bucket").await;
+    h.put(
+        "in-bucket",
+        "batch/a.txt",
+        "the team scored a goal and won the match\n\nthe parliament passed the budget\n",
+    )
+    .await;
+    h.put(
+        "in-bucket",
+        "batch/b.txt",
+        "bake the cake with flour and sugar\n",
+    )
+    .await;
+    h.put("in-bucket", "other/ignored.txt", "not under the prefix\n")
+        .await;
+
+    let job_id = h
+        .start_job(
+            "lines-job",
+            &classifier,
+            "s3://in-bucket/batch/",
+            InputFormat::OneDocPerLine,
+            "s3://out-bucket/results/",
+        )
+        .await
+        .unwrap();
+    assert_eq!(job_id.len(), 32);
+    assert!(job_id.chars().all(|c| c.is_ascii_hexdigit()));
+
+    // SUBMITTED, then IN_PROGRESS, then COMPLETED.
+    let mut seen = Vec::new();
+    loop {
+        let props = h
+            .comprehend
+            .describe_document_classification_job()
+            .job_id(&job_id)
+            .send()
+            .await
+            .unwrap()
+            .document_classification_job_properties
+            .unwrap();
+        let status = props.job_status().cloned().unwrap();
+        if seen.last() != Some(&status) {
+            seen.push(status.clone());
+        }
+        if status == JobStatus::Completed || status == JobStatus::Failed {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        seen,
+        vec![
+            JobStatus::Submitted,
+            JobStatus::InProgress,
+            JobStatus::Completed
+        ]
+    );
+
+    let props = h.wait_job(&job_id).await;
+    let expected_uri =
+        format!("s3://out-bucket/results/123456789012-CLN-{job_id}/output/output.tar.gz");
+    assert_eq!(
+        props.output_data_config().map(|o| o.s3_uri()),
+        Some(expected_uri.as_str())
+    );
+    assert_eq!(
+        props.job_arn(),
+        Some(
+            format!(
+                "arn:aws:comprehend:us-east-1:123456789012:document-classification-job/{job_id}"
+            )
+            .as_str()
+        )
+    );
+    assert!(props.end_time().is_some());
+    assert!(props.submit_time().is_some());
+    assert_eq!(props.job_name(), Some("lines-job"));
+
+    let (names, lines) = read_output(&h, &expected_uri).await;
+    assert_eq!(names, vec!["predictions.jsonl"]);
+    assert_eq!(lines.len(), 3);
+    for line in &lines {
+        assert_eq!(keys(line), vec!["Classes", "File", "Line"]);
+        let classes = line["Classes"].as_array().unwrap();
+        assert!(!classes.is_empty() && classes.len() <= 3);
+        for class in classes {
+            assert_eq!(keys(class), vec!["Name", "Score"]);
+            assert!(class["Score"].as_f64().unwrap() >= 0.0);
+        }
+    }
+    let located: Vec<(String, String)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["File"].as_str().unwrap().to_string(),
+                l["Line"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        located,
+        vec![
+            ("a.txt".to_string(), "0".to_string()),
+            ("a.txt".to_string(), "2".to_string()),
+            ("b.txt".to_string(), "0".to_string()),
+        ]
+    );
+    assert_eq!(lines[0]["Classes"][0]["Name"], "SPORTS");
+    assert_eq!(lines[1]["Classes"][0]["Name"], "POLITICS");
+    assert_eq!(lines[2]["Classes"][0]["Name"], "COOKING");
+
+    // Listing by name finds it; duplicate names are allowed.
+    let second = h
+        .start_job(
+            "lines-job",
+            &classifier,
+            "s3://in-bucket/batch/a.txt",
+            InputFormat::OneDocPerLine,
+            "s3://out-bucket/results",
+        )
+        .await
+        .unwrap();
+    assert_ne!(second, job_id);
+    let listed = h
+        .comprehend
+        .list_document_classification_jobs()
+        .filter(
+            DocumentClassificationJobFilter::builder()
+                .job_name("lines-job")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.document_classification_job_properties_list().len(),
+        2
+    );
+
+    let completed = h
+        .comprehend
+        .list_document_classification_jobs()
+        .filter(
+            DocumentClassificationJobFilter::builder()
+                .job_status(JobStatus::Completed)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = completed
+        .document_classification_job_properties_list()
+        .iter()
+        .filter_map(|p| p.job_id())
+        .collect();
+    assert_eq!(ids, vec![job_id.as_str()]);
+
+    let first_submitted = *props.submit_time().unwrap();
+    let after = h
+        .comprehend
+        .list_document_classification_jobs()
+        .filter(
+            DocumentClassificationJobFilter::builder()
+                .submit_time_after(first_submitted)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = after
+        .document_classification_job_properties_list()
+        .iter()
+        .filter_map(|p| p.job_id())
+        .collect();
+    assert_eq!(ids, vec![second.as_str()]);
+    let before = h
+        .comprehend
+        .list_document_classification_jobs()
+        .filter(
+            DocumentClassificationJobFilter::builder()
+                .submit_time_before(aws_smithy_types::DateTime::from_secs(
+                    first_submitted.secs() + 1,
+                ))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(before
+        .document_classification_job_properties_list()
+        .iter()
+        .any(|p| p.job_id() == Some(job_id.as_str())));
+}
+
+#[tokio::test]
+async fn one_doc_per_file_and_multi_label() {
+    let h = Harness::fast().await;
+    let multi = h
+        .create_classifier(
+            "labels",
+            MULTI_LABEL_CSV,
+            DocumentClassifierMode::MultiLabel,
+        )
+        .await;
+    assert_eq!(h.wait_classifier(&multi).await, ModelStatus::Trained);
+    let multi_class = h.trained_classifier("files").await;
+    h.bucket("in-bucket").await;
+    h.bucket("out-bucket").await;
+    h.put(
+        "in-bucket",
+        "docs/one.txt",
+        "the striker scored a goal\nand the team won the match\n",
+    )
+    .await;
+    h.put("in-bucket", "docs/two.txt", "stir the soup with garlic")
+        .await;
+
+    let per_file = h
+        .start_job(
+            "per-file",
+            &multi_class,
+            "s3://in-bucket/docs",
+            InputFormat::OneDocPerFile,
+            "s3://out-bucket/",
+        )
+        .await
+        .unwrap();
+    let labels = h
+        .start_job(
+            "multi-label",
+            &multi,
+            "s3://in-bucket/docs/",
+            InputFormat::OneDocPerFile,
+            "s3://out-bucket/labels",
+        )
+        .await
+        .unwrap();
+
+    let props = h.wait_job(&per_file).await;
+    assert_eq!(props.job_status(), Some(&JobStatus::Completed));
+    let (names, lines) = read_output(&h, props.output_data_config().unwrap().s3_uri()).await;
+    assert_eq!(names, vec!["predictions.jsonl"]);
+    assert_eq!(lines.len(), 2);
+    for line in &lines {
+        assert_eq!(keys(line), vec!["Classes", "File"]);
+    }
+    assert_eq!(lines[0]["File"], "one.txt");
+    assert_eq!(lines[0]["Classes"][0]["Name"], "SPORTS");
+    assert_eq!(lines[1]["File"], "two.txt");
+
+    let props = h.wait_job(&labels).await;
+    assert_eq!(
+        props.job_status(),
+        Some(&JobStatus::Completed),
+        "{:?}",
+        props.message()
+    );
+    let (_, lines) = read_output(&h, props.output_data_config().unwrap().s3_uri()).await;
+    assert_eq!(lines.len(), 2);
+    for line in &lines {
+        assert_eq!(keys(line), vec!["File", "Labels"]);
+        for label in line["Labels"].as_array().unwrap() {
+            assert!(label["Score"].as_f64().unwrap() >= 0.5);
+        }
+    }
+    let first: Vec<&str> = lines[0]["Labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["Name"].as_str())
+        .collect();
+    assert!(first.contains(&"SPORTS"), "{first:?}");
+}
+
+#[tokio::test]
+async fn jobs_fail_like_the_service() {
+    let h = Harness::fast().await;
+    let classifier = h.trained_classifier("failing").await;
+    h.bucket("in-bucket").await;
+    h.bucket("out-bucket").await;
+    h.put("in-bucket", "docs/a.txt", "some text").await;
+
+    let empty = h
+        .start_job(
+            "empty",
+            &classifier,
+            "s3://in-bucket/nothing/",
+            InputFormat::OneDocPerFile,
+            "s3://out-bucket/",
+        )
+        .await
+        .unwrap();
+    let no_bucket = h
+        .start_job(
+            "no-bucket",
+            &classifier,
+            "s3://no-such-bucket/x",
+            InputFormat::OneDocPerFile,
+            "s3://out-bucket/",
+        )
+        .await
+        .unwrap();
+    let no_output = h
+        .start_job(
+            "no-output",
+            &classifier,
+            "s3://in-bucket/docs/",
+            InputFormat::OneDocPerFile,
+            "s3://missing-out/x/",
+        )
+        .await
+        .unwrap();
+
+    let props = h.wait_job(&empty).await;
+    assert_eq!(props.job_status(), Some(&JobStatus::Failed));
+    assert!(props
+        .message()
+        .unwrap()
+        .contains("No input files found at s3://in-bucket/nothing/"));
+    assert!(props.end_time().is_some());
+
+    let props = h.wait_job(&no_bucket).await;
+    assert_eq!(props.job_status(), Some(&JobStatus::Failed));
+    assert!(
+        props.message().unwrap().contains("NO_READ_ACCESS_TO_INPUT"),
+        "{:?}",
+        props.message()
+    );
+
+    let props = h.wait_job(&no_output).await;
+    assert_eq!(props.job_status(), Some(&JobStatus::Failed));
+    assert!(
+        props
+            .message()
+            .unwrap()
+            .contains("NO_WRITE_ACCESS_TO_OUTPUT"),
+        "{:?}",
+        props.message()
+    );
+
+    // A job named in failJobNames fails (set at run time).
+    let response = raw_request(
+        h.running.endpoint(),
+        "PUT",
+        "/_standin/faults",
+        &[],
+        r#"{"failJobNames": ["doomed"]}"#,
+    )
+    .await;
+    assert_eq!(response.status, 200);
+    let doomed = h
+        .start_job(
+            "doomed",
+            &classifier,
+            "s3://in-bucket/docs/",
+            InputFormat::OneDocPerFile,
+            "s3://out-bucket/",
+        )
+        .await
+        .unwrap();
+    let props = h.wait_job(&doomed).await;
+    assert_eq!(props.job_status(), Some(&JobStatus::Failed));
+    assert_eq!(props.message(), Some("Injected failure for job doomed"));
+}
+
+#[tokio::test]
+async fn client_request_token_is_idempotent() {
+    let h = Harness::fast().await;
+    let classifier = h.trained_classifier("tokens").await;
+    let start = |name: &'static str, token: &'static str| {
+        h.comprehend
+            .start_document_classification_job()
+            .job_name(name)
+            .client_request_token(token)
+            .document_classifier_arn(&classifier)
+            .data_access_role_arn(ROLE)
+            .input_data_config(
+                InputDataConfig::builder()
+                    .s3_uri("s3://in-bucket/x")
+                    .build()
+                    .unwrap(),
+            )
+            .output_data_config(
+                OutputDataConfig::builder()
+                    .s3_uri("s3://out-bucket/")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+    };
+    let first = start("same", "2f1b5a9e-0000-4000-8000-000000000001")
+        .await
+        .unwrap();
+    let again = start("same", "2f1b5a9e-0000-4000-8000-000000000001")
+        .await
+        .unwrap();
+    assert_eq!(first.job_id(), again.job_id());
+    assert_eq!(first.job_arn(), again.job_arn());
+    let err = start("different", "2f1b5a9e-0000-4000-8000-000000000001")
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_invalid_request_exception(), "{err:?}");
+    assert!(err.message().unwrap().contains("ClientRequestToken"));
+    let other = start("same", "2f1b5a9e-0000-4000-8000-000000000002")
+        .await
+        .unwrap();
+    assert_ne!(first.job_id(), other.job_id());
+
+    let stats = raw_request(h.running.endpoint(), "GET", "/_standin/stats", &[], "")
+        .await
+        .json();
+    let jobs = stats["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 2);
+    assert_eq!(
+        jobs[0]["clientRequestToken"],
+        "2f1b5a9e-0000-4000-8000-000000000001"
+    );
+
+    // The same for classifiers.
+    let create = |name: &'static str| {
+        h.comprehend
+            .create_document_classifier()
+            .document_classifier_name(name)
+            .client_request_token("classifier-token-1")
+            .data_access_role_arn(ROLE)
+            .language_code(aws_sdk_comprehend::types::LanguageCode::En)
+            .input_data_config(
+                aws_sdk_comprehend::types::DocumentClassifierInputDataConfig::builder()
+                    .s3_uri("s3://train/tokens.csv")
+                    .build(),
+            )
+            .send()
+    };
+    let a = create("tokened").await.unwrap();
+    let b = create("tokened").await.unwrap();
+    assert_eq!(a.document_classifier_arn(), b.document_classifier_arn());
+    let err = create("another-name")
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_invalid_request_exception(), "{err:?}");
+}
+
+#[tokio::test]
+async fn at_most_ten_active_jobs() {
+    let mut config = fast_config();
+    config.limits.job_queued_secs = 30.0;
+    let h = Harness::start(config).await;
+    let classifier = h.trained_classifier("busy").await;
+    for i in 0..10 {
+        h.start_job(
+            &format!("busy-{i}"),
+            &classifier,
+            "s3://in-bucket/x",
+            InputFormat::OneDocPerFile,
+            "s3://out-bucket/",
+        )
+        .await
+        .unwrap();
+    }
+    let err = h
+        .start_job(
+            "busy-10",
+            &classifier,
+            "s3://in-bucket/x",
+            InputFormat::OneDocPerFile,
+            "s3://out-bucket/",
+        )
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_too_many_requests_exception(), "{err:?}");
+
+    let stats = raw_request(h.running.endpoint(), "GET", "/_standin/stats", &[], "")
+        .await
+        .json();
+    assert_eq!(stats["activeJobs"], 10);
+    assert_eq!(stats["maxActiveJobsSeen"], 10);
+    assert_eq!(
+        stats["operations"]["StartDocumentClassificationJob"]["throttled"],
+        1
+    );
+
+    // A classifier in use by active jobs cannot be deleted.
+    let err = h
+        .comprehend
+        .delete_document_classifier()
+        .document_classifier_arn(&classifier)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_resource_in_use_exception(), "{err:?}");
+
+    // Paging over the ten.
+    let page = h
+        .comprehend
+        .list_document_classification_jobs()
+        .max_results(4)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.document_classification_job_properties_list().len(), 4);
+    let mut total = 4;
+    let mut token = page.next_token().map(str::to_string);
+    while let Some(t) = token {
+        let page = h
+            .comprehend
+            .list_document_classification_jobs()
+            .max_results(4)
+            .next_token(t)
+            .send()
+            .await
+            .unwrap();
+        total += page.document_classification_job_properties_list().len();
+        token = page.next_token().map(str::to_string);
+    }
+    assert_eq!(total, 10);
+
+    // Reset forgets everything.
+    let response = raw_request(h.running.endpoint(), "POST", "/_standin/reset", &[], "").await;
+    assert_eq!(response.status, 200);
+    let stats = raw_request(h.running.endpoint(), "GET", "/_standin/stats", &[], "")
+        .await
+        .json();
+    assert_eq!(stats["activeJobs"], 0);
+    assert_eq!(stats["jobs"], serde_json::json!([]));
+    assert_eq!(
+        stats["operations"]["StartDocumentClassificationJob"]["calls"],
+        0
+    );
+}
+
+#[tokio::test]
+async fn tags_on_jobs_and_classifiers() {
+    let h = Harness::fast().await;
+    let classifier = h.trained_classifier("tagged").await;
+    let job = h
+        .comprehend
+        .start_document_classification_job()
+        .document_classifier_arn(&classifier)
+        .data_access_role_arn(ROLE)
+        .input_data_config(
+            InputDataConfig::builder()
+                .s3_uri("s3://in-bucket/x")
+                .build()
+                .unwrap(),
+        )
+        .output_data_config(
+            OutputDataConfig::builder()
+                .s3_uri("s3://out-bucket/")
+                .build()
+                .unwrap(),
+        )
+        .tags(Tag::builder().key("team").value("a").build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let job_arn = job.job_arn().unwrap();
+    h.comprehend
+        .tag_resource()
+        .resource_arn(job_arn)
+        .tags(Tag::builder().key("team").value("b").build().unwrap())
+        .tags(Tag::builder().key("env").value("test").build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let tags = h
+        .comprehend
+        .list_tags_for_resource()
+        .resource_arn(job_arn)
+        .send()
+        .await
+        .unwrap();
+    let mut pairs: Vec<(String, String)> = tags
+        .tags()
+        .iter()
+        .map(|t| {
+            (
+                t.key().to_string(),
+                t.value().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    pairs.sort();
+    assert_eq!(
+        pairs,
+        vec![
+            ("env".to_string(), "test".to_string()),
+            ("team".to_string(), "b".to_string())
+        ]
+    );
+    h.comprehend
+        .untag_resource()
+        .resource_arn(job_arn)
+        .tag_keys("team")
+        .send()
+        .await
+        .unwrap();
+    let tags = h
+        .comprehend
+        .list_tags_for_resource()
+        .resource_arn(&classifier)
+        .send()
+        .await
+        .unwrap();
+    assert!(tags.tags().is_empty());
+
+    let too_many: Vec<Tag> = (0..51)
+        .map(|i| {
+            Tag::builder()
+                .key(format!("k{i}"))
+                .value("v")
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let err = h
+        .comprehend
+        .tag_resource()
+        .resource_arn(&classifier)
+        .set_tags(Some(too_many))
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_too_many_tags_exception(), "{err:?}");
+}
+
+#[tokio::test]
+async fn state_survives_a_restart() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let s3_root = tempfile::tempdir().unwrap();
+    let config = Config {
+        data_dir: Some(data_dir.path().to_path_buf()),
+        s3_root: Some(s3_root.path().to_path_buf()),
+        ..fast_config()
+    };
+    let (classifier, done_job, pending_job, training) = {
+        let mut slow = config.clone();
+        slow.limits.job_queued_secs = 0.6;
+        let h = Harness::start(slow).await;
+        let classifier = h.trained_classifier("durable").await;
+        h.bucket("in-bucket").await;
+        h.bucket("out-bucket").await;
+        h.put("in-bucket", "docs/a.txt", "the team won the match")
+            .await;
+        let done = h
+            .start_job(
+                "done",
+                &classifier,
+                "s3://in-bucket/docs/",
+                InputFormat::OneDocPerFile,
+                "s3://out-bucket/",
+            )
+            .await
+            .unwrap();
+        // Finish the first job before starting the one left mid-run.
+        assert_eq!(
+            h.wait_job(&done).await.job_status(),
+            Some(&JobStatus::Completed)
+        );
+        let pending = h
+            .start_job(
+                "pending",
+                &classifier,
+                "s3://in-bucket/docs/",
+                InputFormat::OneDocPerFile,
+                "s3://out-bucket/",
+            )
+            .await
+            .unwrap();
+        // A classifier still training at shutdown.
+        let training = h
+            .create_classifier(
+                "half-trained",
+                common::TRAINING_CSV,
+                DocumentClassifierMode::MultiClass,
+            )
+            .await;
+        h.running.shutdown().await;
+        (classifier, done, pending, training)
+    };
+
+    let h = Harness::start(config).await;
+    let props = h
+        .comprehend
+        .describe_document_classifier()
+        .document_classifier_arn(&classifier)
+        .send()
+        .await
+        .unwrap()
+        .document_classifier_properties
+        .unwrap();
+    assert_eq!(props.status(), Some(&ModelStatus::Trained));
+    assert_eq!(h.wait_classifier(&training).await, ModelStatus::Trained);
+    assert_eq!(
+        h.wait_job(&done_job).await.job_status(),
+        Some(&JobStatus::Completed)
+    );
+    // The job left SUBMITTED resumes its timers and completes, using the
+    // restored model and the same S3 root.
+    let props = h.wait_job(&pending_job).await;
+    assert_eq!(
+        props.job_status(),
+        Some(&JobStatus::Completed),
+        "{:?}",
+        props.message()
+    );
+    let (names, lines) = read_output(&h, props.output_data_config().unwrap().s3_uri()).await;
+    assert_eq!(names, vec!["predictions.jsonl"]);
+    assert_eq!(lines.len(), 1);
+}
+
+#[tokio::test]
+async fn the_binary_reports_ready_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let ready = dir.path().join("ready.json");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_comprehend-standin"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--s3-listen",
+            "127.0.0.1:0",
+            "--job-queued-secs",
+            "0.1",
+        ])
+        .arg("--ready-file")
+        .arg(&ready)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !ready.exists() {
+        assert!(std::time::Instant::now() < deadline, "no ready file");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let info: Value = serde_json::from_slice(&std::fs::read(&ready).unwrap()).unwrap();
+    assert_eq!(info["pid"], child.id());
+    let endpoint = info["endpoint"].as_str().unwrap();
+    assert!(info["s3Endpoint"]
+        .as_str()
+        .unwrap()
+        .starts_with("http://127.0.0.1:"));
+
+    let client = common::comprehend_client(endpoint);
+    let listed = client
+        .list_document_classification_jobs()
+        .send()
+        .await
+        .unwrap();
+    assert!(listed
+        .document_classification_job_properties_list()
+        .is_empty());
+    let limits = raw_request(endpoint, "GET", "/_standin/limits", &[], "")
+        .await
+        .json();
+    assert_eq!(limits["jobQueuedSecs"], 0.1);
+
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "did not exit on SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(exit.success(), "{exit:?}");
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let printed: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(printed, info);
+}
