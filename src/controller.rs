@@ -1,0 +1,684 @@
+//! The reconcile: read the `ClassificationJob`, decide ([`crate::decide`]),
+//! act against Comprehend, write the status once.
+//!
+//! Crash safety, step by step:
+//! - Before Start, the status records the job name about to be used; every
+//!   start first looks for a job under that name (List) and adopts it. A
+//!   crash between Start and the status write therefore adopts the job on
+//!   the next reconcile instead of starting a second one, and Start carries
+//!   the resource's UID as ClientRequestToken as a second guard.
+//! - The job ID is written right after Start returns.
+//! - A status the operator wrote but its cache has not seen yet is kept in
+//!   memory and preferred, so a lagging cache never looks like "not started".
+//! - Slots of resources deleted while running are swept, so nothing waits
+//!   forever for a slot.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::{FutureExt, StreamExt};
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{DeleteParams, Patch, PatchParams, Preconditions};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{predicates, watcher, Controller, WatchStreamExt};
+use kube::{Api, Client, Resource, ResourceExt};
+use rand::Rng;
+use serde_json::json;
+use tokio::sync::{mpsc, watch};
+use tracing::{debug, info, instrument, warn};
+
+use crate::comprehend::{AwsError, Comprehend, ErrorKind, StartJobRequest};
+use crate::crd::{ClassificationJob, ClassificationJobStatus};
+use crate::decide::{self, Plan};
+use crate::http::Health;
+use crate::quota::{RateLimiter, Slot, SlotPool};
+use crate::telemetry::Metrics;
+
+/// Field manager of the operator's status writes.
+pub const MANAGER: &str = "comprehend-operator";
+
+/// Operation names, as Comprehend spells them.
+const START: &str = "StartDocumentClassificationJob";
+const DESCRIBE: &str = "DescribeDocumentClassificationJob";
+const LIST: &str = "ListDocumentClassificationJobs";
+
+/// Errors of a reconcile that the controller retries with backoff.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Writing to the Kubernetes API failed.
+    #[error("Kubernetes API: {0}")]
+    Kube(#[source] kube::Error),
+}
+
+impl Error {
+    /// A fixed category for metrics.
+    pub fn category(&self) -> &'static str {
+        match self {
+            Error::Kube(_) => "kube",
+        }
+    }
+}
+
+/// How the controller behaves; set from flags.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Region of jobs whose spec names none.
+    pub default_region: String,
+    /// Time between two Describe calls for a running job (jittered ±10%).
+    pub poll_interval: Duration,
+    /// StartDocumentClassificationJob calls a second, whole process.
+    pub start_rate: f64,
+    /// DescribeDocumentClassificationJob calls a second.
+    pub describe_rate: f64,
+    /// ListDocumentClassificationJobs calls a second.
+    pub list_rate: f64,
+    /// Active (submitted or running) jobs per Region.
+    pub max_active_jobs: usize,
+    /// Namespaces to watch; empty means all.
+    pub namespaces: Vec<String>,
+    /// Longest wait between retries of a throttled or failed call.
+    pub max_backoff: Duration,
+    /// Name reported on events.
+    pub instance: String,
+    /// Test hook: `after-start` aborts the process right after Start
+    /// returns, before the job id is written, to prove crash safety.
+    pub failpoint: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            default_region: "us-east-1".into(),
+            poll_interval: Duration::from_secs(30),
+            start_rate: 1.0,
+            describe_rate: 8.0,
+            list_rate: 8.0,
+            max_active_jobs: 10,
+            namespaces: Vec::new(),
+            max_backoff: Duration::from_secs(300),
+            instance: "comprehend-operator".into(),
+            failpoint: None,
+        }
+    }
+}
+
+/// What every reconcile shares.
+pub struct Context {
+    client: Client,
+    comprehend: Arc<dyn Comprehend>,
+    recorder: Recorder,
+    metrics: Arc<Metrics>,
+    settings: Settings,
+    start_limiter: RateLimiter,
+    describe_limiter: RateLimiter,
+    list_limiter: RateLimiter,
+    slots: SlotPool,
+    wake: mpsc::UnboundedSender<ObjectRef<ClassificationJob>>,
+    /// Status last written per UID, with the resourceVersion it produced,
+    /// until the cache has caught up with it.
+    written: Mutex<HashMap<String, (u64, ClassificationJobStatus)>>,
+    /// Consecutive retryable failures per UID, for backoff.
+    failures: Mutex<HashMap<String, u32>>,
+    /// Set once running jobs have been counted into the slots.
+    seeded: watch::Receiver<bool>,
+}
+
+impl Context {
+    fn region(&self, job: &ClassificationJob) -> String {
+        decide::region(&job.spec, &self.settings.default_region)
+    }
+
+    /// The object with the newest status the operator knows of.
+    fn freshest(&self, job: Arc<ClassificationJob>) -> Arc<ClassificationJob> {
+        let uid = job.uid().unwrap_or_default();
+        let cached_rv = resource_version(&job);
+        let mut written = self.written.lock().expect("written lock");
+        match written.get(&uid) {
+            Some((rv, status)) if *rv > cached_rv => {
+                let mut newer = (*job).clone();
+                newer.status = Some(status.clone());
+                Arc::new(newer)
+            }
+            Some(_) => {
+                written.remove(&uid);
+                job
+            }
+            None => job,
+        }
+    }
+
+    fn backoff(&self, job: &ClassificationJob) -> Duration {
+        let uid = job.uid().unwrap_or_default();
+        let mut failures = self.failures.lock().expect("failures lock");
+        let n = failures.entry(uid).or_insert(0);
+        *n = n.saturating_add(1);
+        let base = Duration::from_secs(1).saturating_mul(1u32 << (*n - 1).min(16));
+        let capped = base.min(self.settings.max_backoff);
+        capped.mul_f64(rand::rng().random_range(0.5..=1.0))
+    }
+
+    fn succeeded(&self, job: &ClassificationJob) {
+        let uid = job.uid().unwrap_or_default();
+        self.failures.lock().expect("failures lock").remove(&uid);
+    }
+
+    fn poll_delay(&self) -> Duration {
+        self.settings
+            .poll_interval
+            .mul_f64(rand::rng().random_range(0.9..=1.1))
+    }
+
+    fn record_call(&self, operation: &str, result: Result<(), &AwsError>) {
+        let outcome = match result {
+            Ok(()) => "ok",
+            Err(e) => match e.kind {
+                ErrorKind::Throttled => "throttled",
+                ErrorKind::Transient => "transient",
+                ErrorKind::InvalidSpec => "invalid_spec",
+                ErrorKind::JobNotFound => "job_not_found",
+            },
+        };
+        self.metrics.aws_call(operation, outcome);
+    }
+
+    /// Frees a slot and wakes the resources that may take it.
+    fn release_slot(&self, region: &str, key: &str) {
+        for waiter in self.slots.release(region, key) {
+            if let Some(obj) = parse_key(&waiter) {
+                let _ = self.wake.send(obj);
+            }
+        }
+    }
+
+    /// Writes the status if it differs from what the object has; remembers
+    /// it so a lagging cache cannot hide it; emits the event it deserves.
+    async fn write_status(
+        &self,
+        job: &ClassificationJob,
+        new: &ClassificationJobStatus,
+    ) -> Result<(), Error> {
+        let old = job.status.clone().unwrap_or_default();
+        if &old == new {
+            return Ok(());
+        }
+        let api: Api<ClassificationJob> =
+            Api::namespaced(self.client.clone(), &job.namespace().unwrap_or_default());
+        let patch = json!({
+            "apiVersion": ClassificationJob::api_version(&()),
+            "kind": ClassificationJob::kind(&()),
+            "status": new,
+        });
+        let written = api
+            .patch_status(
+                &job.name_any(),
+                &PatchParams::apply(MANAGER).force(),
+                &Patch::Apply(&patch),
+            )
+            .await
+            .map_err(Error::Kube)?;
+        self.metrics.status_written();
+        self.written.lock().expect("written lock").insert(
+            job.uid().unwrap_or_default(),
+            (resource_version(&written), new.clone()),
+        );
+        if let Some(n) = decide::notice(&old, new) {
+            let event = Event {
+                type_: if n.warning {
+                    EventType::Warning
+                } else {
+                    EventType::Normal
+                },
+                reason: n.reason.to_string(),
+                note: Some(truncate(&n.note, 1000)),
+                action: "Reconcile".into(),
+                secondary: None,
+            };
+            if let Err(e) = self.recorder.publish(&event, &job.object_ref(&())).await {
+                // An event lost is no reason to redo the reconcile.
+                warn!(error = %e, "could not publish event");
+            }
+        }
+        Ok(())
+    }
+}
+
+fn resource_version(job: &ClassificationJob) -> u64 {
+    job.metadata
+        .resource_version
+        .as_deref()
+        .and_then(|rv| rv.parse().ok())
+        .unwrap_or(0)
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+fn key_of(job: &ClassificationJob) -> String {
+    format!("{}/{}", job.namespace().unwrap_or_default(), job.name_any())
+}
+
+fn parse_key(key: &str) -> Option<ObjectRef<ClassificationJob>> {
+    let (ns, name) = key.split_once('/')?;
+    Some(ObjectRef::new(name).within(ns))
+}
+
+fn creation_order(job: &ClassificationJob) -> i64 {
+    job.metadata
+        .creation_timestamp
+        .as_ref()
+        .map_or(0, |t| t.0.as_millisecond())
+}
+
+/// Reconciles one `ClassificationJob`.
+#[instrument(skip(job, ctx), fields(job = %key_of(&job)))]
+pub async fn reconcile(job: Arc<ClassificationJob>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let started = std::time::Instant::now();
+    let mut seeded = ctx.seeded.clone();
+    // Count running jobs into the slots before anyone takes one.
+    let _ = seeded.wait_for(|s| *s).await;
+    let job = ctx.freshest(job);
+    ctx.metrics.reconciled();
+    let plan = decide::plan(&job);
+    debug!(?plan, "reconciling");
+    let result = match plan {
+        Plan::Finished => finished(&job, &ctx).await,
+        Plan::Reject { message } => {
+            let mut status = job.status.clone().unwrap_or_default();
+            decide::apply_rejected(
+                &mut status,
+                &message,
+                job.metadata.generation,
+                Timestamp::now(),
+            );
+            ctx.write_status(&job, &status).await?;
+            Ok(Action::await_change())
+        }
+        Plan::Start { request } => start(&job, *request, &ctx).await,
+        Plan::Describe { job_id } => follow(&job, &job_id, &ctx).await,
+    };
+    ctx.metrics.observe_reconcile(started.elapsed());
+    result
+}
+
+/// The outcome is settled: no AWS call. Notes spec edits and applies the TTL.
+async fn finished(job: &ClassificationJob, ctx: &Context) -> Result<Action, Error> {
+    let mut status = job.status.clone().unwrap_or_default();
+    decide::apply_spec_drift(
+        &mut status,
+        &job.spec,
+        job.metadata.generation,
+        Timestamp::now(),
+    );
+    ctx.write_status(job, &status).await?;
+    ctx.release_slot(&ctx.region(job), &key_of(job));
+    let mut settled = job.clone();
+    settled.status = Some(status);
+    expire(&settled, ctx).await
+}
+
+/// Deletes a finished resource once its TTL has passed, or waits for it.
+async fn expire(job: &ClassificationJob, ctx: &Context) -> Result<Action, Error> {
+    let Some(at) = decide::expiry(job) else {
+        return Ok(Action::await_change());
+    };
+    let now = Timestamp::now();
+    if now < at {
+        let wait = now.duration_until(at).unsigned_abs();
+        return Ok(Action::requeue(wait + Duration::from_millis(100)));
+    }
+    let api: Api<ClassificationJob> =
+        Api::namespaced(ctx.client.clone(), &job.namespace().unwrap_or_default());
+    let params = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: job.uid(),
+            resource_version: None,
+        }),
+        propagation_policy: Some(kube::api::PropagationPolicy::Background),
+        ..DeleteParams::default()
+    };
+    match api.delete(&job.name_any(), &params).await {
+        Ok(_) => info!("deleted after ttlSecondsAfterFinished"),
+        Err(kube::Error::Api(e)) if e.code == 404 || e.code == 409 => {}
+        Err(e) => return Err(Error::Kube(e)),
+    }
+    Ok(Action::await_change())
+}
+
+/// Finds the job under its name, else starts it, within the quotas.
+async fn start(
+    job: &ClassificationJob,
+    request: StartJobRequest,
+    ctx: &Context,
+) -> Result<Action, Error> {
+    let region = ctx.region(job);
+    let key = key_of(job);
+    let generation = job.metadata.generation;
+    let mut status = job.status.clone().unwrap_or_default();
+
+    if let Slot::Queued { .. } = ctx.slots.try_acquire(&region, &key, creation_order(job)) {
+        decide::apply_queued(
+            &mut status,
+            &region,
+            ctx.settings.max_active_jobs,
+            generation,
+            Timestamp::now(),
+        );
+        ctx.write_status(job, &status).await?;
+        // Woken as soon as a slot frees; this is only the fallback.
+        return Ok(Action::requeue(Duration::from_secs(60)));
+    }
+
+    ctx.list_limiter.acquire().await;
+    let found = ctx
+        .comprehend
+        .find_job_by_name(&region, &request.job_name)
+        .await;
+    ctx.record_call(LIST, found.as_ref().map(|_| ()));
+    match found {
+        Ok(Some(existing)) => {
+            info!(job_id = %existing.job_id, "adopting job started earlier under this name");
+            if status.spec_hash.is_none() {
+                status.spec_hash = Some(decide::spec_hash(&job.spec));
+            }
+            decide::apply_description(&mut status, &existing, generation, Timestamp::now());
+            return after_observation(job, status, &region, ctx).await;
+        }
+        Ok(None) => {}
+        Err(e) => return failed_call(job, status, LIST, &e, &region, ctx).await,
+    }
+
+    // Record the name before Start, so a crash right after Start finds the
+    // job again by this name.
+    let hash = decide::spec_hash(&job.spec);
+    decide::apply_starting(
+        &mut status,
+        &request.job_name,
+        &hash,
+        generation,
+        Timestamp::now(),
+    );
+    ctx.write_status(job, &status).await?;
+    let mut job_now = job.clone();
+    job_now.status = Some(status.clone());
+
+    ctx.start_limiter.acquire().await;
+    let result = ctx.comprehend.start_job(&region, &request).await;
+    ctx.record_call(START, result.as_ref().map(|_| ()));
+    match result {
+        Ok(started) => {
+            info!(job_id = %started.job_id, "started Comprehend job");
+            if ctx.settings.failpoint.as_deref() == Some("after-start") {
+                warn!("failpoint after-start: aborting");
+                std::process::abort();
+            }
+            ctx.succeeded(job);
+            decide::apply_started(&mut status, &started, generation, Timestamp::now());
+            ctx.write_status(&job_now, &status).await?;
+            Ok(Action::requeue(ctx.poll_delay()))
+        }
+        Err(e) => failed_call(&job_now, status, START, &e, &region, ctx).await,
+    }
+}
+
+/// Follows a started job with Describe.
+async fn follow(job: &ClassificationJob, job_id: &str, ctx: &Context) -> Result<Action, Error> {
+    let region = ctx.region(job);
+    ctx.slots.hold(&region, &key_of(job));
+    let status = job.status.clone().unwrap_or_default();
+    ctx.describe_limiter.acquire().await;
+    let result = ctx.comprehend.describe_job(&region, job_id).await;
+    ctx.record_call(DESCRIBE, result.as_ref().map(|_| ()));
+    match result {
+        Ok(desc) => {
+            let mut status = status;
+            decide::apply_description(
+                &mut status,
+                &desc,
+                job.metadata.generation,
+                Timestamp::now(),
+            );
+            after_observation(job, status, &region, ctx).await
+        }
+        Err(e) => failed_call(job, status, DESCRIBE, &e, &region, ctx).await,
+    }
+}
+
+/// Writes what Describe or List showed; frees the slot once the job ended.
+async fn after_observation(
+    job: &ClassificationJob,
+    mut status: ClassificationJobStatus,
+    region: &str,
+    ctx: &Context,
+) -> Result<Action, Error> {
+    ctx.succeeded(job);
+    decide::apply_spec_drift(
+        &mut status,
+        &job.spec,
+        job.metadata.generation,
+        Timestamp::now(),
+    );
+    ctx.write_status(job, &status).await?;
+    let terminal = status
+        .job_status
+        .as_deref()
+        .is_some_and(decide::is_terminal_job_status);
+    if terminal {
+        ctx.release_slot(region, &key_of(job));
+        let mut settled = job.clone();
+        settled.status = Some(status);
+        return expire(&settled, ctx).await;
+    }
+    ctx.slots.hold(region, &key_of(job));
+    Ok(Action::requeue(ctx.poll_delay()))
+}
+
+/// Records a failed call: retry later, or settle the outcome.
+async fn failed_call(
+    job: &ClassificationJob,
+    mut status: ClassificationJobStatus,
+    operation: &str,
+    err: &AwsError,
+    region: &str,
+    ctx: &Context,
+) -> Result<Action, Error> {
+    warn!(operation, code = %err.code, message = %err.message, "Comprehend call failed");
+    ctx.metrics.reconcile_error(match err.kind {
+        ErrorKind::Throttled => "throttled",
+        ErrorKind::Transient => "aws_unavailable",
+        ErrorKind::InvalidSpec => "invalid_spec",
+        ErrorKind::JobNotFound => "job_not_found",
+    });
+    decide::apply_error(
+        &mut status,
+        operation,
+        err,
+        job.metadata.generation,
+        Timestamp::now(),
+    );
+    ctx.write_status(job, &status).await?;
+    match err.kind {
+        ErrorKind::Throttled | ErrorKind::Transient => Ok(Action::requeue(ctx.backoff(job))),
+        ErrorKind::InvalidSpec | ErrorKind::JobNotFound => {
+            ctx.release_slot(region, &key_of(job));
+            Ok(Action::await_change())
+        }
+    }
+}
+
+/// What the controller does after a reconcile error (a failed write).
+pub fn error_policy(job: Arc<ClassificationJob>, err: &Error, ctx: Arc<Context>) -> Action {
+    warn!(job = %key_of(&job), error = %err, "reconcile failed");
+    ctx.metrics.reconcile_error(err.category());
+    Action::requeue(ctx.backoff(&job))
+}
+
+/// Runs the controller until `shutdown` resolves.
+pub async fn run(
+    client: Client,
+    comprehend: Arc<dyn Comprehend>,
+    settings: Settings,
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (wake_tx, wake_rx) = mpsc::unbounded_channel();
+    let (seeded_tx, seeded_rx) = watch::channel(false);
+    let reporter = Reporter {
+        controller: MANAGER.into(),
+        instance: Some(settings.instance.clone()),
+    };
+    let ctx = Arc::new(Context {
+        recorder: Recorder::new(client.clone(), reporter),
+        start_limiter: RateLimiter::new(settings.start_rate),
+        describe_limiter: RateLimiter::new(settings.describe_rate),
+        list_limiter: RateLimiter::new(settings.list_rate),
+        slots: SlotPool::new(settings.max_active_jobs),
+        wake: wake_tx,
+        written: Mutex::new(HashMap::new()),
+        failures: Mutex::new(HashMap::new()),
+        seeded: seeded_rx,
+        client: client.clone(),
+        comprehend,
+        metrics,
+        settings: settings.clone(),
+    });
+
+    let scopes: Vec<Api<ClassificationJob>> = if settings.namespaces.is_empty() {
+        vec![Api::all(client.clone())]
+    } else {
+        settings
+            .namespaces
+            .iter()
+            .map(|ns| Api::namespaced(client.clone(), ns))
+            .collect()
+    };
+
+    // Wake-ups go to whichever controller watches the namespace.
+    let mut wake_senders: Vec<(
+        Option<String>,
+        mpsc::UnboundedSender<ObjectRef<ClassificationJob>>,
+    )> = Vec::new();
+    let mut stores: Vec<(Store<ClassificationJob>, watch::Receiver<bool>)> = Vec::new();
+    let mut controllers = Vec::new();
+    let shutdown = Box::pin(shutdown).shared();
+    for (i, api) in scopes.into_iter().enumerate() {
+        let (reader, writer) = reflector::store();
+        // Status writes do not change the generation: they set off no reconcile.
+        // Readiness is taken from the stream itself: the store's own
+        // readiness future wakes only one waiter, and the controller is it.
+        let (synced_tx, synced_rx) = watch::channel(false);
+        let stream = watcher(api, watcher::Config::default().any_semantic())
+            .default_backoff()
+            .reflect(writer)
+            .inspect(move |event| {
+                if let Ok(watcher::Event::InitDone) = event {
+                    let _ = synced_tx.send(true);
+                }
+            })
+            .applied_objects()
+            .predicate_filter(predicates::generation, Default::default());
+        let (tx, rx) = mpsc::unbounded_channel();
+        wake_senders.push((settings.namespaces.get(i).cloned(), tx));
+        stores.push((reader.clone(), synced_rx));
+        let ctx = ctx.clone();
+        let shutdown = shutdown.clone();
+        controllers.push(
+            Controller::for_stream(stream, reader)
+                .reconcile_on(tokio_stream_from(rx))
+                .graceful_shutdown_on(shutdown)
+                .run(reconcile, error_policy, ctx)
+                .for_each(|res| async move {
+                    if let Err(e) = res {
+                        debug!(error = %e, "controller event");
+                    }
+                })
+                .boxed(),
+        );
+    }
+
+    // Route wake-ups, seed the slots, keep metrics and sweep stale slots.
+    tokio::spawn(route_wakeups(wake_rx, wake_senders));
+    tokio::spawn(housekeeping(ctx.clone(), stores, health, seeded_tx));
+
+    futures::future::join_all(controllers).await;
+    Ok(())
+}
+
+fn tokio_stream_from<T: Send + 'static>(
+    mut rx: mpsc::UnboundedReceiver<T>,
+) -> impl futures::Stream<Item = T> + Send + 'static {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+async fn route_wakeups(
+    mut rx: mpsc::UnboundedReceiver<ObjectRef<ClassificationJob>>,
+    senders: Vec<(
+        Option<String>,
+        mpsc::UnboundedSender<ObjectRef<ClassificationJob>>,
+    )>,
+) {
+    while let Some(obj) = rx.recv().await {
+        for (ns, tx) in &senders {
+            if ns.is_none() || ns.as_deref() == obj.namespace.as_deref() {
+                let _ = tx.send(obj.clone());
+            }
+        }
+    }
+}
+
+async fn housekeeping(
+    ctx: Arc<Context>,
+    stores: Vec<(Store<ClassificationJob>, watch::Receiver<bool>)>,
+    health: Arc<Health>,
+    seeded: watch::Sender<bool>,
+) {
+    let mut readers = Vec::new();
+    for (store, mut synced) in stores {
+        if synced.wait_for(|s| *s).await.is_err() {
+            return;
+        }
+        readers.push(store);
+    }
+    let stores = readers;
+    // Jobs already running hold their slots before any queued job asks.
+    for store in &stores {
+        for job in store.state() {
+            let status = job.status.clone().unwrap_or_default();
+            if status.job_id.is_some() && !decide::is_finished(&status) {
+                ctx.slots.hold(&ctx.region(&job), &key_of(&job));
+            }
+        }
+    }
+    let _ = seeded.send(true);
+    health.set_synced(true);
+    info!("watch synced; reconciling");
+    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    loop {
+        tick.tick().await;
+        let mut by_status: BTreeMap<String, i64> = BTreeMap::new();
+        let mut alive = std::collections::HashSet::new();
+        for store in &stores {
+            for job in store.state() {
+                alive.insert(key_of(&job));
+                let status = job.status.clone().unwrap_or_default();
+                let phase = decide::condition(&status, decide::SUCCEEDED)
+                    .map_or("New".to_string(), |c| c.reason.clone());
+                *by_status.entry(phase).or_default() += 1;
+            }
+        }
+        ctx.metrics.set_jobs_by_status(&by_status);
+        ctx.metrics.set_queue_length(ctx.slots.queued() as i64);
+        for (region, key) in ctx.slots.keys() {
+            if !alive.contains(&key) {
+                // Deleted while running or waiting: Comprehend runs the job on,
+                // but nothing here can follow it any more.
+                ctx.slots.forget_waiter(&region, &key);
+                ctx.release_slot(&region, &key);
+            }
+        }
+    }
+}

@@ -1,0 +1,484 @@
+//! The `ClassificationJob` custom resource: what the Comprehend console's
+//! "Create job" form asks for, and what the operator reports back.
+//!
+//! Every constraint of the API reference that OpenAPI can express lives in
+//! the schema, so the API server rejects bad input at `kubectl apply`.
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::CustomResource;
+use kube::CustomResourceExt;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// The API group the project owns.
+pub const GROUP: &str = "comprehend.operators.dev";
+
+/// `JobName`: 1-256 characters of letters, separators, numbers and `_.:/=+-%@`.
+pub const JOB_NAME_PATTERN: &str = r"^([\p{L}\p{Z}\p{N}_.:/=+\-%@]*)$";
+/// Input and output S3 URIs.
+pub const S3_URI_PATTERN: &str = r"^s3://[a-z0-9][\.\-a-z0-9]{1,61}[a-z0-9](/.*)?$";
+/// `DataAccessRoleArn`.
+pub const ROLE_ARN_PATTERN: &str = r"^arn:aws(-[^:]+)?:iam::[0-9]{12}:role/.+$";
+/// `DocumentClassifierArn`.
+pub const CLASSIFIER_ARN_PATTERN: &str = r"^arn:aws(-[^:]+)?:comprehend:[a-zA-Z0-9-]*:[0-9]{12}:document-classifier/[a-zA-Z0-9](-*[a-zA-Z0-9])*(/version/[a-zA-Z0-9](-*[a-zA-Z0-9])*)?$";
+/// `FlywheelArn`.
+pub const FLYWHEEL_ARN_PATTERN: &str =
+    r"^arn:aws(-[^:]+)?:comprehend:[a-zA-Z0-9-]*:[0-9]{12}:flywheel/[a-zA-Z0-9](-*[a-zA-Z0-9])*$";
+/// KMS key ID, key ARN, alias name or alias ARN: printable ASCII.
+pub const KMS_KEY_PATTERN: &str = r"^[ -~]+$";
+/// Subnet and security group IDs.
+pub const VPC_ID_PATTERN: &str = r"^[-0-9a-zA-Z]+$";
+/// Tag keys and values.
+pub const TAG_PATTERN: &str = r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$";
+/// An AWS Region name such as `us-east-1` or `us-gov-west-1`.
+pub const REGION_PATTERN: &str = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$";
+
+/// The job to run: what Comprehend's StartDocumentClassificationJob takes.
+/// It cannot change once the job has started.
+#[derive(CustomResource, Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "comprehend.operators.dev",
+    version = "v1alpha1",
+    kind = "ClassificationJob",
+    namespaced,
+    status = "ClassificationJobStatus",
+    shortname = "cjob",
+    category = "comprehend",
+    derive = "PartialEq",
+    doc = "Runs one Amazon Comprehend asynchronous custom classification job and reports its state and output location. The spec cannot change once the job has started. Comprehend cannot stop a classification job: deleting this resource does not stop a running job, and its output stays in S3.",
+    printcolumn = r#"{"name":"Status","type":"string","jsonPath":".status.jobStatus","description":"Comprehend's job status"}"#,
+    printcolumn = r#"{"name":"Succeeded","type":"string","jsonPath":".status.conditions[?(@.type==\"Succeeded\")].status","description":"Whether the job succeeded"}"#,
+    printcolumn = r#"{"name":"Job ID","type":"string","jsonPath":".status.jobId","description":"Comprehend's job ID"}"#,
+    printcolumn = r#"{"name":"Output","type":"string","jsonPath":".status.outputS3Uri","priority":1,"description":"S3 URI of output.tar.gz"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassificationJobSpec {
+    /// Name of the Comprehend job (1-256 characters: letters, spaces, digits
+    /// and `_.:/=+-%@`). When omitted, a name unique to this resource is
+    /// derived from its namespace, name and UID. The operator finds a job it
+    /// started again by this name, so it must be unique in the account and
+    /// Region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 1, max = 256),
+        regex(pattern = r"^([\p{L}\p{Z}\p{N}_.:/=+\-%@]*)$")
+    )]
+    pub job_name: Option<String>,
+
+    /// ARN of the trained custom classifier (or classifier version) that
+    /// classifies the documents. Exactly one of `documentClassifierArn` and
+    /// `flywheelArn` is required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(max = 256),
+        regex(
+            pattern = r"^arn:aws(-[^:]+)?:comprehend:[a-zA-Z0-9-]*:[0-9]{12}:document-classifier/[a-zA-Z0-9](-*[a-zA-Z0-9])*(/version/[a-zA-Z0-9](-*[a-zA-Z0-9])*)?$"
+        )
+    )]
+    pub document_classifier_arn: Option<String>,
+
+    /// ARN of the flywheel whose active model version classifies the
+    /// documents. Exactly one of `documentClassifierArn` and `flywheelArn` is
+    /// required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(max = 256),
+        regex(
+            pattern = r"^arn:aws(-[^:]+)?:comprehend:[a-zA-Z0-9-]*:[0-9]{12}:flywheel/[a-zA-Z0-9](-*[a-zA-Z0-9])*$"
+        )
+    )]
+    pub flywheel_arn: Option<String>,
+
+    /// Where the documents to classify are, and how they are laid out.
+    pub input_data_config: InputDataConfig,
+
+    /// Where Comprehend writes the results.
+    pub output_data_config: OutputDataConfig,
+
+    /// ARN of the IAM role that grants Comprehend read access to the input
+    /// and write access to the output (and VPC access when `vpcConfig` is
+    /// set).
+    #[schemars(
+        length(min = 20, max = 2048),
+        regex(pattern = r"^arn:aws(-[^:]+)?:iam::[0-9]{12}:role/.+$")
+    )]
+    pub data_access_role_arn: String,
+
+    /// KMS key that encrypts the storage volume of the instances that process
+    /// the job: a key ID in this account, or a key ARN from any account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 2048), regex(pattern = r"^[ -~]+$"))]
+    pub volume_kms_key_id: Option<String>,
+
+    /// Runs the job inside your VPC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc_config: Option<VpcConfig>,
+
+    /// Tags put on the Comprehend job.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 200))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["key"]))]
+    pub tags: Vec<Tag>,
+
+    /// AWS Region of the job and the classifier. Defaults to the operator's
+    /// Region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"))]
+    pub region: Option<String>,
+
+    /// When set, the resource is deleted this many seconds after the job
+    /// reaches a terminal state (COMPLETED, FAILED or STOPPED), as with
+    /// batch/v1 Job. The output in S3 is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub ttl_seconds_after_finished: Option<i64>,
+}
+
+/// Where the documents to classify are.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InputDataConfig {
+    /// S3 URI of one object, or a prefix: every object under it is read. It
+    /// must be in the job's Region.
+    #[schemars(
+        length(max = 1024),
+        regex(pattern = r"^s3://[a-z0-9][\.\-a-z0-9]{1,61}[a-z0-9](/.*)?$")
+    )]
+    pub s3_uri: String,
+
+    /// ONE_DOC_PER_FILE (each file is one document, the default) or
+    /// ONE_DOC_PER_LINE (each line of each file is one document).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_format: Option<InputFormat>,
+
+    /// How to read PDF, Word and image files (with Amazon Textract). Only with
+    /// ONE_DOC_PER_FILE.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_reader_config: Option<DocumentReaderConfig>,
+}
+
+/// How the input is split into documents.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum InputFormat {
+    /// Each file is one document.
+    #[serde(rename = "ONE_DOC_PER_FILE")]
+    OneDocPerFile,
+    /// Each line of each file is one document.
+    #[serde(rename = "ONE_DOC_PER_LINE")]
+    OneDocPerLine,
+}
+
+impl InputFormat {
+    /// The API's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InputFormat::OneDocPerFile => "ONE_DOC_PER_FILE",
+            InputFormat::OneDocPerLine => "ONE_DOC_PER_LINE",
+        }
+    }
+}
+
+/// How Comprehend extracts text from semi-structured documents.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentReaderConfig {
+    /// TEXTRACT_DETECT_DOCUMENT_TEXT (DetectDocumentText) or
+    /// TEXTRACT_ANALYZE_DOCUMENT (AnalyzeDocument, which takes `featureTypes`).
+    pub document_read_action: DocumentReadAction,
+
+    /// SERVICE_DEFAULT (let Comprehend choose for PDF files) or
+    /// FORCE_DOCUMENT_READ_ACTION (always use `documentReadAction`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_read_mode: Option<DocumentReadMode>,
+
+    /// TABLES and/or FORMS: what AnalyzeDocument extracts. Only with
+    /// TEXTRACT_ANALYZE_DOCUMENT.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(min = 1, max = 2))]
+    pub feature_types: Vec<FeatureType>,
+}
+
+/// Which Amazon Textract API reads the documents.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum DocumentReadAction {
+    /// Amazon Textract DetectDocumentText.
+    #[serde(rename = "TEXTRACT_DETECT_DOCUMENT_TEXT")]
+    TextractDetectDocumentText,
+    /// Amazon Textract AnalyzeDocument.
+    #[serde(rename = "TEXTRACT_ANALYZE_DOCUMENT")]
+    TextractAnalyzeDocument,
+}
+
+/// When the document read action applies.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum DocumentReadMode {
+    /// Comprehend decides for PDF files.
+    #[serde(rename = "SERVICE_DEFAULT")]
+    ServiceDefault,
+    /// Always use the document read action.
+    #[serde(rename = "FORCE_DOCUMENT_READ_ACTION")]
+    ForceDocumentReadAction,
+}
+
+/// What Amazon Textract AnalyzeDocument extracts.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum FeatureType {
+    /// Tables.
+    #[serde(rename = "TABLES")]
+    Tables,
+    /// Forms.
+    #[serde(rename = "FORMS")]
+    Forms,
+}
+
+/// Where the results go.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputDataConfig {
+    /// S3 URI of the output prefix. Comprehend writes
+    /// `<prefix>/<account>-CLN-<jobId>/output/output.tar.gz`, reported in
+    /// `status.outputS3Uri`.
+    #[schemars(
+        length(max = 1024),
+        regex(pattern = r"^s3://[a-z0-9][\.\-a-z0-9]{1,61}[a-z0-9](/.*)?$")
+    )]
+    pub s3_uri: String,
+
+    /// KMS key that encrypts the output: key ID, alias name, key ARN or alias
+    /// ARN, in this account or another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 2048), regex(pattern = r"^[ -~]+$"))]
+    pub kms_key_id: Option<String>,
+}
+
+/// The VPC the job runs in.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VpcConfig {
+    /// IDs of the subnets (1-16), such as `subnet-0123456789abcdef0`.
+    #[schemars(
+        length(min = 1, max = 16),
+        inner(length(min = 1, max = 32), regex(pattern = r"^[-0-9a-zA-Z]+$"))
+    )]
+    pub subnets: Vec<String>,
+
+    /// IDs of the security groups (1-5), such as `sg-0123456789abcdef0`.
+    #[schemars(
+        length(min = 1, max = 5),
+        inner(length(min = 1, max = 32), regex(pattern = r"^[-0-9a-zA-Z]+$"))
+    )]
+    pub security_group_ids: Vec<String>,
+}
+
+/// One tag on the Comprehend job.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Tag {
+    /// Tag key, 1-128 characters.
+    #[schemars(
+        length(min = 1, max = 128),
+        regex(pattern = r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$")
+    )]
+    pub key: String,
+
+    /// Tag value, 0-256 characters (empty when omitted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 256), regex(pattern = r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$"))]
+    pub value: Option<String>,
+}
+
+/// What the operator knows of the job. Written only by the operator.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassificationJobStatus {
+    /// Comprehend's job ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+    /// Comprehend's job ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_arn: Option<String>,
+    /// The name the job was started under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_name: Option<String>,
+    /// Comprehend's job status: SUBMITTED, IN_PROGRESS, COMPLETED, FAILED,
+    /// STOP_REQUESTED or STOPPED.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_status: Option<String>,
+    /// Comprehend's message about the job, such as why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// When Comprehend received the job (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submit_time: Option<String>,
+    /// When the job ended (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<String>,
+    /// The classifier that classified the documents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_classifier_arn: Option<String>,
+    /// Full S3 URI of the job's `output.tar.gz`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_s3_uri: Option<String>,
+    /// Digest of the spec the job was started with; a spec that differs from
+    /// it afterwards is ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec_hash: Option<String>,
+    /// The `metadata.generation` this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// `Succeeded` (Unknown while queued or running, True on COMPLETED, False
+    /// on FAILED, STOPPED or an invalid spec) and `Ready` (False when
+    /// something needs the user's attention).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
+    pub conditions: Vec<Condition>,
+}
+
+/// The CustomResourceDefinition as installed: the derived schema plus the
+/// rules that OpenAPI cannot express per field (exactly one model, spec
+/// immutable once the job has started).
+pub fn classification_job_crd() -> CustomResourceDefinition {
+    let mut crd = serde_json::to_value(ClassificationJob::crd()).expect("CRD serializes");
+    let version = &mut crd["spec"]["versions"][0];
+    let root = &mut version["schema"]["openAPIV3Schema"];
+    // A transition rule at the root can see the stored status; older API
+    // servers ignore it, so the controller enforces the same rule itself.
+    root["x-kubernetes-validations"] = json!([{
+        "rule": "!has(oldSelf.status) || !has(oldSelf.status.jobId) || self.spec == oldSelf.spec",
+        "message": "spec is immutable once the Comprehend job has started (status.jobId is set); create a new ClassificationJob instead"
+    }]);
+    let spec = &mut root["properties"]["spec"];
+    spec["oneOf"] = json!([
+        {"required": ["documentClassifierArn"]},
+        {"required": ["flywheelArn"]}
+    ]);
+    spec["x-kubernetes-validations"] = json!([{
+        "rule": "has(self.documentClassifierArn) != has(self.flywheelArn)",
+        "message": "exactly one of documentClassifierArn and flywheelArn must be set"
+    }]);
+    serde_json::from_value(crd).expect("patched CRD deserializes")
+}
+
+/// The CRD as YAML, as written to `crds/`.
+pub fn crd_yaml() -> String {
+    let crd = classification_job_crd();
+    format!(
+        "# Generated by `comprehend-operator crd`; do not edit.\n{}",
+        serde_yaml::to_string(&crd).expect("CRD serializes to YAML")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec_schema() -> serde_json::Value {
+        let crd = serde_json::to_value(classification_job_crd()).unwrap();
+        crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"].clone()
+    }
+
+    #[test]
+    fn schema_carries_api_constraints() {
+        let spec = spec_schema();
+        let props = &spec["properties"];
+        assert_eq!(props["jobName"]["maxLength"], 256);
+        assert_eq!(props["jobName"]["pattern"], JOB_NAME_PATTERN);
+        assert_eq!(props["dataAccessRoleArn"]["minLength"], 20);
+        assert_eq!(props["dataAccessRoleArn"]["pattern"], ROLE_ARN_PATTERN);
+        assert_eq!(
+            props["documentClassifierArn"]["pattern"],
+            CLASSIFIER_ARN_PATTERN
+        );
+        assert_eq!(props["flywheelArn"]["pattern"], FLYWHEEL_ARN_PATTERN);
+        assert_eq!(
+            props["inputDataConfig"]["properties"]["s3Uri"]["pattern"],
+            S3_URI_PATTERN
+        );
+        assert_eq!(
+            props["inputDataConfig"]["properties"]["s3Uri"]["maxLength"],
+            1024
+        );
+        assert_eq!(
+            props["inputDataConfig"]["properties"]["inputFormat"]["enum"],
+            json!(["ONE_DOC_PER_FILE", "ONE_DOC_PER_LINE"])
+        );
+        assert_eq!(
+            props["outputDataConfig"]["properties"]["kmsKeyId"]["maxLength"],
+            2048
+        );
+        let vpc = &props["vpcConfig"]["properties"];
+        assert_eq!(vpc["securityGroupIds"]["maxItems"], 5);
+        assert_eq!(vpc["securityGroupIds"]["items"]["pattern"], VPC_ID_PATTERN);
+        assert_eq!(vpc["subnets"]["maxItems"], 16);
+        assert_eq!(
+            props["vpcConfig"]["required"],
+            json!(["securityGroupIds", "subnets"])
+        );
+        assert_eq!(
+            props["tags"]["items"]["properties"]["key"]["maxLength"],
+            128
+        );
+        assert_eq!(
+            props["tags"]["items"]["properties"]["value"]["maxLength"],
+            256
+        );
+        assert_eq!(
+            spec["required"],
+            json!(["dataAccessRoleArn", "inputDataConfig", "outputDataConfig"])
+        );
+        assert_eq!(
+            spec["oneOf"][0]["required"],
+            json!(["documentClassifierArn"])
+        );
+    }
+
+    #[test]
+    fn every_spec_field_is_documented() {
+        fn walk(path: &str, schema: &serde_json::Value) {
+            if let Some(props) = schema["properties"].as_object() {
+                for (name, sub) in props {
+                    let p = format!("{path}.{name}");
+                    assert!(
+                        sub["description"].as_str().is_some_and(|d| !d.is_empty()),
+                        "{p} has no description"
+                    );
+                    walk(&p, sub);
+                    walk(&p, &sub["items"]);
+                }
+            }
+        }
+        let crd = serde_json::to_value(classification_job_crd()).unwrap();
+        walk("", &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]);
+    }
+
+    #[test]
+    fn names_and_columns() {
+        let crd = classification_job_crd();
+        assert_eq!(crd.spec.group, GROUP);
+        assert_eq!(
+            crd.spec.names.categories,
+            Some(vec!["comprehend".to_string()])
+        );
+        assert_eq!(crd.spec.names.short_names, Some(vec!["cjob".to_string()]));
+        let cols = crd.spec.versions[0]
+            .additional_printer_columns
+            .clone()
+            .unwrap();
+        let names: Vec<_> = cols.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["Status", "Succeeded", "Job ID", "Output", "Age"]);
+        assert_eq!(cols[3].priority, Some(1));
+    }
+
+    #[test]
+    fn checked_in_crd_matches_the_code() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/crds/classificationjob.yaml");
+        let on_disk = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            on_disk == crd_yaml(),
+            "{path} is out of date: run `cargo run -- crd --output-dir crds` (make crds)"
+        );
+    }
+}

@@ -1,0 +1,1073 @@
+//! The decisions of the reconcile, as pure functions: no client, no clock,
+//! no network. The controller reads the object, asks [`plan`] what to do,
+//! acts against Comprehend, and folds what it saw into the status with the
+//! `apply_*` functions.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::jiff::Timestamp;
+use sha2::{Digest, Sha256};
+
+use crate::comprehend::{
+    AwsError, DocumentReaderConfig, ErrorKind, JobDescription, ModelRef, StartJobRequest,
+    StartedJob, VpcConfig,
+};
+use crate::crd::{
+    ClassificationJob, ClassificationJobSpec, ClassificationJobStatus, DocumentReadAction,
+};
+use crate::jobname;
+
+/// Condition type: the job's outcome.
+pub const SUCCEEDED: &str = "Succeeded";
+/// Condition type: whether the resource is healthy and in sync.
+pub const READY: &str = "Ready";
+
+/// The fixed reasons a condition can carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// Waiting for an active-job slot.
+    Queued,
+    /// About to call StartDocumentClassificationJob.
+    Starting,
+    /// Comprehend has the job (SUBMITTED).
+    Submitted,
+    /// The job runs (IN_PROGRESS).
+    InProgress,
+    /// A stop was requested (STOP_REQUESTED).
+    StopRequested,
+    /// COMPLETED.
+    Completed,
+    /// FAILED.
+    Failed,
+    /// STOPPED.
+    Stopped,
+    /// Comprehend throttled the operator; it retries.
+    Throttled,
+    /// Comprehend could not be reached or answered a server error; it retries.
+    AwsUnavailable,
+    /// The spec can never start a job as it is.
+    InvalidSpec,
+    /// The spec changed after the job started and was ignored.
+    SpecChangeIgnored,
+    /// Comprehend does not know the job the status names.
+    JobNotFound,
+}
+
+impl Reason {
+    /// The reason as written in a condition.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Queued => "Queued",
+            Reason::Starting => "Starting",
+            Reason::Submitted => "Submitted",
+            Reason::InProgress => "InProgress",
+            Reason::StopRequested => "StopRequested",
+            Reason::Completed => "Completed",
+            Reason::Failed => "Failed",
+            Reason::Stopped => "Stopped",
+            Reason::Throttled => "Throttled",
+            Reason::AwsUnavailable => "AwsUnavailable",
+            Reason::InvalidSpec => "InvalidSpec",
+            Reason::SpecChangeIgnored => "SpecChangeIgnored",
+            Reason::JobNotFound => "JobNotFound",
+        }
+    }
+}
+
+/// What the reconcile must do next for one resource.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Plan {
+    /// The outcome is known (or the spec is known bad): no AWS call. Delete
+    /// the resource once `ttlSecondsAfterFinished` has passed.
+    Finished,
+    /// The spec cannot start a job; say so, no AWS call.
+    Reject { message: String },
+    /// Find a job started under `request.job_name`, else start one.
+    Start { request: Box<StartJobRequest> },
+    /// Follow the job.
+    Describe { job_id: String },
+}
+
+/// The `JobName` of a resource: the one recorded in status once a start was
+/// attempted (so a later spec change cannot hide the job), else the spec's,
+/// else one derived from namespace, name and UID.
+pub fn job_name(job: &ClassificationJob) -> String {
+    if let Some(name) = job.status.as_ref().and_then(|s| s.job_name.clone()) {
+        return name;
+    }
+    if let Some(name) = job.spec.job_name.clone() {
+        return name;
+    }
+    jobname::default_job_name(
+        job.metadata.namespace.as_deref().unwrap_or_default(),
+        job.metadata.name.as_deref().unwrap_or_default(),
+        job.metadata.uid.as_deref().unwrap_or_default(),
+    )
+}
+
+/// The Region a job runs in.
+pub fn region(spec: &ClassificationJobSpec, default_region: &str) -> String {
+    spec.region
+        .clone()
+        .unwrap_or_else(|| default_region.to_string())
+}
+
+/// A digest of the spec, recorded when the job starts, to notice later edits.
+pub fn spec_hash(spec: &ClassificationJobSpec) -> String {
+    let json = serde_json::to_vec(spec).expect("spec serializes");
+    let digest = Sha256::digest(&json);
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Checks what the schema cannot (or what an API server without the schema
+/// rules lets through).
+pub fn validate(spec: &ClassificationJobSpec) -> Result<(), String> {
+    match (&spec.document_classifier_arn, &spec.flywheel_arn) {
+        (Some(_), Some(_)) => {
+            return Err(
+                "spec.documentClassifierArn and spec.flywheelArn are both set; set exactly one"
+                    .into(),
+            )
+        }
+        (None, None) => {
+            return Err("one of spec.documentClassifierArn and spec.flywheelArn is required".into())
+        }
+        _ => {}
+    }
+    if let Some(name) = &spec.job_name {
+        if !jobname::is_valid_job_name(name) {
+            return Err(format!(
+                "spec.jobName {name:?} must be 1-256 letters, spaces, digits or _.:/=+-%@"
+            ));
+        }
+    }
+    if let Some(reader) = &spec.input_data_config.document_reader_config {
+        if !reader.feature_types.is_empty()
+            && reader.document_read_action != DocumentReadAction::TextractAnalyzeDocument
+        {
+            return Err("spec.inputDataConfig.documentReaderConfig.featureTypes is allowed only with documentReadAction TEXTRACT_ANALYZE_DOCUMENT".into());
+        }
+    }
+    if spec.ttl_seconds_after_finished.is_some_and(|t| t < 0) {
+        return Err("spec.ttlSecondsAfterFinished must not be negative".into());
+    }
+    Ok(())
+}
+
+/// The StartDocumentClassificationJob request for a resource.
+pub fn start_request(job: &ClassificationJob) -> Result<StartJobRequest, String> {
+    let spec = &job.spec;
+    validate(spec)?;
+    let model = match (&spec.document_classifier_arn, &spec.flywheel_arn) {
+        (Some(arn), None) => ModelRef::DocumentClassifier(arn.clone()),
+        (None, Some(arn)) => ModelRef::Flywheel(arn.clone()),
+        _ => unreachable!("validate checks exactly one model"),
+    };
+    let input = &spec.input_data_config;
+    Ok(StartJobRequest {
+        job_name: job_name(job),
+        model,
+        input_s3_uri: input.s3_uri.clone(),
+        input_format: input.input_format.map(|f| f.as_str().to_string()),
+        document_reader_config: input.document_reader_config.as_ref().map(|r| {
+            DocumentReaderConfig {
+                document_read_action: enum_str(&r.document_read_action),
+                document_read_mode: r.document_read_mode.as_ref().map(enum_str),
+                feature_types: r.feature_types.iter().map(enum_str).collect(),
+            }
+        }),
+        output_s3_uri: spec.output_data_config.s3_uri.clone(),
+        output_kms_key_id: spec.output_data_config.kms_key_id.clone(),
+        data_access_role_arn: spec.data_access_role_arn.clone(),
+        volume_kms_key_id: spec.volume_kms_key_id.clone(),
+        vpc_config: spec.vpc_config.as_ref().map(|v| VpcConfig {
+            security_group_ids: v.security_group_ids.clone(),
+            subnets: v.subnets.clone(),
+        }),
+        tags: spec
+            .tags
+            .iter()
+            .map(|t| (t.key.clone(), t.value.clone().unwrap_or_default()))
+            .collect(),
+        client_request_token: jobname::client_request_token(
+            job.metadata.uid.as_deref().unwrap_or_default(),
+        ),
+    })
+}
+
+/// The API spelling of a spec enum (its serde name).
+fn enum_str<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Whether Comprehend's job status is final.
+pub fn is_terminal_job_status(job_status: &str) -> bool {
+    matches!(job_status, "COMPLETED" | "FAILED" | "STOPPED")
+}
+
+/// The condition of `type_`, if any.
+pub fn condition<'a>(status: &'a ClassificationJobStatus, type_: &str) -> Option<&'a Condition> {
+    status.conditions.iter().find(|c| c.type_ == type_)
+}
+
+/// Whether the outcome is settled: `Succeeded` is True or False. Nothing more
+/// is asked of AWS for such a resource.
+pub fn is_finished(status: &ClassificationJobStatus) -> bool {
+    condition(status, SUCCEEDED).is_some_and(|c| c.status != "Unknown")
+}
+
+/// What to do for `job`.
+pub fn plan(job: &ClassificationJob) -> Plan {
+    let status = job.status.clone().unwrap_or_default();
+    if is_finished(&status) {
+        // A spec rejected before any job started may be fixed by the user:
+        // look again when the generation moves on.
+        let rejected_spec_changed =
+            status.job_id.is_none() && status.observed_generation != job.metadata.generation;
+        if !rejected_spec_changed {
+            return Plan::Finished;
+        }
+    }
+    if let Some(job_id) = status.job_id {
+        return Plan::Describe { job_id };
+    }
+    match start_request(job) {
+        Ok(request) => Plan::Start {
+            request: Box::new(request),
+        },
+        Err(message) => Plan::Reject { message },
+    }
+}
+
+/// When the resource should be deleted, if `ttlSecondsAfterFinished` is set
+/// and the outcome is known: the job's end time (or the time `Succeeded`
+/// settled) plus the TTL.
+pub fn expiry(job: &ClassificationJob) -> Option<Timestamp> {
+    let ttl = job.spec.ttl_seconds_after_finished?;
+    let status = job.status.as_ref()?;
+    if !is_finished(status) {
+        return None;
+    }
+    let finished = status
+        .end_time
+        .as_deref()
+        .and_then(|t| t.parse::<Timestamp>().ok())
+        .or_else(|| condition(status, SUCCEEDED).map(|c| c.last_transition_time.0))?;
+    finished
+        .checked_add(k8s_openapi::jiff::SignedDuration::from_secs(ttl))
+        .ok()
+}
+
+/// Sets a condition, keeping its `lastTransitionTime` when its status does
+/// not change, so an unchanged situation writes nothing.
+pub fn set_condition(
+    status: &mut ClassificationJobStatus,
+    type_: &str,
+    value: &str,
+    reason: Reason,
+    message: &str,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    let message = if message.trim().is_empty() {
+        // The API server rejects an empty message in server-side apply.
+        reason.as_str().to_string()
+    } else {
+        message.to_string()
+    };
+    let last_transition_time = match condition(status, type_) {
+        Some(old) if old.status == value => old.last_transition_time.clone(),
+        _ => Time(now),
+    };
+    let new = Condition {
+        type_: type_.to_string(),
+        status: value.to_string(),
+        reason: reason.as_str().to_string(),
+        message,
+        observed_generation: generation,
+        last_transition_time,
+    };
+    match status.conditions.iter_mut().find(|c| c.type_ == type_) {
+        Some(c) => *c = new,
+        None => status.conditions.push(new),
+    }
+}
+
+/// Sets `Succeeded` and a matching `Ready`: Ready is True while things go
+/// as they should, False when the user must act, Unknown while retrying.
+fn set_outcome(
+    status: &mut ClassificationJobStatus,
+    succeeded: &str,
+    ready: &str,
+    reason: Reason,
+    message: &str,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    set_condition(
+        status, SUCCEEDED, succeeded, reason, message, generation, now,
+    );
+    set_condition(status, READY, ready, reason, message, generation, now);
+    status.observed_generation = generation;
+}
+
+/// The resource waits for one of `max_active` slots in `region`.
+pub fn apply_queued(
+    status: &mut ClassificationJobStatus,
+    region: &str,
+    max_active: usize,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    let message =
+        format!("Waiting for one of the {max_active} active classification job slots in {region}");
+    set_outcome(
+        status,
+        "Unknown",
+        "True",
+        Reason::Queued,
+        &message,
+        generation,
+        now,
+    );
+}
+
+/// Records the name and spec a start is about to use, before Start is
+/// called: after a crash the job is found again under this name.
+pub fn apply_starting(
+    status: &mut ClassificationJobStatus,
+    job_name: &str,
+    spec_hash: &str,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    status.job_name = Some(job_name.to_string());
+    status.spec_hash = Some(spec_hash.to_string());
+    let message = format!("Starting Comprehend job {job_name}");
+    set_outcome(
+        status,
+        "Unknown",
+        "True",
+        Reason::Starting,
+        &message,
+        generation,
+        now,
+    );
+}
+
+/// Records what Start answered.
+pub fn apply_started(
+    status: &mut ClassificationJobStatus,
+    started: &StartedJob,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    status.job_id = Some(started.job_id.clone());
+    status.job_arn = started.job_arn.clone().or(status.job_arn.take());
+    status.document_classifier_arn = started
+        .document_classifier_arn
+        .clone()
+        .or(status.document_classifier_arn.take());
+    let job_status = started
+        .job_status
+        .clone()
+        .unwrap_or_else(|| "SUBMITTED".into());
+    apply_job_status(status, &job_status, None, generation, now);
+}
+
+/// Records a job Describe (or List) reported.
+pub fn apply_description(
+    status: &mut ClassificationJobStatus,
+    desc: &JobDescription,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    status.job_id = Some(desc.job_id.clone());
+    if desc.job_arn.is_some() {
+        status.job_arn = desc.job_arn.clone();
+    }
+    if desc.job_name.is_some() {
+        status.job_name = desc.job_name.clone();
+    }
+    status.message = desc.message.clone();
+    if desc.submit_time.is_some() {
+        status.submit_time = desc.submit_time.clone();
+    }
+    status.end_time = desc.end_time.clone();
+    if desc.document_classifier_arn.is_some() {
+        status.document_classifier_arn = desc.document_classifier_arn.clone();
+    }
+    if desc.output_s3_uri.is_some() {
+        status.output_s3_uri = desc.output_s3_uri.clone();
+    }
+    apply_job_status(
+        status,
+        &desc.job_status,
+        desc.message.as_deref(),
+        generation,
+        now,
+    );
+}
+
+fn apply_job_status(
+    status: &mut ClassificationJobStatus,
+    job_status: &str,
+    aws_message: Option<&str>,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    status.job_status = Some(job_status.to_string());
+    let id = status.job_id.clone().unwrap_or_default();
+    let (succeeded, ready, reason, message) = match job_status {
+        "COMPLETED" => (
+            "True",
+            "True",
+            Reason::Completed,
+            format!(
+                "Job {id} completed; output at {}",
+                status.output_s3_uri.as_deref().unwrap_or("(not reported)")
+            ),
+        ),
+        "FAILED" => (
+            "False",
+            "False",
+            Reason::Failed,
+            format!(
+                "Job {id} failed: {}",
+                aws_message.unwrap_or("no message from Comprehend")
+            ),
+        ),
+        "STOPPED" => (
+            "False",
+            "False",
+            Reason::Stopped,
+            format!("Job {id} was stopped"),
+        ),
+        "STOP_REQUESTED" => (
+            "Unknown",
+            "True",
+            Reason::StopRequested,
+            format!("A stop was requested for job {id}"),
+        ),
+        "IN_PROGRESS" => (
+            "Unknown",
+            "True",
+            Reason::InProgress,
+            format!("Job {id} is running"),
+        ),
+        _ => (
+            "Unknown",
+            "True",
+            Reason::Submitted,
+            format!("Job {id} was submitted to Comprehend"),
+        ),
+    };
+    set_outcome(status, succeeded, ready, reason, &message, generation, now);
+}
+
+/// Records a failed call. Throttling and server errors leave the outcome
+/// open (the operator retries); errors about the spec settle it.
+pub fn apply_error(
+    status: &mut ClassificationJobStatus,
+    operation: &str,
+    err: &AwsError,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    match err.kind {
+        ErrorKind::Throttled => {
+            let message = format!(
+                "{operation} was throttled by Comprehend ({}); retrying",
+                err.code
+            );
+            set_outcome(
+                status,
+                "Unknown",
+                "Unknown",
+                Reason::Throttled,
+                &message,
+                generation,
+                now,
+            );
+        }
+        ErrorKind::Transient => {
+            let message = format!(
+                "{operation} failed ({}: {}); retrying",
+                err.code, err.message
+            );
+            set_outcome(
+                status,
+                "Unknown",
+                "Unknown",
+                Reason::AwsUnavailable,
+                &message,
+                generation,
+                now,
+            );
+        }
+        ErrorKind::InvalidSpec => {
+            let message = format!(
+                "{operation} was refused ({}: {}); fix the spec to try again",
+                err.code, err.message
+            );
+            set_outcome(
+                status,
+                "False",
+                "False",
+                Reason::InvalidSpec,
+                &message,
+                generation,
+                now,
+            );
+        }
+        ErrorKind::JobNotFound => {
+            let id = status.job_id.clone().unwrap_or_default();
+            let message = format!("Comprehend does not know job {id}: {}", err.message);
+            set_outcome(
+                status,
+                "False",
+                "False",
+                Reason::JobNotFound,
+                &message,
+                generation,
+                now,
+            );
+        }
+    }
+}
+
+/// Records a spec that cannot start a job.
+pub fn apply_rejected(
+    status: &mut ClassificationJobStatus,
+    message: &str,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    set_outcome(
+        status,
+        "False",
+        "False",
+        Reason::InvalidSpec,
+        message,
+        generation,
+        now,
+    );
+}
+
+/// After a job started, a spec that differs from the one it started with is
+/// ignored: `Ready` says so. A spec back to the original clears it.
+pub fn apply_spec_drift(
+    status: &mut ClassificationJobStatus,
+    spec: &ClassificationJobSpec,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    let Some(started_hash) = status.spec_hash.clone() else {
+        return;
+    };
+    if status.job_id.is_none() {
+        return;
+    }
+    status.observed_generation = generation;
+    let id = status.job_id.clone().unwrap_or_default();
+    if spec_hash(spec) != started_hash {
+        let message = format!(
+            "The spec changed after job {id} started; the change was ignored because a Comprehend job cannot be changed or restarted. Create a new ClassificationJob to run with the new spec"
+        );
+        set_condition(
+            status,
+            READY,
+            "False",
+            Reason::SpecChangeIgnored,
+            &message,
+            generation,
+            now,
+        );
+    } else if condition(status, READY).is_some_and(|c| c.reason == "SpecChangeIgnored") {
+        // Restore Ready from the outcome.
+        let succeeded = condition(status, SUCCEEDED).cloned();
+        if let Some(s) = succeeded {
+            let ready = if s.status == "False" { "False" } else { "True" };
+            let reason = reason_from_str(&s.reason);
+            set_condition(status, READY, ready, reason, &s.message, generation, now);
+        }
+    }
+}
+
+fn reason_from_str(s: &str) -> Reason {
+    [
+        Reason::Queued,
+        Reason::Starting,
+        Reason::Submitted,
+        Reason::InProgress,
+        Reason::StopRequested,
+        Reason::Completed,
+        Reason::Failed,
+        Reason::Stopped,
+        Reason::Throttled,
+        Reason::AwsUnavailable,
+        Reason::InvalidSpec,
+        Reason::SpecChangeIgnored,
+        Reason::JobNotFound,
+    ]
+    .into_iter()
+    .find(|r| r.as_str() == s)
+    .unwrap_or(Reason::Submitted)
+}
+
+/// An event worth telling the user about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    /// Whether it is a warning.
+    pub warning: bool,
+    /// The CamelCase reason.
+    pub reason: &'static str,
+    /// Human-readable note.
+    pub note: String,
+}
+
+/// The event a status change deserves, if any: one per change of the
+/// `Succeeded` reason (or of `Ready` to SpecChangeIgnored).
+pub fn notice(old: &ClassificationJobStatus, new: &ClassificationJobStatus) -> Option<Notice> {
+    let reason_of =
+        |s: &ClassificationJobStatus, t: &str| condition(s, t).map(|c| c.reason.clone());
+    let new_ready = condition(new, READY);
+    if new_ready.is_some_and(|c| c.reason == "SpecChangeIgnored")
+        && reason_of(old, READY).as_deref() != Some("SpecChangeIgnored")
+    {
+        return Some(Notice {
+            warning: true,
+            reason: "SpecChangeIgnored",
+            note: new_ready.map(|c| c.message.clone()).unwrap_or_default(),
+        });
+    }
+    let new_succeeded = condition(new, SUCCEEDED)?;
+    if reason_of(old, SUCCEEDED).as_deref() == Some(new_succeeded.reason.as_str()) {
+        return None;
+    }
+    let reason = reason_from_str(&new_succeeded.reason);
+    let (warning, word) = match reason {
+        Reason::Queued => (false, "Queued"),
+        Reason::Submitted => (false, "Started"),
+        Reason::InProgress => (false, "Running"),
+        Reason::Completed => (false, "Completed"),
+        Reason::Failed => (true, "Failed"),
+        Reason::Stopped => (true, "Stopped"),
+        Reason::Throttled => (true, "Throttled"),
+        Reason::AwsUnavailable => (true, "AwsUnavailable"),
+        Reason::InvalidSpec => (true, "InvalidSpec"),
+        Reason::JobNotFound => (true, "JobNotFound"),
+        Reason::StopRequested => (false, "StopRequested"),
+        Reason::Starting | Reason::SpecChangeIgnored => return None,
+    };
+    Some(Notice {
+        warning,
+        reason: word,
+        note: new_succeeded.message.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::{
+        DocumentReaderConfig as SpecReader, FeatureType, InputDataConfig, InputFormat,
+        OutputDataConfig, Tag, VpcConfig as SpecVpc,
+    };
+    use kube::api::ObjectMeta;
+
+    const ROLE: &str = "arn:aws:iam::123456789012:role/comprehend";
+    const CLASSIFIER: &str = "arn:aws:comprehend:us-east-1:123456789012:document-classifier/news";
+
+    fn now() -> Timestamp {
+        "2026-01-02T03:04:05Z".parse().unwrap()
+    }
+
+    fn later() -> Timestamp {
+        "2026-01-02T04:00:00Z".parse().unwrap()
+    }
+
+    fn spec() -> ClassificationJobSpec {
+        ClassificationJobSpec {
+            job_name: None,
+            document_classifier_arn: Some(CLASSIFIER.into()),
+            flywheel_arn: None,
+            input_data_config: InputDataConfig {
+                s3_uri: "s3://in-bucket/docs/".into(),
+                input_format: Some(InputFormat::OneDocPerLine),
+                document_reader_config: None,
+            },
+            output_data_config: OutputDataConfig {
+                s3_uri: "s3://out-bucket/results/".into(),
+                kms_key_id: Some("alias/out".into()),
+            },
+            data_access_role_arn: ROLE.into(),
+            volume_kms_key_id: Some("1234abcd-12ab-34cd-56ef-1234567890ab".into()),
+            vpc_config: Some(SpecVpc {
+                subnets: vec!["subnet-1".into()],
+                security_group_ids: vec!["sg-1".into(), "sg-2".into()],
+            }),
+            tags: vec![Tag {
+                key: "team".into(),
+                value: Some("search".into()),
+            }],
+            region: None,
+            ttl_seconds_after_finished: None,
+        }
+    }
+
+    fn job(spec: ClassificationJobSpec) -> ClassificationJob {
+        let mut job = ClassificationJob::new("daily", spec);
+        job.metadata = ObjectMeta {
+            name: Some("daily".into()),
+            namespace: Some("team-a".into()),
+            uid: Some("0b6f0d4e-3c1a-4e53-9d3c-5a2f1b7c9e10".into()),
+            generation: Some(1),
+            ..Default::default()
+        };
+        job
+    }
+
+    fn desc(job_status: &str) -> JobDescription {
+        JobDescription {
+            job_id: "abc123".into(),
+            job_arn: Some(
+                "arn:aws:comprehend:us-east-1:123456789012:document-classification-job/abc123"
+                    .into(),
+            ),
+            job_name: Some("team-a.daily-0b6f0d4e-3c1a-4e53-9d3c-5a2f1b7c9e10".into()),
+            job_status: job_status.into(),
+            message: None,
+            submit_time: Some("2026-01-02T03:04:05Z".into()),
+            end_time: None,
+            document_classifier_arn: Some(CLASSIFIER.into()),
+            output_s3_uri: Some(
+                "s3://out-bucket/results/123456789012-CLN-abc123/output/output.tar.gz".into(),
+            ),
+        }
+    }
+
+    #[test]
+    fn spec_maps_to_every_start_field() {
+        let req = start_request(&job(spec())).unwrap();
+        assert_eq!(
+            req.job_name,
+            "team-a.daily-0b6f0d4e-3c1a-4e53-9d3c-5a2f1b7c9e10"
+        );
+        assert_eq!(req.model, ModelRef::DocumentClassifier(CLASSIFIER.into()));
+        assert_eq!(req.input_s3_uri, "s3://in-bucket/docs/");
+        assert_eq!(req.input_format.as_deref(), Some("ONE_DOC_PER_LINE"));
+        assert_eq!(req.output_s3_uri, "s3://out-bucket/results/");
+        assert_eq!(req.output_kms_key_id.as_deref(), Some("alias/out"));
+        assert_eq!(req.data_access_role_arn, ROLE);
+        assert_eq!(
+            req.volume_kms_key_id.as_deref(),
+            Some("1234abcd-12ab-34cd-56ef-1234567890ab")
+        );
+        let vpc = req.vpc_config.unwrap();
+        assert_eq!(vpc.subnets, ["subnet-1"]);
+        assert_eq!(vpc.security_group_ids, ["sg-1", "sg-2"]);
+        assert_eq!(req.tags.get("team").map(String::as_str), Some("search"));
+        assert_eq!(
+            req.client_request_token,
+            "0b6f0d4e-3c1a-4e53-9d3c-5a2f1b7c9e10"
+        );
+    }
+
+    #[test]
+    fn reader_config_and_flywheel_map() {
+        let mut s = spec();
+        s.document_classifier_arn = None;
+        s.flywheel_arn = Some("arn:aws:comprehend:us-east-1:123456789012:flywheel/fw".into());
+        s.input_data_config.document_reader_config = Some(SpecReader {
+            document_read_action: DocumentReadAction::TextractAnalyzeDocument,
+            document_read_mode: Some(crate::crd::DocumentReadMode::ForceDocumentReadAction),
+            feature_types: vec![FeatureType::Tables, FeatureType::Forms],
+        });
+        let req = start_request(&job(s)).unwrap();
+        assert!(matches!(req.model, ModelRef::Flywheel(_)));
+        let r = req.document_reader_config.unwrap();
+        assert_eq!(r.document_read_action, "TEXTRACT_ANALYZE_DOCUMENT");
+        assert_eq!(
+            r.document_read_mode.as_deref(),
+            Some("FORCE_DOCUMENT_READ_ACTION")
+        );
+        assert_eq!(r.feature_types, ["TABLES", "FORMS"]);
+    }
+
+    #[test]
+    fn custom_and_recorded_job_names_win() {
+        let mut s = spec();
+        s.job_name = Some("my job".into());
+        let mut j = job(s);
+        assert_eq!(job_name(&j), "my job");
+        j.status = Some(ClassificationJobStatus {
+            job_name: Some("recorded".into()),
+            ..Default::default()
+        });
+        assert_eq!(job_name(&j), "recorded");
+    }
+
+    #[test]
+    fn invalid_specs_are_rejected_with_the_field_named() {
+        let mut both = spec();
+        both.flywheel_arn = Some("arn:aws:comprehend:us-east-1:123456789012:flywheel/fw".into());
+        assert!(validate(&both).unwrap_err().contains("flywheelArn"));
+        let mut neither = spec();
+        neither.document_classifier_arn = None;
+        assert!(validate(&neither)
+            .unwrap_err()
+            .contains("documentClassifierArn"));
+        let mut features = spec();
+        features.input_data_config.document_reader_config = Some(SpecReader {
+            document_read_action: DocumentReadAction::TextractDetectDocumentText,
+            document_read_mode: None,
+            feature_types: vec![FeatureType::Tables],
+        });
+        assert!(validate(&features).unwrap_err().contains("featureTypes"));
+        let mut name = spec();
+        name.job_name = Some("bad;name".into());
+        assert!(validate(&name).unwrap_err().contains("jobName"));
+        assert!(matches!(plan(&job(name)), Plan::Reject { .. }));
+    }
+
+    #[test]
+    fn plan_follows_the_life_cycle() {
+        let mut j = job(spec());
+        assert!(matches!(plan(&j), Plan::Start { .. }));
+        let mut status = ClassificationJobStatus::default();
+        apply_started(
+            &mut status,
+            &StartedJob {
+                job_id: "abc123".into(),
+                job_arn: None,
+                job_status: Some("SUBMITTED".into()),
+                document_classifier_arn: None,
+            },
+            Some(1),
+            now(),
+        );
+        j.status = Some(status.clone());
+        assert_eq!(
+            plan(&j),
+            Plan::Describe {
+                job_id: "abc123".into()
+            }
+        );
+        apply_description(&mut status, &desc("COMPLETED"), Some(1), now());
+        j.status = Some(status);
+        assert_eq!(plan(&j), Plan::Finished);
+    }
+
+    #[test]
+    fn rejected_spec_is_looked_at_again_only_after_an_edit() {
+        let mut s = spec();
+        s.flywheel_arn = Some("arn:aws:comprehend:us-east-1:123456789012:flywheel/fw".into());
+        let mut j = job(s);
+        let mut status = ClassificationJobStatus::default();
+        apply_rejected(&mut status, "both set", Some(1), now());
+        j.status = Some(status);
+        assert_eq!(plan(&j), Plan::Finished);
+        j.metadata.generation = Some(2);
+        j.spec.flywheel_arn = None;
+        assert!(matches!(plan(&j), Plan::Start { .. }));
+    }
+
+    #[test]
+    fn description_maps_to_status_and_conditions() {
+        let mut status = ClassificationJobStatus::default();
+        apply_description(&mut status, &desc("IN_PROGRESS"), Some(3), now());
+        assert_eq!(status.job_id.as_deref(), Some("abc123"));
+        assert_eq!(status.job_status.as_deref(), Some("IN_PROGRESS"));
+        assert_eq!(status.observed_generation, Some(3));
+        let s = condition(&status, SUCCEEDED).unwrap();
+        assert_eq!(
+            (s.status.as_str(), s.reason.as_str()),
+            ("Unknown", "InProgress")
+        );
+        assert_eq!(s.observed_generation, Some(3));
+        assert_eq!(condition(&status, READY).unwrap().status, "True");
+
+        let mut done = desc("COMPLETED");
+        done.end_time = Some("2026-01-02T03:10:00Z".into());
+        apply_description(&mut status, &done, Some(3), later());
+        let s = condition(&status, SUCCEEDED).unwrap();
+        assert_eq!(
+            (s.status.as_str(), s.reason.as_str()),
+            ("True", "Completed")
+        );
+        assert!(s
+            .message
+            .contains("123456789012-CLN-abc123/output/output.tar.gz"));
+        assert_eq!(s.last_transition_time.0, later());
+        assert_eq!(status.end_time.as_deref(), Some("2026-01-02T03:10:00Z"));
+        assert!(is_finished(&status));
+    }
+
+    #[test]
+    fn failed_and_stopped_are_not_success() {
+        for (js, reason) in [("FAILED", "Failed"), ("STOPPED", "Stopped")] {
+            let mut status = ClassificationJobStatus::default();
+            let mut d = desc(js);
+            d.message = Some("NO_READ_ACCESS_TO_INPUT: cannot read s3://in-bucket".into());
+            apply_description(&mut status, &d, Some(1), now());
+            let s = condition(&status, SUCCEEDED).unwrap();
+            assert_eq!((s.status.as_str(), s.reason.as_str()), ("False", reason));
+            assert_eq!(status.message.as_deref(), d.message.as_deref());
+            if js == "FAILED" {
+                assert!(s.message.contains("NO_READ_ACCESS_TO_INPUT"));
+            }
+        }
+    }
+
+    #[test]
+    fn unchanged_observation_changes_nothing() {
+        let mut a = ClassificationJobStatus::default();
+        apply_description(&mut a, &desc("IN_PROGRESS"), Some(1), now());
+        let mut b = a.clone();
+        apply_description(&mut b, &desc("IN_PROGRESS"), Some(1), later());
+        assert_eq!(
+            a, b,
+            "a poll that sees nothing new must not change the status"
+        );
+    }
+
+    #[test]
+    fn every_condition_has_a_message() {
+        let mut status = ClassificationJobStatus::default();
+        set_condition(
+            &mut status,
+            READY,
+            "True",
+            Reason::Queued,
+            "  ",
+            None,
+            now(),
+        );
+        assert_eq!(condition(&status, READY).unwrap().message, "Queued");
+    }
+
+    #[test]
+    fn errors_map_to_conditions() {
+        let err = |kind, code: &str| AwsError {
+            kind,
+            code: code.into(),
+            message: "msg".into(),
+        };
+        let mut status = ClassificationJobStatus::default();
+        apply_error(
+            &mut status,
+            "StartDocumentClassificationJob",
+            &err(ErrorKind::Throttled, "TooManyRequestsException"),
+            Some(1),
+            now(),
+        );
+        let s = condition(&status, SUCCEEDED).unwrap();
+        assert_eq!(
+            (s.status.as_str(), s.reason.as_str()),
+            ("Unknown", "Throttled")
+        );
+        assert!(!is_finished(&status));
+        apply_error(
+            &mut status,
+            "StartDocumentClassificationJob",
+            &err(ErrorKind::Transient, "InternalServerException"),
+            Some(1),
+            now(),
+        );
+        assert_eq!(
+            condition(&status, SUCCEEDED).unwrap().reason,
+            "AwsUnavailable"
+        );
+        assert!(!is_finished(&status));
+        apply_error(
+            &mut status,
+            "StartDocumentClassificationJob",
+            &err(ErrorKind::InvalidSpec, "ResourceNotFoundException"),
+            Some(1),
+            now(),
+        );
+        let s = condition(&status, SUCCEEDED).unwrap();
+        assert_eq!(
+            (s.status.as_str(), s.reason.as_str()),
+            ("False", "InvalidSpec")
+        );
+        assert!(s.message.contains("ResourceNotFoundException: msg"));
+        assert!(is_finished(&status));
+        apply_error(
+            &mut status,
+            "DescribeDocumentClassificationJob",
+            &err(ErrorKind::JobNotFound, "JobNotFoundException"),
+            Some(1),
+            now(),
+        );
+        assert_eq!(condition(&status, SUCCEEDED).unwrap().reason, "JobNotFound");
+    }
+
+    #[test]
+    fn spec_change_after_start_is_flagged_and_cleared() {
+        let original = spec();
+        let mut status = ClassificationJobStatus::default();
+        apply_starting(&mut status, "name", &spec_hash(&original), Some(1), now());
+        apply_description(&mut status, &desc("IN_PROGRESS"), Some(1), now());
+        let mut edited = original.clone();
+        edited.input_data_config.s3_uri = "s3://other-bucket/x".into();
+        let mut flagged = status.clone();
+        apply_spec_drift(&mut flagged, &edited, Some(2), now());
+        let r = condition(&flagged, READY).unwrap();
+        assert_eq!(
+            (r.status.as_str(), r.reason.as_str()),
+            ("False", "SpecChangeIgnored")
+        );
+        assert_eq!(flagged.observed_generation, Some(2));
+        assert_eq!(
+            notice(&status, &flagged).map(|n| n.reason),
+            Some("SpecChangeIgnored")
+        );
+        // Same spec: nothing flagged.
+        let mut same = status.clone();
+        apply_spec_drift(&mut same, &original, Some(1), now());
+        assert_eq!(same, status);
+        // Back to the original: cleared.
+        apply_spec_drift(&mut flagged, &original, Some(3), now());
+        assert_eq!(condition(&flagged, READY).unwrap().reason, "InProgress");
+    }
+
+    #[test]
+    fn ttl_expiry_counts_from_the_end() {
+        let mut s = spec();
+        s.ttl_seconds_after_finished = Some(60);
+        let mut j = job(s);
+        assert_eq!(expiry(&j), None);
+        let mut status = ClassificationJobStatus::default();
+        let mut d = desc("COMPLETED");
+        d.end_time = Some("2026-01-02T03:10:00Z".into());
+        apply_description(&mut status, &d, Some(1), now());
+        j.status = Some(status);
+        assert_eq!(expiry(&j), Some("2026-01-02T03:11:00Z".parse().unwrap()));
+    }
+
+    #[test]
+    fn notices_follow_reason_changes_only() {
+        let empty = ClassificationJobStatus::default();
+        let mut queued = empty.clone();
+        apply_queued(&mut queued, "us-east-1", 10, Some(1), now());
+        assert_eq!(notice(&empty, &queued).unwrap().reason, "Queued");
+        assert_eq!(notice(&queued, &queued), None);
+        let mut failed = queued.clone();
+        apply_description(&mut failed, &desc("FAILED"), Some(1), now());
+        let n = notice(&queued, &failed).unwrap();
+        assert!(n.warning);
+        assert_eq!(n.reason, "Failed");
+    }
+
+    #[test]
+    fn spec_hash_is_stable_and_sensitive() {
+        assert_eq!(spec_hash(&spec()), spec_hash(&spec()));
+        let mut other = spec();
+        other.tags.clear();
+        assert_ne!(spec_hash(&spec()), spec_hash(&other));
+    }
+}

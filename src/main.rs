@@ -1,0 +1,230 @@
+//! `comprehend-operator`: `run` the controller, or print the `crd`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use comprehend_operator::aws::AwsComprehend;
+use comprehend_operator::controller::{self, Settings};
+use comprehend_operator::crd;
+use comprehend_operator::http::{self, Health};
+use comprehend_operator::leader::LeaderElection;
+use comprehend_operator::telemetry::{self, LogFormat, Metrics};
+use tracing::{error, info};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Runs Amazon Comprehend custom classification jobs from ClassificationJob resources"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the controller.
+    Run(Box<RunArgs>),
+    /// Print the CustomResourceDefinition, or write it into a folder.
+    Crd {
+        /// Write `classificationjob.yaml` here instead of printing it.
+        #[arg(long)]
+        output_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// AWS Region of jobs whose spec names none (default: the SDK's region
+    /// chain, e.g. AWS_REGION).
+    #[arg(long, env = "COMPREHEND_REGION")]
+    region: Option<String>,
+    /// Comprehend endpoint URL: a VPC endpoint, or the local stand-in.
+    #[arg(long, env = "COMPREHEND_ENDPOINT_URL")]
+    endpoint_url: Option<String>,
+    /// Seconds between two Describe calls for a running job (jittered ±10%).
+    #[arg(long, env = "POLL_INTERVAL_SECONDS", default_value_t = 30.0)]
+    poll_interval: f64,
+    /// StartDocumentClassificationJob calls a second (Comprehend's quota: 1).
+    #[arg(long, env = "START_RATE", default_value_t = 1.0)]
+    start_rate: f64,
+    /// DescribeDocumentClassificationJob calls a second (quota: 10).
+    #[arg(long, env = "DESCRIBE_RATE", default_value_t = 8.0)]
+    describe_rate: f64,
+    /// ListDocumentClassificationJobs calls a second (quota: 10).
+    #[arg(long, env = "LIST_RATE", default_value_t = 8.0)]
+    list_rate: f64,
+    /// Active classification jobs per Region (quota: 10).
+    #[arg(long, env = "MAX_ACTIVE_JOBS", default_value_t = 10)]
+    max_active_jobs: usize,
+    /// Namespaces to watch, comma-separated; all when empty.
+    #[arg(long = "namespace", env = "WATCH_NAMESPACES", value_delimiter = ',')]
+    namespaces: Vec<String>,
+    /// Longest backoff, in seconds, between retries of a throttled call.
+    #[arg(long, env = "MAX_BACKOFF_SECONDS", default_value_t = 300.0)]
+    max_backoff: f64,
+    /// Hold a coordination.k8s.io Lease so only one replica acts.
+    #[arg(long, env = "LEADER_ELECTION", default_value_t = false)]
+    leader_election: bool,
+    /// Namespace of the Lease (default: the pod's namespace, POD_NAMESPACE).
+    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
+    leader_election_namespace: String,
+    /// Name of the Lease.
+    #[arg(long, env = "LEASE_NAME", default_value = "comprehend-operator")]
+    lease_name: String,
+    /// This replica's name (default: the pod name, POD_NAME, or the host name).
+    #[arg(long, env = "POD_NAME")]
+    identity: Option<String>,
+    /// Where /healthz, /readyz and /metrics are served.
+    #[arg(long, env = "HTTP_ADDR", default_value = "0.0.0.0:8080")]
+    http_addr: SocketAddr,
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Crd { output_dir } => {
+            let yaml = crd::crd_yaml();
+            match output_dir {
+                Some(dir) => {
+                    std::fs::create_dir_all(&dir)?;
+                    let path = dir.join("classificationjob.yaml");
+                    std::fs::write(&path, yaml)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                }
+                None => print!("{yaml}"),
+            }
+            Ok(())
+        }
+        Command::Run(args) => run(*args).await,
+    }
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<()> {
+    telemetry::init_logging(args.log_format);
+    let client = kube::Client::try_default()
+        .await
+        .context("connecting to the Kubernetes API (in-cluster config or KUBECONFIG)")?;
+    let default_region = match args.region.clone().filter(|r| !r.is_empty()) {
+        Some(r) => r,
+        None => aws_config::meta::region::RegionProviderChain::default_provider()
+            .region()
+            .await
+            .map(|r| r.to_string())
+            .context("no AWS Region: set --region, COMPREHEND_REGION or AWS_REGION")?,
+    };
+    let comprehend =
+        AwsComprehend::from_env(args.endpoint_url.clone(), Some(default_region.clone())).await;
+    let identity = args.identity.clone().unwrap_or_else(|| {
+        std::env::var("HOSTNAME")
+            .unwrap_or_else(|_| format!("comprehend-operator-{}", std::process::id()))
+    });
+    let settings = Settings {
+        default_region,
+        poll_interval: Duration::from_secs_f64(args.poll_interval.max(0.1)),
+        start_rate: args.start_rate,
+        describe_rate: args.describe_rate,
+        list_rate: args.list_rate,
+        max_active_jobs: args.max_active_jobs.max(1),
+        namespaces: args
+            .namespaces
+            .into_iter()
+            .filter(|n| !n.is_empty())
+            .collect(),
+        max_backoff: Duration::from_secs_f64(args.max_backoff.max(1.0)),
+        instance: identity.clone(),
+        failpoint: std::env::var("COMPREHEND_OPERATOR_FAILPOINT").ok(),
+    };
+    info!(region = %settings.default_region, endpoint = ?args.endpoint_url, namespaces = ?settings.namespaces, "starting");
+
+    let metrics = Arc::new(Metrics::new());
+    let health = Arc::new(Health::new(args.leader_election));
+    let listener = tokio::net::TcpListener::bind(args.http_addr)
+        .await
+        .with_context(|| format!("binding {}", args.http_addr))?;
+    info!(addr = %listener.local_addr()?, "serving /healthz, /readyz, /metrics");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let http_stop = wait_for(stop_rx.clone());
+    tokio::spawn(http::serve(
+        listener,
+        metrics.clone(),
+        health.clone(),
+        http_stop,
+    ));
+
+    let election = args.leader_election.then(|| {
+        LeaderElection::new(
+            client.clone(),
+            &args.leader_election_namespace,
+            &args.lease_name,
+            &identity,
+        )
+    });
+    if let Some(election) = &election {
+        info!(lease = %args.lease_name, "waiting for leadership");
+        election
+            .acquire()
+            .await
+            .context("acquiring the leader lease")?;
+        health.set_leader(true);
+        info!("leading");
+    }
+
+    let controller = controller::run(
+        client,
+        Arc::new(comprehend),
+        settings,
+        metrics,
+        health.clone(),
+        wait_for(stop_rx),
+    );
+    tokio::pin!(controller);
+    let lost = async {
+        match &election {
+            Some(e) => {
+                e.renew_until_lost().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        res = &mut controller => return res,
+        _ = shutdown_signal() => info!("shutting down"),
+        _ = lost => {
+            error!("leadership lost; exiting so that only one replica acts");
+            std::process::exit(1);
+        }
+    }
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(20), controller).await;
+    if let Some(e) = &election {
+        e.release().await;
+    }
+    Ok(())
+}
+
+async fn wait_for(mut rx: tokio::sync::watch::Receiver<bool>) {
+    let _ = rx.wait_for(|v| *v).await;
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,309 @@
+//! Comprehend's quotas, kept inside one operator process and shared by all
+//! reconciles: call rates per operation, and a cap on active jobs per Region.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// A token bucket: at most `rate` calls a second, bursts of at most one
+/// second's worth (Comprehend counts per second).
+pub struct RateLimiter {
+    rate: f64,
+    state: Mutex<Bucket>,
+}
+
+struct Bucket {
+    tokens: f64,
+    last: Instant,
+}
+
+impl RateLimiter {
+    /// A limiter allowing `rate` calls a second (at least one every 1000 s).
+    pub fn new(rate: f64) -> Self {
+        let rate = rate.max(0.001);
+        RateLimiter {
+            rate,
+            state: Mutex::new(Bucket {
+                tokens: rate.max(1.0),
+                last: Instant::now(),
+            }),
+        }
+    }
+
+    /// Calls a second.
+    pub fn rate(&self) -> f64 {
+        self.rate
+    }
+
+    /// Takes a token now if one is there; otherwise says how long until one
+    /// will be (the caller's token is then already reserved).
+    fn reserve(&self) -> Duration {
+        let mut b = self.state.lock().expect("rate limiter lock");
+        let now = Instant::now();
+        let capacity = self.rate.max(1.0);
+        let elapsed = now.saturating_duration_since(b.last).as_secs_f64();
+        b.tokens = (b.tokens + elapsed * self.rate).min(capacity);
+        b.last = now;
+        b.tokens -= 1.0;
+        if b.tokens >= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(-b.tokens / self.rate)
+        }
+    }
+
+    /// Waits until a call may be made. Waiters are served in arrival order.
+    pub async fn acquire(&self) {
+        let wait = self.reserve();
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// Whether a resource may start its job now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    /// The resource holds one of the Region's active-job slots.
+    Granted,
+    /// All slots are taken; the resource is this far back in the queue
+    /// (1 = next).
+    Queued { position: usize },
+}
+
+/// Caps the number of active Comprehend jobs per Region. A resource holds a
+/// slot from just before Start until its job is seen terminal; waiters are
+/// served oldest first.
+pub struct SlotPool {
+    max_active: usize,
+    regions: Mutex<HashMap<String, RegionSlots>>,
+}
+
+#[derive(Default)]
+struct RegionSlots {
+    holders: HashSet<String>,
+    /// Ordered by (creation order, key).
+    waiters: BTreeSet<(i64, String)>,
+    waiting: HashMap<String, i64>,
+}
+
+impl SlotPool {
+    /// A pool allowing `max_active` jobs per Region.
+    pub fn new(max_active: usize) -> Self {
+        SlotPool {
+            max_active,
+            regions: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Records that `key` holds a slot whatever the cap (a job found running,
+    /// for example after a restart).
+    pub fn hold(&self, region: &str, key: &str) {
+        let mut regions = self.regions.lock().expect("slot pool lock");
+        let r = regions.entry(region.to_string()).or_default();
+        r.remove_waiter(key);
+        r.holders.insert(key.to_string());
+    }
+
+    /// Asks for a slot for `key`, created at `order` (older first).
+    pub fn try_acquire(&self, region: &str, key: &str, order: i64) -> Slot {
+        let mut regions = self.regions.lock().expect("slot pool lock");
+        let r = regions.entry(region.to_string()).or_default();
+        if r.holders.contains(key) {
+            return Slot::Granted;
+        }
+        if !r.waiting.contains_key(key) {
+            r.waiting.insert(key.to_string(), order);
+            r.waiters.insert((order, key.to_string()));
+        }
+        let free = self.max_active.saturating_sub(r.holders.len());
+        let position = r
+            .waiters
+            .iter()
+            .position(|(_, k)| k == key)
+            .expect("waiter was just inserted")
+            + 1;
+        if position <= free {
+            r.remove_waiter(key);
+            r.holders.insert(key.to_string());
+            Slot::Granted
+        } else {
+            Slot::Queued {
+                position: position - free,
+            }
+        }
+    }
+
+    /// Gives back the slot of `key` (or its place in the queue) and returns
+    /// the waiters that may now take a slot, so they can be woken at once.
+    pub fn release(&self, region: &str, key: &str) -> Vec<String> {
+        let mut regions = self.regions.lock().expect("slot pool lock");
+        let Some(r) = regions.get_mut(region) else {
+            return Vec::new();
+        };
+        let held = r.holders.remove(key);
+        r.remove_waiter(key);
+        if !held {
+            return Vec::new();
+        }
+        let free = self.max_active.saturating_sub(r.holders.len());
+        r.waiters
+            .iter()
+            .take(free)
+            .map(|(_, k)| k.clone())
+            .collect()
+    }
+
+    /// Forgets a waiter whose resource is gone, so it blocks nobody.
+    pub fn forget_waiter(&self, region: &str, key: &str) {
+        if let Some(r) = self.regions.lock().expect("slot pool lock").get_mut(region) {
+            r.remove_waiter(key);
+        }
+    }
+
+    /// Active jobs in `region`.
+    pub fn active(&self, region: &str) -> usize {
+        self.regions
+            .lock()
+            .expect("slot pool lock")
+            .get(region)
+            .map_or(0, |r| r.holders.len())
+    }
+
+    /// Every (Region, key) holding or waiting for a slot.
+    pub fn keys(&self) -> Vec<(String, String)> {
+        let regions = self.regions.lock().expect("slot pool lock");
+        regions
+            .iter()
+            .flat_map(|(region, r)| {
+                r.holders
+                    .iter()
+                    .chain(r.waiting.keys())
+                    .map(move |k| (region.clone(), k.clone()))
+            })
+            .collect()
+    }
+
+    /// Resources waiting for a slot, all Regions together.
+    pub fn queued(&self) -> usize {
+        self.regions
+            .lock()
+            .expect("slot pool lock")
+            .values()
+            .map(|r| r.waiters.len())
+            .sum()
+    }
+}
+
+impl RegionSlots {
+    fn remove_waiter(&mut self, key: &str) {
+        if let Some(order) = self.waiting.remove(key) {
+            self.waiters.remove(&(order, key.to_string()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn rate_limiter_spaces_calls() {
+        let rl = RateLimiter::new(1.0);
+        let start = Instant::now();
+        for _ in 0..4 {
+            rl.acquire().await;
+        }
+        // First call at once, then one a second.
+        assert_eq!(start.elapsed().as_secs(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rate_limiter_allows_one_second_burst() {
+        let rl = RateLimiter::new(8.0);
+        let start = Instant::now();
+        for _ in 0..8 {
+            rl.acquire().await;
+        }
+        assert!(start.elapsed() < Duration::from_millis(1));
+        rl.acquire().await;
+        assert!(start.elapsed() >= Duration::from_millis(124));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rate_limiter_shared_by_tasks() {
+        let rl = std::sync::Arc::new(RateLimiter::new(2.0));
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..6)
+            .map(|_| {
+                let rl = rl.clone();
+                tokio::spawn(async move { rl.acquire().await })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        // 2 at once, then 4 more at 2/s.
+        assert_eq!(start.elapsed().as_millis(), 2000);
+    }
+
+    #[test]
+    fn cap_is_respected_and_oldest_waits_first() {
+        let pool = SlotPool::new(2);
+        assert_eq!(pool.try_acquire("r", "a", 1), Slot::Granted);
+        assert_eq!(pool.try_acquire("r", "b", 2), Slot::Granted);
+        assert_eq!(pool.try_acquire("r", "d", 4), Slot::Queued { position: 1 });
+        assert_eq!(pool.try_acquire("r", "c", 3), Slot::Queued { position: 1 });
+        assert_eq!(pool.try_acquire("r", "d", 4), Slot::Queued { position: 2 });
+        assert_eq!(pool.active("r"), 2);
+        assert_eq!(pool.queued(), 2);
+        // Asking again while holding is idempotent.
+        assert_eq!(pool.try_acquire("r", "a", 1), Slot::Granted);
+        assert_eq!(pool.release("r", "a"), vec!["c".to_string()]);
+        // d is younger than c: it still waits.
+        assert_eq!(pool.try_acquire("r", "d", 4), Slot::Queued { position: 1 });
+        assert_eq!(pool.try_acquire("r", "c", 3), Slot::Granted);
+        assert_eq!(pool.active("r"), 2);
+    }
+
+    #[test]
+    fn regions_are_separate() {
+        let pool = SlotPool::new(1);
+        assert_eq!(pool.try_acquire("us-east-1", "a", 1), Slot::Granted);
+        assert_eq!(pool.try_acquire("eu-west-1", "b", 2), Slot::Granted);
+        assert_eq!(
+            pool.try_acquire("us-east-1", "c", 3),
+            Slot::Queued { position: 1 }
+        );
+    }
+
+    #[test]
+    fn hold_counts_over_the_cap_and_release_is_idempotent() {
+        let pool = SlotPool::new(1);
+        pool.hold("r", "running-1");
+        pool.hold("r", "running-2");
+        assert_eq!(pool.active("r"), 2);
+        assert_eq!(
+            pool.try_acquire("r", "new", 1),
+            Slot::Queued { position: 1 }
+        );
+        assert!(pool.release("r", "running-1").is_empty());
+        assert_eq!(pool.release("r", "running-2"), vec!["new".to_string()]);
+        assert!(pool.release("r", "running-2").is_empty());
+    }
+
+    #[test]
+    fn forgotten_waiters_block_nobody() {
+        let pool = SlotPool::new(1);
+        assert_eq!(pool.try_acquire("r", "a", 1), Slot::Granted);
+        assert_eq!(
+            pool.try_acquire("r", "gone", 2),
+            Slot::Queued { position: 1 }
+        );
+        assert_eq!(pool.try_acquire("r", "c", 3), Slot::Queued { position: 2 });
+        pool.forget_waiter("r", "gone");
+        assert_eq!(pool.release("r", "a"), vec!["c".to_string()]);
+    }
+}
