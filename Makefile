@@ -1,0 +1,36 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+SHELL := /bin/bash
+CARGO ?= cargo
+
+.PHONY: test lint unit build integration demo crds env-install bench
+
+## Everything CI runs: lint, unit tests, then integration tests against a
+## real kube-apiserver and the Comprehend stand-in.
+test: lint unit integration
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+unit:
+	$(CARGO) test --workspace --locked --lib --bins
+	$(CARGO) test -p comprehend-standin --locked --tests
+
+build:
+	$(CARGO) build --workspace --locked --bins
+
+## Integration tests need the API server: tests/env/with-env.sh starts one
+## (building it the first time) and stops it afterwards.
+integration: build
+	tests/env/with-env.sh $(CARGO) test -p comprehend-operator --locked --tests -- --test-threads=4
+
+## The whole flow on the embedded default: no AWS, no cluster.
+demo: build
+	tests/env/with-env.sh $(CARGO) run --locked --example demo
+
+## Regenerate the CRDs from the Rust types.
+crds:
+	$(CARGO) run --locked --bin comprehend-operator -- crd --output-dir crds
+
+env-install:
+	tests/env/kube-apiserver.sh install
