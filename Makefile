@@ -14,7 +14,7 @@ lint:
 
 unit:
 	$(CARGO) test --workspace --locked --lib --bins
-	$(CARGO) test -p comprehend-standin --locked --tests
+	$(CARGO) test -p comprehend-standin --locked --test '*'
 
 build:
 	$(CARGO) build --workspace --locked --bins
@@ -22,7 +22,7 @@ build:
 ## Integration tests need the API server: tests/env/with-env.sh starts one
 ## (building it the first time) and stops it afterwards.
 integration: build
-	tests/env/with-env.sh $(CARGO) test -p comprehend-operator --locked --tests -- --test-threads=4
+	tests/env/with-env.sh $(CARGO) test -p comprehend-operator --locked --test '*' -- --test-threads=4
 
 ## The whole flow on the embedded default: no AWS, no cluster.
 demo: build

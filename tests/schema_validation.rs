@@ -112,7 +112,7 @@ async fn invalid_manifests_are_rejected_naming_the_field() {
         (
             "long-tag",
             Box::new(|m| m["spec"]["tags"] = json!([{"key": "k".repeat(129), "value": "v"}])),
-            "spec.tags[0].key",
+            "spec.tags.key",
         ),
         (
             "three-features",
