@@ -525,26 +525,38 @@ pub fn kubectl(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
     )
 }
 
-/// Three labels with distinct vocabularies.
+/// Three labels with distinct vocabularies, ten documents each.
 pub const TRAINING_CSV: &str = "\
 SPORTS,The striker scored a late goal and the team won the match
-SPORTS,The coach praised the players after the championship game
-SPORTS,A record crowd watched the final and the goalkeeper saved a penalty
-SPORTS,The tennis player won the tournament in straight sets
-SPORTS,The league season ends with a playoff match next week
-SPORTS,Fans cheered as the runner broke the world record
 FINANCE,The central bank raised interest rates to fight inflation
-FINANCE,Shares fell after the company reported weaker quarterly earnings
-FINANCE,Investors bought bonds as the stock market dropped
-FINANCE,The bank announced a dividend and a share buyback
-FINANCE,Inflation and interest rates weighed on the currency
-FINANCE,The quarterly profit beat analyst forecasts and the stock rose
 WEATHER,Heavy rain and strong winds are forecast for the coast tonight
+SPORTS,The coach praised the players after the championship game
+FINANCE,Shares fell after the company reported weaker quarterly earnings
 WEATHER,A heat wave will bring sunny skies and high temperatures
+SPORTS,A record crowd watched the final and the goalkeeper saved a penalty
+FINANCE,Investors bought bonds as the stock market dropped
 WEATHER,Snow and freezing temperatures are expected in the mountains
+SPORTS,The tennis player won the tournament in straight sets
+FINANCE,The bank announced a dividend and a share buyback
 WEATHER,The storm brought thunder lightning and flooding rain
+SPORTS,The league season ends with a playoff match next week
+FINANCE,Inflation and interest rates weighed on the currency
 WEATHER,Forecasters expect cloudy skies with light showers tomorrow
+SPORTS,Fans cheered as the runner broke the world record
+FINANCE,The quarterly profit beat analyst forecasts and the stock rose
 WEATHER,Fog and cold winds will clear by the afternoon with sunshine
+SPORTS,The captain lifted the trophy after the team beat their rivals
+FINANCE,The company raised its revenue outlook and investors cheered the shares
+WEATHER,A cold front will bring snow showers and icy roads overnight
+SPORTS,The referee showed a red card and the home side lost the game
+FINANCE,Bond yields climbed as traders expected higher interest rates
+WEATHER,Temperatures will rise this weekend under clear sunny skies
+SPORTS,The cyclist won the stage and kept the leader's jersey
+FINANCE,The merger lifted bank stocks and the market index
+WEATHER,Gusty winds and heavy rain will spread inland by evening
+SPORTS,The basketball team signed a new coach before the season
+FINANCE,Analysts cut their earnings forecasts after weak sales
+WEATHER,Frost is likely tonight before a dry and sunny morning
 ";
 
 /// Documents to classify.
