@@ -661,9 +661,11 @@ async fn housekeeping(
         tick.tick().await;
         let mut by_status: BTreeMap<String, i64> = BTreeMap::new();
         let mut alive = std::collections::HashSet::new();
+        let mut cached_rv: HashMap<String, u64> = HashMap::new();
         for store in &stores {
             for job in store.state() {
                 alive.insert(key_of(&job));
+                cached_rv.insert(job.uid().unwrap_or_default(), resource_version(&job));
                 let status = job.status.clone().unwrap_or_default();
                 let phase = decide::condition(&status, decide::SUCCEEDED)
                     .map_or("New".to_string(), |c| c.reason.clone());
@@ -671,6 +673,15 @@ async fn housekeeping(
             }
         }
         ctx.metrics.set_jobs_by_status(&by_status);
+        // Forget what the cache has caught up with, or what is gone.
+        ctx.written
+            .lock()
+            .expect("written lock")
+            .retain(|uid, (rv, _)| cached_rv.get(uid).is_some_and(|cached| cached < rv));
+        ctx.failures
+            .lock()
+            .expect("failures lock")
+            .retain(|uid, _| cached_rv.contains_key(uid));
         ctx.metrics.set_queue_length(ctx.slots.queued() as i64);
         for (region, key) in ctx.slots.keys() {
             if !alive.contains(&key) {

@@ -190,6 +190,7 @@ pub fn start_request(job: &ClassificationJob) -> Result<StartJobRequest, String>
             .collect(),
         client_request_token: jobname::client_request_token(
             job.metadata.uid.as_deref().unwrap_or_default(),
+            &spec_hash(spec),
         ),
     })
 }
@@ -772,7 +773,10 @@ mod tests {
         assert_eq!(req.tags.get("team").map(String::as_str), Some("search"));
         assert_eq!(
             req.client_request_token,
-            "0b6f0d4e-3c1a-4e53-9d3c-5a2f1b7c9e10"
+            format!(
+                "0b6f0d4e-3c1a-4e53-9d3c-5a2f1b7c9e10-{}",
+                &spec_hash(&spec())[..16]
+            )
         );
     }
 

@@ -188,17 +188,15 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     tokio::pin!(controller);
     let lost = async {
         match &election {
-            Some(e) => {
-                e.renew_until_lost().await;
-            }
-            None => std::future::pending::<()>().await,
+            Some(e) => e.renew_until_lost().await,
+            None => std::future::pending().await,
         }
     };
     tokio::select! {
         res = &mut controller => return res,
         _ = shutdown_signal() => info!("shutting down"),
-        _ = lost => {
-            error!("leadership lost; exiting so that only one replica acts");
+        reason = lost => {
+            error!(%reason, "leadership lost; exiting so that only one replica acts");
             std::process::exit(1);
         }
     }

@@ -132,7 +132,7 @@ async fn failed_job_reports_comprehends_message() {
 }
 
 #[tokio::test]
-async fn unknown_classifier_is_a_terminal_invalid_spec() {
+async fn unknown_classifier_is_terminal_until_the_spec_is_fixed() {
     let s = setup("unknown-classifier", FAST).await;
     let _op = Operator::start(&s.ns, &s.standin, &[]);
     let missing = format!("arn:aws:comprehend:{REGION}:{ACCOUNT}:document-classifier/missing");
@@ -155,6 +155,27 @@ async fn unknown_classifier_is_a_terminal_invalid_spec() {
     let later =
         s.standin.stats().await["operations"]["StartDocumentClassificationJob"]["calls"].as_u64();
     assert_eq!(starts, later);
+
+    // No job ever started, so the spec may still be fixed: the fixed spec
+    // starts (with a new ClientRequestToken) and succeeds.
+    s.api
+        .patch(
+            "ghost",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"documentClassifierArn": s.classifier}})),
+        )
+        .await
+        .unwrap();
+    let job = wait_for(
+        &s.api,
+        "ghost",
+        Duration::from_secs(60),
+        "Succeeded=True",
+        |j| succeeded(j).as_deref() == Some("True"),
+    )
+    .await;
+    assert_eq!(job.status.unwrap().observed_generation, Some(2));
+    assert_eq!(s.standin.stats().await["jobs"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]
