@@ -103,6 +103,27 @@ async fn job_completes_and_its_output_holds_predictions() {
         out.contains("COMPLETED") && out.contains(&job_id) && out.contains("output.tar.gz"),
         "{out}"
     );
+
+    // Finished: no more Describe calls, and no status write sets off another.
+    let describes = |stats: &serde_json::Value| {
+        stats["operations"]["DescribeDocumentClassificationJob"]["calls"].as_u64()
+    };
+    let before = describes(&s.standin.stats().await);
+    let writes_before = status_writes(&s.ns, "news");
+    tokio::time::sleep(Duration::from_secs(3)).await; // ten poll intervals
+    assert_eq!(
+        describes(&s.standin.stats().await),
+        before,
+        "a finished job was polled"
+    );
+    let writes = status_writes(&s.ns, "news");
+    assert_eq!(
+        writes, writes_before,
+        "status written after the job finished"
+    );
+    // Starting, Submitted, InProgress, Completed: one write per change, give
+    // or take a state the job passed through between two polls.
+    assert!((3..=5).contains(&writes), "{writes} status writes");
 }
 
 #[tokio::test]

@@ -568,3 +568,23 @@ pub const DOCUMENTS: [&str; 6] = [
     "Investors sold bonds after the earnings report",
     "Sunny skies and high temperatures are expected tomorrow",
 ];
+
+/// Status writes the API server audited for one ClassificationJob.
+pub fn status_writes(namespace: &str, name: &str) -> usize {
+    let dir = std::env::var_os("TEST_ENV_DIR")
+        .expect("TEST_ENV_DIR is not set: run `make test` (tests/env/with-env.sh)");
+    let log = std::fs::read_to_string(Path::new(&dir).join("audit.log")).unwrap_or_default();
+    log.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| {
+            let r = &e["objectRef"];
+            e["stage"] == "ResponseComplete"
+                && e["verb"] == "patch"
+                && r["resource"] == "classificationjobs"
+                && r["subresource"] == "status"
+                && r["namespace"] == namespace
+                && r["name"] == name
+                && e["responseStatus"]["code"] == 200
+        })
+        .count()
+}
