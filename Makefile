@@ -18,15 +18,16 @@ lint-dockerfile:
 
 unit:
 	$(CARGO) test --workspace --locked --lib --bins
-	$(CARGO) test -p comprehend-standin --locked --test '*'
 
 build:
 	$(CARGO) build --workspace --locked --bins
 
 ## Integration tests need the API server: tests/env/with-env.sh starts one
-## (building it the first time) and stops it afterwards.
+## (building it the first time) and stops it afterwards. The stand-in's own
+## tests (through the real SDK) run here too. --workspace keeps one set of
+## dependency features, so nothing is compiled twice.
 integration: build
-	tests/env/with-env.sh $(CARGO) test -p comprehend-operator --locked --test '*' -- --test-threads=4
+	tests/env/with-env.sh $(CARGO) test --workspace --locked --test '*' -- --test-threads=4
 
 ## The whole flow on the embedded default: no AWS, no cluster.
 demo: build
