@@ -2,11 +2,11 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: test lint lint-dockerfile unit build integration demo crds env-install bench image manifests
+.PHONY: test lint lint-dockerfile unit build integration helm-test demo crds env-install bench image manifests
 
 ## Everything CI runs: lint, unit tests, then integration tests against a
 ## real kube-apiserver and the Comprehend stand-in.
-test: lint unit integration
+test: lint unit integration helm-test
 
 lint: lint-dockerfile
 	$(CARGO) fmt --all -- --check
@@ -29,6 +29,14 @@ build:
 integration: build
 	tests/env/with-env.sh $(CARGO) test --workspace --locked --test '*' -- --test-threads=4
 
+## The Helm chart: strict lint, render, schema, CRD copy, and a real Helm
+## install into the test API server with its RBAC checked by kubectl auth
+## can-i (Helm from PyPI's helm-python-sdk, in a cached venv).
+## tests/helm_rbac.rs (in `integration`) runs the operator as the chart's
+## ServiceAccount.
+helm-test:
+	tests/env/with-env.sh tests/helm/run.sh
+
 ## The whole flow on the embedded default: no AWS, no cluster.
 demo: build
 	tests/env/with-env.sh $(CARGO) run --locked --example demo
@@ -37,6 +45,7 @@ demo: build
 crds:
 	$(CARGO) run --locked --bin comprehend-operator -- crd --output-dir crds
 	cp crds/classificationjob.yaml config/crd/bases/comprehend.operators.dev_classificationjobs.yaml
+	cp crds/classificationjob.yaml charts/comprehend-operator/crds/classificationjob.yaml
 
 IMG ?= comprehend-operator:0.1.0
 ## The container image (needs Docker or another OCI builder).

@@ -1,0 +1,414 @@
+"""The chart offline: lint, rendered objects, schema, CRD copy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import helm_python
+import pytest
+import yaml
+
+import helmctl
+from conftest import kinds, one
+
+ROOT = helmctl.ROOT
+CHART = helmctl.CHART
+
+RULES = [
+    {
+        "apiGroups": ["comprehend.operators.dev"],
+        "resources": ["classificationjobs"],
+        "verbs": ["get", "list", "watch", "delete"],
+    },
+    {
+        "apiGroups": ["comprehend.operators.dev"],
+        "resources": ["classificationjobs/status"],
+        "verbs": ["get", "patch", "update"],
+    },
+    {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
+]
+
+LEASE_RULES = [
+    {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
+    {
+        "apiGroups": ["coordination.k8s.io"],
+        "resources": ["leases"],
+        "resourceNames": ["cop-comprehend-operator"],
+        "verbs": ["get", "update"],
+    },
+]
+
+
+def container(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    deployment = one(objects, "Deployment")
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1
+    return containers[0]
+
+
+def assert_no_wildcards_no_secrets(role: dict[str, Any]) -> None:
+    for rule in role["rules"]:
+        for key in ("apiGroups", "resources", "verbs", "resourceNames", "nonResourceURLs"):
+            assert "*" not in rule.get(key, []), f"wildcard in {key} of {role['metadata']['name']}: {rule}"
+        assert "secrets" not in rule.get("resources", []), rule
+        assert "nonResourceURLs" not in rule, rule
+
+
+def test_strict_lint_passes() -> None:
+    report = helm_python.lint(str(CHART), strict=True)
+    assert report["errors"] == [], report
+    assert report["total_charts_linted"] == 1
+    # Strict: nothing worse than "info" (e.g. "icon is recommended").
+    assert [m for m in report["messages"] if m["severity"] >= 2] == [], report
+
+
+def test_chart_versions_follow_the_crate() -> None:
+    cargo = (ROOT / "Cargo.toml").read_text()
+    package = cargo[cargo.index("[package]") :]
+    crate_version = next(
+        line.split("=", 1)[1].strip().strip('"')
+        for line in package.splitlines()
+        if line.startswith("version")
+    )
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    assert chart["apiVersion"] == "v2"
+    assert chart["version"] == crate_version
+    assert chart["appVersion"] == crate_version
+
+
+def test_chart_crd_is_the_generated_crd_byte_for_byte() -> None:
+    # Regenerate both with `make crds` and `cp crds/classificationjob.yaml
+    # charts/comprehend-operator/crds/` when the Rust types change.
+    top = (ROOT / "crds" / "classificationjob.yaml").read_bytes()
+    chart = (CHART / "crds" / "classificationjob.yaml").read_bytes()
+    assert chart == top, (
+        "charts/comprehend-operator/crds/classificationjob.yaml differs from "
+        "crds/classificationjob.yaml: copy it over"
+    )
+    assert sorted(p.name for p in (CHART / "crds").iterdir()) == ["classificationjob.yaml"]
+    with helmctl.load_chart() as c:
+        # What the Helm engine itself loads from crds/.
+        crds = c.crds
+    assert [x["filename"] for x in crds] == ["comprehend-operator/crds/classificationjob.yaml"]
+    assert crds[0]["data"] == top.decode()
+
+
+def test_every_value_is_documented() -> None:
+    """Every key of values.yaml has a comment on the line(s) before it."""
+    lines = (CHART / "values.yaml").read_text().splitlines()
+    undocumented = []
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#") or stripped.startswith("- "):
+            continue
+        if ":" not in stripped:
+            continue
+        indent = len(line) - len(line.lstrip())
+        parent_block = stripped.endswith(":")  # a map of documented values
+        prev = lines[i - 1].strip() if i else ""
+        deeper_list_item = indent > 0 and not prev.startswith("#") and _inside_default(lines, i)
+        if not prev.startswith("#") and not parent_block and not deeper_list_item:
+            undocumented.append(line)
+    assert undocumented == [], undocumented
+
+
+def _inside_default(lines: list[str], i: int) -> bool:
+    """Whether line i is part of a documented value's default (a nested map)."""
+    indent = len(lines[i]) - len(lines[i].lstrip())
+    for j in range(i - 1, -1, -1):
+        line = lines[j]
+        if not line.strip() or line.strip().startswith("#"):
+            continue
+        j_indent = len(line) - len(line.lstrip())
+        if j_indent < indent:
+            k = j - 1
+            while k >= 0 and not lines[k].strip():
+                k -= 1
+            return lines[k].strip().startswith("#") or _inside_default(lines, j)
+    return False
+
+
+def test_schema_is_draft07_and_closed() -> None:
+    with helmctl.load_chart() as c:
+        schema = c.schema
+        values = c.values
+    assert schema is not None
+    assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
+    assert schema["additionalProperties"] is False
+    # Every default value is described by the schema.
+    assert set(values) <= set(schema["properties"]), set(values) - set(schema["properties"])
+
+
+def test_default_render() -> None:
+    objects = helmctl.render()
+    assert sorted(o["kind"] for o in objects) == [
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "Deployment",
+        "Service",
+        "ServiceAccount",
+    ]
+    for o in objects:
+        labels = o["metadata"]["labels"]
+        assert labels["app.kubernetes.io/name"] == "comprehend-operator"
+        assert labels["app.kubernetes.io/instance"] == "cop"
+        assert labels["app.kubernetes.io/version"] == "0.1.0"
+        assert labels["app.kubernetes.io/managed-by"] == "Helm"
+        assert labels["helm.sh/chart"] == "comprehend-operator-0.1.0"
+
+    deployment = one(objects, "Deployment")
+    assert deployment["metadata"]["namespace"] == "comprehend-system"
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "cop-comprehend-operator"
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == 65532
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+
+    c = container(objects)
+    sc = c["securityContext"]
+    assert sc["runAsNonRoot"] is True
+    assert sc["runAsUser"] == 65532
+    assert sc["readOnlyRootFilesystem"] is True
+    assert sc["allowPrivilegeEscalation"] is False
+    assert sc["capabilities"] == {"drop": ["ALL"]}
+    assert sc["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert c["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert c["resources"]["requests"] and c["resources"]["limits"]
+    assert c["image"] == "comprehend-operator:0.1.0"
+    assert c["args"] == [
+        "--poll-interval=30",
+        "--start-rate=1",
+        "--describe-rate=8",
+        "--list-rate=8",
+        "--max-active-jobs=10",
+        "--max-backoff=300",
+        "--log-format=text",
+        "--http-addr=0.0.0.0:8080",
+    ]
+    assert not any(a.startswith("--leader-election") for a in c["args"])
+    env = {e["name"]: e for e in c["env"]}
+    assert env["POD_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
+    assert env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+
+    role = one(objects, "ClusterRole")
+    assert role["rules"] == RULES
+    assert_no_wildcards_no_secrets(role)
+    binding = one(objects, "ClusterRoleBinding")
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": "cop-comprehend-operator",
+    }
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "cop-comprehend-operator", "namespace": "comprehend-system"}
+    ]
+    assert kinds(objects, "Role") == [], "no Lease Role without leader election"
+    for o in objects:
+        for rule in o.get("rules", []):
+            assert "leases" not in rule["resources"]
+
+    sa = one(objects, "ServiceAccount")
+    assert sa["metadata"]["name"] == "cop-comprehend-operator"
+    assert "annotations" not in sa["metadata"]
+
+    svc = one(objects, "Service")
+    assert svc["spec"]["ports"] == [
+        {"name": "http-metrics", "port": 8080, "targetPort": "http", "protocol": "TCP"}
+    ]
+    assert svc["spec"]["selector"] == {
+        "app.kubernetes.io/name": "comprehend-operator",
+        "app.kubernetes.io/instance": "cop",
+    }
+
+
+def test_operator_settings_become_args() -> None:
+    objects = helmctl.render(
+        {
+            "region": "eu-west-1",
+            "endpointUrl": "https://comprehend.internal.example:8443",
+            "pollIntervalSeconds": 2.5,
+            "startRate": 0.5,
+            "describeRate": 4,
+            "listRate": 3,
+            "maxActiveJobs": 4,
+            "maxBackoffSeconds": 60,
+            "logFormat": "json",
+            "logLevel": "info,comprehend_operator=debug",
+            "image": {"repository": "images.invalid/team/comprehend-operator", "tag": "9.9.9"},
+            "extraEnv": [{"name": "AWS_STS_REGIONAL_ENDPOINTS", "value": "regional"}],
+        }
+    )
+    c = container(objects)
+    assert c["args"] == [
+        "--region=eu-west-1",
+        "--endpoint-url=https://comprehend.internal.example:8443",
+        "--poll-interval=2.5",
+        "--start-rate=0.5",
+        "--describe-rate=4",
+        "--list-rate=3",
+        "--max-active-jobs=4",
+        "--max-backoff=60",
+        "--log-format=json",
+        "--http-addr=0.0.0.0:8080",
+    ]
+    assert c["image"] == "images.invalid/team/comprehend-operator:9.9.9"
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    assert env["RUST_LOG"] == "info,comprehend_operator=debug"
+    assert env["AWS_STS_REGIONAL_ENDPOINTS"] == "regional"
+
+
+def test_watch_namespaces_get_a_role_each_and_no_cluster_role() -> None:
+    objects = helmctl.render({"watchNamespaces": ["a", "b"]})
+    assert kinds(objects, "ClusterRole") == []
+    assert kinds(objects, "ClusterRoleBinding") == []
+    roles = kinds(objects, "Role")
+    bindings = kinds(objects, "RoleBinding")
+    assert sorted(r["metadata"]["namespace"] for r in roles) == ["a", "b"]
+    assert sorted(b["metadata"]["namespace"] for b in bindings) == ["a", "b"]
+    for role in roles:
+        assert role["metadata"]["name"] == "cop-comprehend-operator"
+        assert role["rules"] == RULES
+        assert_no_wildcards_no_secrets(role)
+    for binding in bindings:
+        assert binding["roleRef"]["kind"] == "Role"
+        assert binding["roleRef"]["name"] == "cop-comprehend-operator"
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": "cop-comprehend-operator", "namespace": "comprehend-system"}
+        ]
+    assert "--namespace=a,b" in container(objects)["args"]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{"replicaCount": 2}, {"leaderElection": {"enabled": True}}],
+    ids=["replicaCount-2", "leaderElection-enabled"],
+)
+def test_leader_election_gets_a_lease_role_in_the_release_namespace(values: dict[str, Any]) -> None:
+    objects = helmctl.render(values)
+    c = container(objects)
+    assert "--leader-election" in c["args"]
+    assert "--lease-name=cop-comprehend-operator" in c["args"]
+    deployment = one(objects, "Deployment")
+    assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
+    role = one(objects, "Role")
+    assert role["metadata"]["name"] == "cop-comprehend-operator-leader-election"
+    assert role["metadata"]["namespace"] == "comprehend-system"
+    assert role["rules"] == LEASE_RULES
+    assert_no_wildcards_no_secrets(role)
+    binding = one(objects, "RoleBinding")
+    assert binding["metadata"]["namespace"] == "comprehend-system"
+    assert binding["roleRef"]["name"] == "cop-comprehend-operator-leader-election"
+    # The ClusterRole holds no lease rule: leases stay in the release namespace.
+    assert one(objects, "ClusterRole")["rules"] == RULES
+
+
+def test_irsa_annotation_on_the_service_account() -> None:
+    arn = "arn:aws:iam::123456789012:role/comprehend-operator"
+    objects = helmctl.render({"serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": arn}}})
+    sa = one(objects, "ServiceAccount")
+    assert sa["metadata"]["annotations"] == {"eks.amazonaws.com/role-arn": arn}
+    assert "IRSA" not in helmctl.notes({"serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": arn}}})
+
+
+def test_existing_service_account() -> None:
+    objects = helmctl.render({"serviceAccount": {"create": False, "name": "mine"}})
+    assert kinds(objects, "ServiceAccount") == []
+    assert one(objects, "Deployment")["spec"]["template"]["spec"]["serviceAccountName"] == "mine"
+    assert one(objects, "ClusterRoleBinding")["subjects"][0]["name"] == "mine"
+
+
+def test_rbac_can_be_left_out() -> None:
+    objects = helmctl.render({"rbac": {"create": False}, "replicaCount": 2})
+    for kind in ("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"):
+        assert kinds(objects, kind) == []
+
+
+def test_service_monitor() -> None:
+    assert kinds(helmctl.render(), "ServiceMonitor") == []
+    objects = helmctl.render(
+        {"serviceMonitor": {"enabled": True, "interval": "15s", "labels": {"release": "prometheus"}}}
+    )
+    sm = one(objects, "ServiceMonitor")
+    assert sm["apiVersion"] == "monitoring.coreos.com/v1"
+    assert sm["metadata"]["labels"]["release"] == "prometheus"
+    assert sm["spec"]["endpoints"] == [{"port": "http-metrics", "path": "/metrics", "interval": "15s"}]
+    assert sm["spec"]["selector"]["matchLabels"] == one(objects, "Service")["spec"]["selector"]
+    assert sm["spec"]["namespaceSelector"] == {"matchNames": ["comprehend-system"]}
+
+
+def test_pod_disruption_budget() -> None:
+    assert kinds(helmctl.render(), "PodDisruptionBudget") == []
+    pdb = one(helmctl.render({"replicaCount": 2, "podDisruptionBudget": {"enabled": True}}), "PodDisruptionBudget")
+    assert pdb["apiVersion"] in ("policy/v1", "policy/v1beta1")
+    assert pdb["spec"]["minAvailable"] == 1
+    assert "maxUnavailable" not in pdb["spec"]
+    assert pdb["spec"]["selector"]["matchLabels"] == {
+        "app.kubernetes.io/name": "comprehend-operator",
+        "app.kubernetes.io/instance": "cop",
+    }
+    pdb = one(
+        helmctl.render({"podDisruptionBudget": {"enabled": True, "maxUnavailable": "50%"}}),
+        "PodDisruptionBudget",
+    )
+    assert pdb["spec"] == {
+        "maxUnavailable": "50%",
+        "selector": pdb["spec"]["selector"],
+    }
+
+
+def test_network_policy() -> None:
+    assert kinds(helmctl.render(), "NetworkPolicy") == []
+    peer = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+    np = one(helmctl.render({"networkPolicy": {"enabled": True, "metricsFrom": [peer]}}), "NetworkPolicy")
+    assert np["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/instance"] == "cop"
+    assert np["spec"]["policyTypes"] == ["Ingress"]
+    assert np["spec"]["ingress"] == [{"ports": [{"port": "http", "protocol": "TCP"}], "from": [peer]}]
+    egress = [{"ports": [{"port": 443, "protocol": "TCP"}]}]
+    np = one(helmctl.render({"networkPolicy": {"enabled": True, "egress": egress}}), "NetworkPolicy")
+    assert np["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    assert np["spec"]["egress"] == egress
+    assert np["spec"]["ingress"] == [{"ports": [{"port": "http", "protocol": "TCP"}]}]
+
+
+@pytest.mark.parametrize(
+    "values, where",
+    [
+        ({"replicaCount": "two"}, "/replicaCount"),
+        ({"replicaCount": 0}, "/replicaCount"),
+        ({"logFormat": "xml"}, "/logFormat"),
+        ({"watchNamespaces": "a,b"}, "/watchNamespaces"),
+        ({"watchNamespaces": ["Not_A_Namespace"]}, "/watchNamespaces/0"),
+        ({"pollIntervalSeconds": 0}, "/pollIntervalSeconds"),
+        ({"maxActiveJobs": 1.5}, "/maxActiveJobs"),
+        ({"region": "Europe"}, "/region"),
+        ({"serviceMonitor": {"enabled": "yes"}}, "/serviceMonitor/enabled"),
+        ({"image": {"pullPolicy": "Sometimes"}}, "/image/pullPolicy"),
+        ({"replicas": 2}, "replicas"),
+    ],
+    ids=lambda v: str(v) if isinstance(v, str) else None,
+)
+def test_wrong_values_fail_with_a_schema_error(values: dict[str, Any], where: str) -> None:
+    with helmctl.load_chart() as chart:
+        with pytest.raises(helm_python.HelmValuesError) as err:
+            chart.render(values, name="cop", namespace="comprehend-system")
+    message = str(err.value)
+    assert "schema" in message, message
+    assert where in message, message
+
+
+def test_values_yaml_is_valid_against_its_schema() -> None:
+    with helmctl.load_chart() as chart:
+        chart.validate_schema(yaml.safe_load((CHART / "values.yaml").read_text()))
+
+
+def test_no_host_names_or_machine_paths_in_the_chart() -> None:
+    for path in sorted(Path(CHART).rglob("*")):
+        if path.is_dir():
+            continue
+        text = path.read_text()
+        assert "/home/" not in text and "/root/" not in text and "/tmp/" not in text, path

@@ -1,0 +1,219 @@
+//! The Helm chart's RBAC is enough for the operator: the chart is installed
+//! by the real Helm engine (tests/helm/helmctl.py, helm-python-sdk), and the
+//! operator binary runs *as the chart's ServiceAccount* (a kubeconfig whose
+//! user impersonates it) until a ClassificationJob succeeds, records events,
+//! and is deleted after ttlSecondsAfterFinished. What the ServiceAccount must
+//! not do is checked by tests/helm/test_install.py (`kubectl auth can-i`).
+//! Run by `make test`, which starts the environment.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
+use comprehend_operator::crd::ClassificationJob;
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::events::v1::Event;
+use kube::api::ListParams;
+use kube::Api;
+use serde_json::json;
+
+const FAST: &[&str] = &[
+    "--job-queued-secs",
+    "0.2",
+    "--job-running-secs",
+    "0.5",
+    "--training-secs",
+    "0.2",
+];
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `helm install` of the chart, through the venv of the Helm tests (created
+/// on first use by tests/helm/venv.sh). The CRD is installed beforehand by
+/// `install_crd`, so the release skips crds/.
+fn helm_install(release: &str, namespace: &str, values: serde_json::Value) {
+    let venv = Command::new(root().join("tests/helm/venv.sh"))
+        .output()
+        .expect("run tests/helm/venv.sh");
+    assert!(
+        venv.status.success(),
+        "tests/helm/venv.sh failed: {}",
+        String::from_utf8_lossy(&venv.stderr)
+    );
+    let venv = PathBuf::from(String::from_utf8(venv.stdout).unwrap().trim());
+    let out = Command::new(venv.join("bin/python"))
+        .arg(root().join("tests/helm/helmctl.py"))
+        .args(["install", "--release", release, "--namespace", namespace])
+        .args(["--values", &values.to_string(), "--skip-crds"])
+        .env("KUBECONFIG", kubeconfig())
+        .output()
+        .expect("run tests/helm/helmctl.py");
+    assert!(
+        out.status.success(),
+        "helm install {release} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A copy of the test kubeconfig whose users impersonate `user` (the admin
+/// token may impersonate anyone; the API server then authorizes every
+/// request as `user` and the groups of a ServiceAccount).
+fn impersonating_kubeconfig(dir: &Path, user: &str) -> PathBuf {
+    let text = std::fs::read_to_string(kubeconfig()).expect("read KUBECONFIG");
+    let mut config: serde_yaml::Value = serde_yaml::from_str(&text).expect("parse KUBECONFIG");
+    let users = config["users"].as_sequence_mut().expect("kubeconfig users");
+    assert!(!users.is_empty(), "kubeconfig without users");
+    for entry in users {
+        entry["user"]["as"] = serde_yaml::Value::String(user.to_string());
+    }
+    let path = dir.join("kubeconfig-as-sa");
+    std::fs::write(&path, serde_yaml::to_string(&config).unwrap()).unwrap();
+    path
+}
+
+struct Case {
+    /// Values given to the chart.
+    values: serde_json::Value,
+    /// Run the operator with leader election (as the chart would).
+    leader_election: bool,
+}
+
+async fn operator_as_chart_service_account_completes_a_job(case: Case) {
+    let client = client().await;
+    install_crd(&client).await;
+    let release_ns = namespace(&client, "helm-op").await;
+    let jobs_ns = namespace(&client, "helm-jobs").await;
+    let release = format!("r{}", &uuid_like()[..8]);
+    let mut values = case.values;
+    if values.get("watchNamespaces").is_some() {
+        values["watchNamespaces"] = json!([jobs_ns]);
+    }
+    helm_install(&release, &release_ns, values);
+    let fullname = format!("{release}-comprehend-operator");
+    let sa = format!("system:serviceaccount:{release_ns}:{fullname}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let as_sa = impersonating_kubeconfig(dir.path(), &sa);
+    // The impersonation holds: the ServiceAccount may not read secrets.
+    let (ok, _, err) = kubectl(
+        &[
+            "--kubeconfig",
+            as_sa.to_str().unwrap(),
+            "-n",
+            &release_ns,
+            "get",
+            "secrets",
+        ],
+        None,
+    );
+    assert!(!ok && err.contains("forbidden"), "{sa} read secrets: {err}");
+
+    let standin = Standin::start(FAST);
+    let classifier = standin.trained_classifier("news").await;
+    standin.upload_documents("docs").await;
+
+    let mut extra = vec![];
+    let lease_name_arg = format!("--lease-name={fullname}");
+    if case.leader_election {
+        extra.push("--leader-election");
+        extra.push(&lease_name_arg);
+    }
+    let identity = format!("{fullname}-pod-0");
+    let _op = Operator::start_with_env(
+        &jobs_ns,
+        &standin,
+        &extra,
+        &[
+            ("KUBECONFIG", as_sa.to_str().unwrap()),
+            ("POD_NAMESPACE", &release_ns),
+            ("POD_NAME", &identity),
+        ],
+    );
+
+    let api: Api<ClassificationJob> = Api::namespaced(client.clone(), &jobs_ns);
+    let mut manifest = job_manifest("news", &classifier, "docs");
+    manifest["spec"]["ttlSecondsAfterFinished"] = json!(3);
+    create_job(&api, manifest).await;
+    // The status is written (classificationjobs/status patch).
+    let job = wait_for(
+        &api,
+        "news",
+        Duration::from_secs(60),
+        "Succeeded=True as the chart's ServiceAccount",
+        |j| succeeded(j).as_deref() == Some("True"),
+    )
+    .await;
+    assert_eq!(
+        job.status.as_ref().unwrap().job_status.as_deref(),
+        Some("COMPLETED")
+    );
+
+    // Events were recorded (events.k8s.io create): a failed publish is only
+    // logged by the operator, so look for them.
+    let events: Api<Event> = Api::namespaced(client.clone(), &jobs_ns);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let list = events.list(&ListParams::default()).await.expect("events");
+        let reasons: Vec<String> = list
+            .items
+            .iter()
+            .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("news"))
+            .filter_map(|e| e.reason.clone())
+            .collect();
+        if reasons.len() >= 2 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the operator recorded no events as {sa}: {reasons:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Deleted after ttlSecondsAfterFinished (classificationjobs delete).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while api.get_opt("news").await.expect("get job").is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not deleted after ttlSecondsAfterFinished as {sa}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    if case.leader_election {
+        // The Lease is held in the release namespace (leases get/create/update).
+        let leases: Api<Lease> = Api::namespaced(client.clone(), &release_ns);
+        let lease = leases.get(&fullname).await.expect("the operator's Lease");
+        assert_eq!(
+            lease.spec.and_then(|s| s.holder_identity).as_deref(),
+            Some(identity.as_str())
+        );
+    }
+}
+
+/// Default values: a ClusterRole, no leader election.
+#[tokio::test(flavor = "multi_thread")]
+async fn cluster_wide_chart_rbac_is_enough() {
+    operator_as_chart_service_account_completes_a_job(Case {
+        values: json!({}),
+        leader_election: false,
+    })
+    .await;
+}
+
+/// The narrowest configuration: a Role in the one watched namespace, and the
+/// Lease Role of leader election (two replicas).
+#[tokio::test(flavor = "multi_thread")]
+async fn namespaced_leader_elected_chart_rbac_is_enough() {
+    operator_as_chart_service_account_completes_a_job(Case {
+        values: json!({"watchNamespaces": ["set below"], "replicaCount": 2}),
+        leader_election: true,
+    })
+    .await;
+}
