@@ -974,14 +974,22 @@ fn kubectl_in_root(args: &[&str], stdin: Option<&str>) -> (bool, String, String)
     kubectl(args, stdin)
 }
 
+/// Applies the config/default build. Two tests apply it; kubectl's
+/// client-side apply is get-then-create, so they take turns.
+/// --validate=false: a 1.20 API server's OpenAPI does not know the CRD's
+/// x-kubernetes-validations (CEL), so kubectl would refuse it client-side.
+fn apply_default(yaml: &str) -> (bool, String, String) {
+    static APPLY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = APPLY.lock().unwrap_or_else(|e| e.into_inner());
+    kubectl_in_root(&["apply", "--validate=false", "-f", "-"], Some(yaml))
+}
+
 #[test]
 fn default_build_applies_and_its_rbac_works() {
     let _ = kubeconfig();
     apply_crd();
     let yaml = kustomize(&root().join("config/default"));
-    // --validate=false: a 1.20 API server's OpenAPI does not know the CRD's
-    // x-kubernetes-validations (CEL), so kubectl would refuse it client-side.
-    let (ok, out, err) = kubectl_in_root(&["apply", "--validate=false", "-f", "-"], Some(&yaml));
+    let (ok, out, err) = apply_default(&yaml);
     assert!(ok, "applying config/default: {err}\n{out}");
     // Applying again changes nothing (but the CRD: a 1.20 server drops its
     // CEL rules, so kubectl sees them missing each time).
@@ -1181,7 +1189,7 @@ async fn operator_runs_with_the_service_account_rights() {
     let client = client().await;
     apply_crd();
     let yaml = kustomize(&root().join("config/default"));
-    let (ok, _, err) = kubectl_in_root(&["apply", "--validate=false", "-f", "-"], Some(&yaml));
+    let (ok, _, err) = apply_default(&yaml);
     assert!(ok, "applying config/default: {err}");
     let sa = format!("system:serviceaccount:{NAMESPACE}:{PREFIX}controller-manager");
 
