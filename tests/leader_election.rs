@@ -2,12 +2,15 @@
 //! only one candidate holds the Lease at a time, a released Lease passes to
 //! the waiting candidate at once, an abandoned one only after it expires.
 
+mod common;
+
 use std::time::Duration;
 
+use common::{client, namespace};
 use comprehend_operator::leader::{LeaderElection, LeadershipLost};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{DeleteParams, PostParams};
+use kube::api::DeleteParams;
 use kube::{Api, Client};
 use tokio::time::{timeout, Instant};
 
@@ -16,31 +19,6 @@ const LEASE: &str = "comprehend-operator";
 const LEASE_DURATION: Duration = Duration::from_secs(3);
 const RENEW_DEADLINE: Duration = Duration::from_secs(2);
 const RETRY_PERIOD: Duration = Duration::from_millis(400);
-
-async fn client() -> Client {
-    if std::env::var_os("KUBECONFIG").is_none() {
-        panic!("KUBECONFIG is not set: run `make test` (tests/env/with-env.sh) to start the API server");
-    }
-    Client::try_default()
-        .await
-        .expect("a kube client from KUBECONFIG")
-}
-
-/// A fresh namespace, so that tests do not share a Lease.
-async fn namespace(client: &Client, prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let name = format!("{prefix}-{:x}-{nanos:x}", std::process::id());
-    let ns: Namespace = serde_json::from_value(serde_json::json!({"metadata": {"name": name}}))
-        .expect("a namespace");
-    Api::<Namespace>::all(client.clone())
-        .create(&PostParams::default(), &ns)
-        .await
-        .expect("create namespace");
-    name
-}
 
 async fn cleanup(client: &Client, ns: &str) {
     let _ = Api::<Namespace>::all(client.clone())
