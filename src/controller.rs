@@ -306,18 +306,8 @@ pub async fn reconcile(job: Arc<ClassificationJob>, ctx: Arc<Context>) -> Result
 
 /// The outcome is settled: no AWS call. Notes spec edits and applies the TTL.
 async fn finished(job: &ClassificationJob, ctx: &Context) -> Result<Action, Error> {
-    let mut status = job.status.clone().unwrap_or_default();
-    decide::apply_spec_drift(
-        &mut status,
-        &job.spec,
-        job.metadata.generation,
-        Timestamp::now(),
-    );
-    ctx.write_status(job, &status).await?;
-    ctx.release_slot(&ctx.region(job), &key_of(job));
-    let mut settled = job.clone();
-    settled.status = Some(status);
-    expire(&settled, ctx).await
+    let status = job.status.clone().unwrap_or_default();
+    after_observation(job, status, &ctx.region(job), ctx).await
 }
 
 /// Deletes a finished resource once its TTL has passed, or waits for it.
@@ -447,7 +437,9 @@ async fn follow(job: &ClassificationJob, job_id: &str, ctx: &Context) -> Result<
     }
 }
 
-/// Writes what Describe or List showed; frees the slot once the job ended.
+/// Writes what Describe or List showed (or, for a settled resource, what it
+/// already had plus any ignored spec edit); frees the slot once the outcome
+/// is known and applies the TTL.
 async fn after_observation(
     job: &ClassificationJob,
     mut status: ClassificationJobStatus,
@@ -462,11 +454,7 @@ async fn after_observation(
         Timestamp::now(),
     );
     ctx.write_status(job, &status).await?;
-    let terminal = status
-        .job_status
-        .as_deref()
-        .is_some_and(decide::is_terminal_job_status);
-    if terminal {
+    if decide::is_finished(&status) {
         ctx.release_slot(region, &key_of(job));
         let mut settled = job.clone();
         settled.status = Some(status);

@@ -203,11 +203,6 @@ fn enum_str<T: serde::Serialize>(value: &T) -> String {
         .unwrap_or_default()
 }
 
-/// Whether Comprehend's job status is final.
-pub fn is_terminal_job_status(job_status: &str) -> bool {
-    matches!(job_status, "COMPLETED" | "FAILED" | "STOPPED")
-}
-
 /// The condition of `type_`, if any.
 pub fn condition<'a>(status: &'a ClassificationJobStatus, type_: &str) -> Option<&'a Condition> {
     status.conditions.iter().find(|c| c.type_ == type_)
