@@ -561,6 +561,8 @@ pub async fn run(
         let (synced_tx, synced_rx) = watch::channel(false);
         let stream = watcher(api, watcher::Config::default().any_semantic())
             .default_backoff()
+            // managedFields are most of a stored object and never read here.
+            .modify(|job| job.managed_fields_mut().clear())
             .reflect(writer)
             .inspect(move |event| {
                 if let Ok(watcher::Event::InitDone) = event {
