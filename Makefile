@@ -56,5 +56,10 @@ image:
 manifests:
 	kubectl kustomize config/default
 
+## Benchmark of the release build against the API server and the stand-in
+## (not part of `make test`): prints one table and writes BENCHMARKS.md.
+bench:
+	bench/run.sh $(BENCH_ARGS)
+
 env-install:
 	tests/env/kube-apiserver.sh install
