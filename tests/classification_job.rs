@@ -33,15 +33,6 @@ async fn setup(prefix: &str, standin_args: &[&str]) -> Setup {
     }
 }
 
-const FAST: &[&str] = &[
-    "--job-queued-secs",
-    "0.2",
-    "--job-running-secs",
-    "0.5",
-    "--training-secs",
-    "0.2",
-];
-
 #[tokio::test]
 async fn job_completes_and_its_output_holds_predictions() {
     let s = setup("complete", FAST).await;

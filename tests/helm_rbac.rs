@@ -20,15 +20,6 @@ use kube::api::ListParams;
 use kube::Api;
 use serde_json::json;
 
-const FAST: &[&str] = &[
-    "--job-queued-secs",
-    "0.2",
-    "--job-running-secs",
-    "0.5",
-    "--training-secs",
-    "0.2",
-];
-
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }

@@ -10,7 +10,7 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -30,32 +30,12 @@ fn read(rel: &str) -> String {
     std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("reading {rel}: {e}"))
 }
 
-/// Runs a program, feeding `stdin`; returns (success, stdout, stderr).
+/// Runs a program in the repository root, feeding `stdin`; returns
+/// (success, stdout, stderr).
 fn run(program: &Path, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
-    use std::io::Write;
-    let mut child = Command::new(program)
-        .args(args)
-        .current_dir(root())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    drop(child.stdin.take());
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
+    let mut cmd = Command::new(program);
+    cmd.args(args).current_dir(root());
+    run_with_input(cmd, stdin)
 }
 
 /// `kubectl kustomize DIR` (no API server needed).
@@ -1204,14 +1184,7 @@ async fn operator_runs_with_the_service_account_rights() {
     std::fs::write(&as_sa, serde_yaml::to_string(&config).unwrap()).unwrap();
 
     let ns = namespace(&client, "install-rbac").await;
-    let standin = Standin::start(&[
-        "--job-queued-secs",
-        "0.2",
-        "--job-running-secs",
-        "0.5",
-        "--training-secs",
-        "0.2",
-    ]);
+    let standin = Standin::start(FAST);
     let classifier = standin.trained_classifier("news").await;
     standin.upload_documents("docs").await;
     let lease = format!("install-rbac-{}", &uuid_like()[..8]);

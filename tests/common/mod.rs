@@ -497,17 +497,15 @@ fn dechunk(mut s: &str) -> String {
     out
 }
 
-/// Runs kubectl against the test API server.
-pub fn kubectl(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+/// Runs a command, feeding it `stdin`; returns (success, stdout, stderr).
+pub fn run_with_input(mut cmd: Command, stdin: Option<&str>) -> (bool, String, String) {
     use std::io::Write;
-    let mut child = Command::new("kubectl")
-        .args(args)
-        .env("KUBECONFIG", kubeconfig())
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("kubectl on PATH");
+        .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", cmd.get_program()));
     if let Some(input) = stdin {
         child
             .stdin
@@ -524,6 +522,23 @@ pub fn kubectl(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stderr).to_string(),
     )
 }
+
+/// Runs kubectl against the test API server.
+pub fn kubectl(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+    let mut cmd = Command::new("kubectl");
+    cmd.args(args).env("KUBECONFIG", kubeconfig());
+    run_with_input(cmd, stdin)
+}
+
+/// Stand-in timings that keep a job's whole life under a second.
+pub const FAST: &[&str] = &[
+    "--job-queued-secs",
+    "0.2",
+    "--job-running-secs",
+    "0.5",
+    "--training-secs",
+    "0.2",
+];
 
 /// Three labels with distinct vocabularies, ten documents each.
 pub const TRAINING_CSV: &str = "\
