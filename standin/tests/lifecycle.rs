@@ -221,7 +221,7 @@ async fn bad_training_data_ends_in_error() {
 async fn stop_training_and_delete() {
     let mut config = fast_config();
     config.limits.training_secs = 30.0;
-    config.limits.deleting_secs = 0.5;
+    config.limits.deleting_secs = 3.0;
     let h = Harness::start(config).await;
     let arn = h
         .create_classifier(
@@ -267,15 +267,25 @@ async fn stop_training_and_delete() {
         .unwrap()
         .status;
     assert_eq!(status, Some(ModelStatus::Deleting));
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    let err = h
-        .comprehend
-        .describe_document_classifier()
-        .document_classifier_arn(&arn)
-        .send()
-        .await
-        .unwrap_err()
-        .into_service_error();
+    // Gone once DELETING has run its course.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let err = loop {
+        match h
+            .comprehend
+            .describe_document_classifier()
+            .document_classifier_arn(&arn)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                let status = out.document_classifier_properties.unwrap().status;
+                assert_eq!(status, Some(ModelStatus::Deleting));
+                assert!(std::time::Instant::now() < deadline, "never deleted");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(err) => break err.into_service_error(),
+        }
+    };
     assert!(err.is_resource_not_found_exception(), "{err:?}");
 }
 
@@ -400,6 +410,25 @@ async fn job_runs_one_doc_per_line_and_writes_the_archive() {
     assert_eq!(lines[1]["Classes"][0]["Name"], "POLITICS");
     assert_eq!(lines[2]["Classes"][0]["Name"], "COOKING");
 
+    // The status filter, before a second job exists that could also finish.
+    let completed = h
+        .comprehend
+        .list_document_classification_jobs()
+        .filter(
+            DocumentClassificationJobFilter::builder()
+                .job_status(JobStatus::Completed)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = completed
+        .document_classification_job_properties_list()
+        .iter()
+        .filter_map(|p| p.job_id())
+        .collect();
+    assert_eq!(ids, vec![job_id.as_str()]);
+
     // Listing by name finds it; duplicate names are allowed.
     let second = h
         .start_job(
@@ -427,24 +456,6 @@ async fn job_runs_one_doc_per_line_and_writes_the_archive() {
         listed.document_classification_job_properties_list().len(),
         2
     );
-
-    let completed = h
-        .comprehend
-        .list_document_classification_jobs()
-        .filter(
-            DocumentClassificationJobFilter::builder()
-                .job_status(JobStatus::Completed)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let ids: Vec<&str> = completed
-        .document_classification_job_properties_list()
-        .iter()
-        .filter_map(|p| p.job_id())
-        .collect();
-    assert_eq!(ids, vec![job_id.as_str()]);
 
     let first_submitted = *props.submit_time().unwrap();
     let after = h
