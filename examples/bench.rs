@@ -339,16 +339,17 @@ fn audit_len() -> u64 {
         .map_or(0, |m| m.len())
 }
 
-/// The quota-limited minimum makespan: jobs of `dur` seconds started as early
-/// as a token bucket of `rate`/s (full at 0, one second's worth) and `cap`
-/// active jobs allow.
-fn min_makespan(n: usize, rate: f64, cap: usize, dur: f64) -> f64 {
+/// The quota-limited minimum makespan: jobs of `dur` seconds, each started no
+/// earlier than its resource was created (`arrivals`, seconds after the first
+/// create, ascending) and as early as a token bucket of `rate`/s (full at 0,
+/// one second's worth) and `cap` active jobs allow.
+fn min_makespan(arrivals: &[f64], rate: f64, cap: usize, dur: f64) -> f64 {
     let bucket = rate.max(1.0);
     let (mut tokens, mut last) = (bucket, 0.0f64);
-    let mut starts: Vec<f64> = Vec::with_capacity(n);
-    for k in 0..n {
+    let mut starts: Vec<f64> = Vec::with_capacity(arrivals.len());
+    for (k, &arrival) in arrivals.iter().enumerate() {
         let mut t = if k >= cap { starts[k - cap] + dur } else { 0.0 };
-        t = t.max(last);
+        t = t.max(last).max(arrival);
         let avail = (tokens + (t - last) * rate).min(bucket);
         if avail >= 1.0 {
             tokens = avail - 1.0;
@@ -492,17 +493,19 @@ async fn run_one(args: &Args, client: &Client, n: usize) -> RunResult {
     let names: Vec<String> = (0..n).map(|i| format!("job-{i:05}")).collect();
     let t0 = now_epoch();
     let created = Instant::now();
-    futures::stream::iter(names.iter().cloned())
+    let mut arrivals: Vec<f64> = futures::stream::iter(names.iter().cloned())
         .map(|name| {
             let api = api.clone();
             let arn = arn.clone();
             async move {
                 create_job(&api, job_manifest(&name, &arn, "news")).await;
+                now_epoch() - t0
             }
         })
         .buffer_unordered(args.create_concurrency)
-        .collect::<Vec<_>>()
+        .collect()
         .await;
+    arrivals.sort_by(f64::total_cmp);
     r.create_secs = created.elapsed().as_secs_f64();
     eprintln!("    created in {:.1} s; waiting for the end", r.create_secs);
     let all_done = wait_terminal(&tracks, &names, deadline).await;
@@ -552,7 +555,7 @@ async fn run_one(args: &Args, client: &Client, n: usize) -> RunResult {
         .filter_map(|n| snapshot.get(n).and_then(|t| t.terminal_at))
         .fold(t0, f64::max);
     r.makespan = last_end - t0;
-    r.makespan_min = min_makespan(n, args.start_rate, args.max_active, r.mean_duration);
+    r.makespan_min = min_makespan(&arrivals, args.start_rate, args.max_active, r.mean_duration);
     r.failed = names
         .iter()
         .filter(|n| {
@@ -896,12 +899,34 @@ async fn main() {
                 std::process::exit(1);
             }
         }
+        // Written after every N, so a later run that times out loses nothing.
+        report(&args, &results, started, &load_start);
     }
+}
+
+/// Prints the table and writes it into `--output` between the markers.
+fn report(args: &Args, results: &[RunResult], started: Timestamp, load_start: &str) {
     let cmdline: Vec<String> = std::env::args().skip(1).collect();
-    let t = table(&results);
+    let t = table(results);
+    let done: Vec<String> = results.iter().map(|r| r.n.to_string()).collect();
+    let pending: Vec<String> = args
+        .jobs
+        .iter()
+        .skip(results.len())
+        .map(|n| n.to_string())
+        .collect();
+    let progress = if pending.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "**Partial: N = {} done, N = {} still running or not finished.**\n\n",
+            done.join(", "),
+            pending.join(", ")
+        )
+    };
     let block = format!(
-        "Run {started} (UTC), `make bench BENCH_ARGS=\"{}\"`.\n\n\
-         Machine: {}; load average at start {load_start}, at end {}.\n\n\
+        "{progress}Run {started} (UTC), `make bench BENCH_ARGS=\"{}\"`.\n\n\
+         Machine: {}; load average at start {load_start}, now {}.\n\n\
          Scaling: Start quota {}/s, active-job cap {}, Describe quota {}/s (operator {}/s), \
          List quota {}/s (operator {}/s), jobs {} s SUBMITTED + {} s IN_PROGRESS, \
          poll interval {} s (±10% jitter); latency probe {} jobs at {}/s.\n\n{t}",
