@@ -22,16 +22,20 @@ use aws_sdk_comprehend::config::timeout::TimeoutConfig;
 use aws_sdk_comprehend::config::Region;
 use aws_sdk_comprehend::error::{BuildError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_comprehend::types::{
-    DocumentClassificationJobFilter, DocumentClassificationJobProperties, DocumentReadAction,
-    DocumentReadFeatureTypes, DocumentReadMode, InputDataConfig, InputFormat, OutputDataConfig,
-    Tag,
+    AugmentedManifestsDocumentTypeFormat, AugmentedManifestsListItem, ClassifierEvaluationMetrics,
+    DocumentClassificationJobFilter, DocumentClassificationJobProperties,
+    DocumentClassifierDataFormat, DocumentClassifierFilter, DocumentClassifierInputDataConfig,
+    DocumentClassifierMode, DocumentClassifierOutputDataConfig, DocumentClassifierProperties,
+    DocumentReadAction, DocumentReadFeatureTypes, DocumentReadMode, InputDataConfig, InputFormat,
+    LanguageCode, OutputDataConfig, Split, Tag,
 };
 use aws_sdk_comprehend::Client;
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;
 
 use crate::comprehend::{
-    AwsError, Comprehend, ErrorKind, JobDescription, ModelRef, StartJobRequest, StartedJob,
+    AwsError, ClassifierDescription, ClassifierMetrics, Comprehend, CreateClassifierRequest,
+    ErrorKind, JobDescription, ModelRef, StartJobRequest, StartedJob, VpcConfig,
 };
 
 /// Attempts the SDK makes per call (the first try plus one retry). Kept small
@@ -276,20 +280,10 @@ impl Comprehend for AwsComprehend {
             ModelRef::Flywheel(arn) => call.flywheel_arn(arn),
         };
         if let Some(vpc) = &req.vpc_config {
-            let vpc = aws_sdk_comprehend::types::VpcConfig::builder()
-                .set_security_group_ids(Some(vpc.security_group_ids.clone()))
-                .set_subnets(Some(vpc.subnets.clone()))
-                .build()
-                .map_err(build_error)?;
-            call = call.vpc_config(vpc);
+            call = call.vpc_config(sdk_vpc_config(vpc).map_err(build_error)?);
         }
         // No tags means no Tags member at all, not an empty list.
-        for (key, value) in &req.tags {
-            let tag = Tag::builder()
-                .key(key)
-                .value(value)
-                .build()
-                .map_err(build_error)?;
+        for tag in sdk_tags(&req.tags).map_err(build_error)? {
             call = call.tags(tag);
         }
         let out = call.send().await.map_err(|e| classify_error(&e))?;
@@ -319,6 +313,256 @@ impl Comprehend for AwsComprehend {
                 malformed("DescribeDocumentClassificationJob answered without job properties")
             })?;
         describe_props(props, Some(job_id))
+    }
+
+    async fn find_classifier(
+        &self,
+        region: &str,
+        name: &str,
+        version_name: Option<&str>,
+    ) -> Result<Option<ClassifierDescription>, AwsError> {
+        let client = self.client(region);
+        let filter = DocumentClassifierFilter::builder()
+            .document_classifier_name(name)
+            .build();
+        let wanted_version = version_name.filter(|v| !v.is_empty());
+        let mut newest: Option<DocumentClassifierProperties> = None;
+        let mut next_token: Option<String> = None;
+        for _ in 0..MAX_LIST_PAGES {
+            let page = client
+                .list_document_classifiers()
+                .filter(filter.clone())
+                .max_results(LIST_PAGE_SIZE)
+                .set_next_token(next_token.clone())
+                .send()
+                .await
+                .map_err(|e| classify_error(&e))?;
+            for classifier in page.document_classifier_properties_list() {
+                // The entries carry no name of their own; the ARN does. As
+                // for jobs, a lenient endpoint's near miss is skipped.
+                if classifier
+                    .document_classifier_arn()
+                    .and_then(classifier_name_of_arn)
+                    .is_some_and(|n| n != name)
+                {
+                    continue;
+                }
+                // Versions match exactly; no version matches only no version.
+                if classifier.version_name().filter(|v| !v.is_empty()) != wanted_version {
+                    continue;
+                }
+                if newest
+                    .as_ref()
+                    .is_none_or(|best| classifier.submit_time() > best.submit_time())
+                {
+                    newest = Some(classifier.clone());
+                }
+            }
+            match page.next_token().filter(|t| !t.is_empty()) {
+                // A token that repeats would loop for ever; treat it as the end.
+                Some(token) if next_token.as_deref() != Some(token) => {
+                    next_token = Some(token.to_owned());
+                }
+                _ => return newest.map(|c| describe_classifier_props(&c)).transpose(),
+            }
+        }
+        Err(malformed(&format!(
+            "ListDocumentClassifiers returned more than {MAX_LIST_PAGES} pages for DocumentClassifierName {name:?}"
+        )))
+    }
+
+    async fn create_classifier(
+        &self,
+        region: &str,
+        req: &CreateClassifierRequest,
+    ) -> Result<String, AwsError> {
+        let client = self.client(region);
+        let mut call = client
+            .create_document_classifier()
+            .document_classifier_name(&req.name)
+            .set_version_name(req.version_name.clone())
+            .language_code(LanguageCode::from(req.language_code.as_str()))
+            .set_mode(req.mode.as_deref().map(DocumentClassifierMode::from))
+            .input_data_config(classifier_input_data_config(req).map_err(build_error)?)
+            .data_access_role_arn(&req.data_access_role_arn)
+            .set_volume_kms_key_id(req.volume_kms_key_id.clone())
+            .set_model_kms_key_id(req.model_kms_key_id.clone())
+            .client_request_token(&req.client_request_token);
+        // Without a location or key there is nothing to say: no member at all.
+        if req.output_s3_uri.is_some() || req.output_kms_key_id.is_some() {
+            call = call.output_data_config(
+                DocumentClassifierOutputDataConfig::builder()
+                    .set_s3_uri(req.output_s3_uri.clone())
+                    .set_kms_key_id(req.output_kms_key_id.clone())
+                    .build(),
+            );
+        }
+        if let Some(vpc) = &req.vpc_config {
+            call = call.vpc_config(sdk_vpc_config(vpc).map_err(build_error)?);
+        }
+        // No tags means no Tags member at all, not an empty list.
+        for tag in sdk_tags(&req.tags).map_err(build_error)? {
+            call = call.tags(tag);
+        }
+        let out = call.send().await.map_err(|e| classify_error(&e))?;
+        out.document_classifier_arn()
+            .filter(|arn| !arn.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                malformed("CreateDocumentClassifier answered without a DocumentClassifierArn")
+            })
+    }
+
+    async fn describe_classifier(
+        &self,
+        region: &str,
+        arn: &str,
+    ) -> Result<ClassifierDescription, AwsError> {
+        let client = self.client(region);
+        let out = client
+            .describe_document_classifier()
+            .document_classifier_arn(arn)
+            .send()
+            .await
+            .map_err(|e| classify_error(&e))?;
+        let props = out.document_classifier_properties().ok_or_else(|| {
+            malformed("DescribeDocumentClassifier answered without classifier properties")
+        })?;
+        describe_classifier_props(props)
+    }
+
+    async fn stop_training_classifier(&self, region: &str, arn: &str) -> Result<(), AwsError> {
+        self.client(region)
+            .stop_training_document_classifier()
+            .document_classifier_arn(arn)
+            .send()
+            .await
+            .map_err(|e| classify_error(&e))?;
+        Ok(())
+    }
+
+    async fn delete_classifier(&self, region: &str, arn: &str) -> Result<(), AwsError> {
+        self.client(region)
+            .delete_document_classifier()
+            .document_classifier_arn(arn)
+            .send()
+            .await
+            .map_err(|e| classify_error(&e))?;
+        Ok(())
+    }
+}
+
+/// The SDK's `VpcConfig` (both lists are required members, so they are sent
+/// even when empty and the service judges them).
+fn sdk_vpc_config(vpc: &VpcConfig) -> Result<aws_sdk_comprehend::types::VpcConfig, BuildError> {
+    aws_sdk_comprehend::types::VpcConfig::builder()
+        .set_security_group_ids(Some(vpc.security_group_ids.clone()))
+        .set_subnets(Some(vpc.subnets.clone()))
+        .build()
+}
+
+/// One SDK `Tag` per entry, in key order.
+fn sdk_tags(tags: &std::collections::BTreeMap<String, String>) -> Result<Vec<Tag>, BuildError> {
+    tags.iter()
+        .map(|(key, value)| Tag::builder().key(key).value(value).build())
+        .collect()
+}
+
+/// `DocumentClassifierInputDataConfig` from the request. Enum values go
+/// through the SDK's `From<&str>` like the job's; an empty manifest list is
+/// left out rather than sent empty.
+fn classifier_input_data_config(
+    req: &CreateClassifierRequest,
+) -> Result<DocumentClassifierInputDataConfig, BuildError> {
+    let manifests = req
+        .augmented_manifests
+        .iter()
+        .map(|m| {
+            AugmentedManifestsListItem::builder()
+                .s3_uri(&m.s3_uri)
+                .set_split(m.split.as_deref().map(Split::from))
+                .set_attribute_names(Some(m.attribute_names.clone()))
+                .set_annotation_data_s3_uri(m.annotation_data_s3_uri.clone())
+                .set_source_documents_s3_uri(m.source_documents_s3_uri.clone())
+                .set_document_type(
+                    m.document_type
+                        .as_deref()
+                        .map(AugmentedManifestsDocumentTypeFormat::from),
+                )
+                .build()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(DocumentClassifierInputDataConfig::builder()
+        .set_data_format(
+            req.data_format
+                .as_deref()
+                .map(DocumentClassifierDataFormat::from),
+        )
+        .set_s3_uri(req.s3_uri.clone())
+        .set_test_s3_uri(req.test_s3_uri.clone())
+        .set_label_delimiter(req.label_delimiter.clone())
+        .set_augmented_manifests(if manifests.is_empty() {
+            None
+        } else {
+            Some(manifests)
+        })
+        .build())
+}
+
+/// The classifier name inside a classifier ARN
+/// (`...:document-classifier/<name>[/version/<v>]`), if it has that shape.
+fn classifier_name_of_arn(arn: &str) -> Option<&str> {
+    let (_, rest) = arn.split_once(":document-classifier/")?;
+    rest.split('/').next().filter(|n| !n.is_empty())
+}
+
+/// Maps classifier properties (from Describe or one List entry) to a
+/// [`ClassifierDescription`].
+fn describe_classifier_props(
+    p: &DocumentClassifierProperties,
+) -> Result<ClassifierDescription, AwsError> {
+    let arn = p
+        .document_classifier_arn()
+        .filter(|arn| !arn.is_empty())
+        .ok_or_else(|| malformed("a classifier was reported without a DocumentClassifierArn"))?;
+    // As for jobs: without a status there is nothing to decide on.
+    let status = p
+        .status()
+        .map(|s| s.as_str().to_owned())
+        .ok_or_else(|| malformed("a classifier was reported without a Status"))?;
+    let meta = p.classifier_metadata();
+    Ok(ClassifierDescription {
+        arn: arn.to_owned(),
+        version_name: p.version_name().map(str::to_owned),
+        status,
+        message: p.message().map(str::to_owned),
+        submit_time: p.submit_time().and_then(rfc3339),
+        training_start_time: p.training_start_time().and_then(rfc3339),
+        training_end_time: p.training_end_time().and_then(rfc3339),
+        metrics: meta
+            .and_then(|m| m.evaluation_metrics())
+            .map(classifier_metrics),
+        number_of_labels: meta.and_then(|m| m.number_of_labels()).map(i64::from),
+        number_of_trained_documents: meta
+            .and_then(|m| m.number_of_trained_documents())
+            .map(i64::from),
+        number_of_test_documents: meta
+            .and_then(|m| m.number_of_test_documents())
+            .map(i64::from),
+    })
+}
+
+/// `ClassifierEvaluationMetrics`, member for member.
+fn classifier_metrics(m: &ClassifierEvaluationMetrics) -> ClassifierMetrics {
+    ClassifierMetrics {
+        accuracy: m.accuracy(),
+        precision: m.precision(),
+        recall: m.recall(),
+        f1_score: m.f1_score(),
+        micro_precision: m.micro_precision(),
+        micro_recall: m.micro_recall(),
+        micro_f1_score: m.micro_f1_score(),
+        hamming_loss: m.hamming_loss(),
     }
 }
 
@@ -522,22 +766,38 @@ mod tests {
     use std::collections::BTreeMap;
 
     use aws_sdk_comprehend::error::{ConnectorError, ErrorMetadata};
+    use aws_sdk_comprehend::operation::create_document_classifier::{
+        CreateDocumentClassifierError, CreateDocumentClassifierInput,
+        CreateDocumentClassifierOutput,
+    };
+    use aws_sdk_comprehend::operation::delete_document_classifier::{
+        DeleteDocumentClassifierError, DeleteDocumentClassifierOutput,
+    };
     use aws_sdk_comprehend::operation::describe_document_classification_job::{
         DescribeDocumentClassificationJobError, DescribeDocumentClassificationJobOutput,
     };
+    use aws_sdk_comprehend::operation::describe_document_classifier::{
+        DescribeDocumentClassifierError, DescribeDocumentClassifierOutput,
+    };
     use aws_sdk_comprehend::operation::list_document_classification_jobs::{
         ListDocumentClassificationJobsError, ListDocumentClassificationJobsOutput,
+    };
+    use aws_sdk_comprehend::operation::list_document_classifiers::{
+        ListDocumentClassifiersError, ListDocumentClassifiersOutput,
     };
     use aws_sdk_comprehend::operation::start_document_classification_job::{
         StartDocumentClassificationJobError, StartDocumentClassificationJobInput,
         StartDocumentClassificationJobOutput,
     };
-    use aws_sdk_comprehend::types::JobStatus;
+    use aws_sdk_comprehend::operation::stop_training_document_classifier::{
+        StopTrainingDocumentClassifierError, StopTrainingDocumentClassifierOutput,
+    };
+    use aws_sdk_comprehend::types::{ClassifierMetadata, JobStatus, ModelStatus};
     use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
     use aws_smithy_types::body::SdkBody;
 
     use super::*;
-    use crate::comprehend::{DocumentReaderConfig, VpcConfig};
+    use crate::comprehend::{AugmentedManifest, DocumentReaderConfig};
 
     const CLASSIFIER: &str =
         "arn:aws:comprehend:eu-west-1:111122223333:document-classifier/news/version/v1";
@@ -924,6 +1184,576 @@ mod tests {
         assert_eq!(err.kind, ErrorKind::Transient);
         assert_eq!(err.code, "ResponseError");
         assert_eq!(rule.num_calls(), MAX_LIST_PAGES);
+    }
+
+    const NEWS: &str = "arn:aws:comprehend:eu-west-1:111122223333:document-classifier/news";
+    const MODEL_KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/model";
+
+    fn full_classifier_request() -> CreateClassifierRequest {
+        CreateClassifierRequest {
+            name: "news".into(),
+            version_name: Some("v1".into()),
+            language_code: "en".into(),
+            mode: Some("MULTI_LABEL".into()),
+            data_format: Some("AUGMENTED_MANIFEST".into()),
+            s3_uri: Some("s3://train-bucket/train.csv".into()),
+            test_s3_uri: Some("s3://train-bucket/test.csv".into()),
+            label_delimiter: Some("|".into()),
+            augmented_manifests: vec![
+                AugmentedManifest {
+                    s3_uri: "s3://train-bucket/train.manifest".into(),
+                    split: Some("TRAIN".into()),
+                    attribute_names: vec!["labels".into(), "extra".into()],
+                    annotation_data_s3_uri: Some("s3://train-bucket/annotations/".into()),
+                    source_documents_s3_uri: Some("s3://train-bucket/pdfs/".into()),
+                    document_type: Some("SEMI_STRUCTURED_DOCUMENT".into()),
+                },
+                AugmentedManifest {
+                    s3_uri: "s3://train-bucket/test.manifest".into(),
+                    split: Some("TEST".into()),
+                    attribute_names: vec!["labels".into()],
+                    annotation_data_s3_uri: None,
+                    source_documents_s3_uri: None,
+                    document_type: None,
+                },
+            ],
+            output_s3_uri: Some("s3://out-bucket/classifier/".into()),
+            output_kms_key_id: Some("alias/out".into()),
+            data_access_role_arn: ROLE.into(),
+            volume_kms_key_id: Some("alias/volume".into()),
+            model_kms_key_id: Some(MODEL_KEY.into()),
+            vpc_config: Some(VpcConfig {
+                security_group_ids: vec!["sg-1".into()],
+                subnets: vec!["subnet-a".into(), "subnet-b".into()],
+            }),
+            tags: BTreeMap::from([
+                ("team".to_string(), "docs".to_string()),
+                ("cost-center".to_string(), "42".to_string()),
+            ]),
+            client_request_token: "7a0d0e9c-1b2c-4d5e-8f90-a1b2c3d4e5f6".into(),
+        }
+    }
+
+    /// The SDK input `full_classifier_request` must become, built
+    /// independently of the code under test.
+    fn full_expected_classifier_input() -> CreateDocumentClassifierInput {
+        CreateDocumentClassifierInput::builder()
+            .document_classifier_name("news")
+            .version_name("v1")
+            .language_code(LanguageCode::En)
+            .mode(DocumentClassifierMode::MultiLabel)
+            .input_data_config(
+                DocumentClassifierInputDataConfig::builder()
+                    .data_format(DocumentClassifierDataFormat::AugmentedManifest)
+                    .s3_uri("s3://train-bucket/train.csv")
+                    .test_s3_uri("s3://train-bucket/test.csv")
+                    .label_delimiter("|")
+                    .augmented_manifests(
+                        AugmentedManifestsListItem::builder()
+                            .s3_uri("s3://train-bucket/train.manifest")
+                            .split(Split::Train)
+                            .attribute_names("labels")
+                            .attribute_names("extra")
+                            .annotation_data_s3_uri("s3://train-bucket/annotations/")
+                            .source_documents_s3_uri("s3://train-bucket/pdfs/")
+                            .document_type(
+                                AugmentedManifestsDocumentTypeFormat::SemiStructuredDocument,
+                            )
+                            .build()
+                            .unwrap(),
+                    )
+                    .augmented_manifests(
+                        AugmentedManifestsListItem::builder()
+                            .s3_uri("s3://train-bucket/test.manifest")
+                            .split(Split::Test)
+                            .attribute_names("labels")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .output_data_config(
+                DocumentClassifierOutputDataConfig::builder()
+                    .s3_uri("s3://out-bucket/classifier/")
+                    .kms_key_id("alias/out")
+                    .build(),
+            )
+            .data_access_role_arn(ROLE)
+            .volume_kms_key_id("alias/volume")
+            .model_kms_key_id(MODEL_KEY)
+            .vpc_config(
+                aws_sdk_comprehend::types::VpcConfig::builder()
+                    .security_group_ids("sg-1")
+                    .subnets("subnet-a")
+                    .subnets("subnet-b")
+                    .build()
+                    .unwrap(),
+            )
+            // BTreeMap order: cost-center sorts before team.
+            .tags(
+                Tag::builder()
+                    .key("cost-center")
+                    .value("42")
+                    .build()
+                    .unwrap(),
+            )
+            .tags(Tag::builder().key("team").value("docs").build().unwrap())
+            .client_request_token("7a0d0e9c-1b2c-4d5e-8f90-a1b2c3d4e5f6")
+            .build()
+            .unwrap()
+    }
+
+    fn classifier(arn: &str, version: Option<&str>, submit: i64) -> DocumentClassifierProperties {
+        DocumentClassifierProperties::builder()
+            .document_classifier_arn(arn)
+            .set_version_name(version.map(str::to_owned))
+            .status(ModelStatus::Trained)
+            .submit_time(DateTime::from_secs(submit))
+            .build()
+    }
+
+    #[tokio::test]
+    async fn create_classifier_maps_every_request_field_and_answers_the_arn() {
+        let expected = full_expected_classifier_input();
+        let rule = mock!(Client::create_document_classifier)
+            .match_requests(move |req| {
+                assert_eq!(req, &expected);
+                true
+            })
+            .then_output(|| {
+                CreateDocumentClassifierOutput::builder()
+                    .document_classifier_arn(CLASSIFIER)
+                    .build()
+            });
+        let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
+
+        let arn = aws
+            .create_classifier("eu-west-1", &full_classifier_request())
+            .await
+            .unwrap();
+
+        assert_eq!(arn, CLASSIFIER);
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn create_classifier_without_optionals_sends_only_what_is_set() {
+        let rule = mock!(Client::create_document_classifier)
+            .match_requests(|req| {
+                assert_eq!(req.document_classifier_name(), Some("news"));
+                assert_eq!(req.version_name(), None);
+                assert_eq!(req.language_code(), Some(&LanguageCode::De));
+                assert_eq!(req.mode(), None);
+                assert_eq!(
+                    req.input_data_config(),
+                    Some(
+                        &DocumentClassifierInputDataConfig::builder()
+                            .s3_uri("s3://train-bucket/train.csv")
+                            .build()
+                    )
+                );
+                assert!(req.tags.is_none(), "no Tags member when there are no tags");
+                assert_eq!(req.output_data_config(), None);
+                assert_eq!(req.volume_kms_key_id(), None);
+                assert_eq!(req.model_kms_key_id(), None);
+                assert_eq!(req.vpc_config(), None);
+                assert_eq!(req.data_access_role_arn(), Some(ROLE));
+                assert_eq!(req.client_request_token(), Some("uid-1"));
+                true
+            })
+            .then_output(|| {
+                CreateDocumentClassifierOutput::builder()
+                    .document_classifier_arn(NEWS)
+                    .build()
+            });
+        let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
+        let req = CreateClassifierRequest {
+            name: "news".into(),
+            version_name: None,
+            language_code: "de".into(),
+            mode: None,
+            data_format: None,
+            s3_uri: Some("s3://train-bucket/train.csv".into()),
+            test_s3_uri: None,
+            label_delimiter: None,
+            augmented_manifests: vec![],
+            output_s3_uri: None,
+            output_kms_key_id: None,
+            data_access_role_arn: ROLE.into(),
+            volume_kms_key_id: None,
+            model_kms_key_id: None,
+            vpc_config: None,
+            tags: BTreeMap::new(),
+            client_request_token: "uid-1".into(),
+        };
+
+        assert_eq!(aws.create_classifier("", &req).await.unwrap(), NEWS);
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn create_classifier_sends_output_config_for_a_key_alone() {
+        let rule = mock!(Client::create_document_classifier)
+            .match_requests(|req| {
+                assert_eq!(
+                    req.output_data_config(),
+                    Some(
+                        &DocumentClassifierOutputDataConfig::builder()
+                            .kms_key_id("alias/out")
+                            .build()
+                    )
+                );
+                true
+            })
+            .then_output(|| {
+                CreateDocumentClassifierOutput::builder()
+                    .document_classifier_arn(NEWS)
+                    .build()
+            });
+        let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
+        let req = CreateClassifierRequest {
+            output_s3_uri: None,
+            ..full_classifier_request()
+        };
+
+        aws.create_classifier("", &req).await.unwrap();
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn create_classifier_without_arn_in_the_answer_is_a_transient_error() {
+        let rule = mock!(Client::create_document_classifier)
+            .then_output(|| CreateDocumentClassifierOutput::builder().build());
+        let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
+
+        let err = aws
+            .create_classifier("", &full_classifier_request())
+            .await
+            .unwrap_err();
+
+        assert_eq!(err.kind, ErrorKind::Transient);
+        assert_eq!(err.code, "ResponseError");
+    }
+
+    /// Two pages of ListDocumentClassifiers for `news`: versions v1 (twice,
+    /// the newer on the second page), v2, none, and a near miss.
+    fn classifier_pages() -> [Rule; 2] {
+        let first_page = mock!(Client::list_document_classifiers)
+            .match_requests(|req| {
+                req.next_token().is_none()
+                    && req.max_results() == Some(LIST_PAGE_SIZE)
+                    && req.filter().and_then(|f| f.document_classifier_name()) == Some("news")
+            })
+            .then_output(|| {
+                ListDocumentClassifiersOutput::builder()
+                    .document_classifier_properties_list(classifier(
+                        &format!("{NEWS}/version/v1"),
+                        Some("v1"),
+                        NOON - 3600,
+                    ))
+                    // Newer than every v1, but another version.
+                    .document_classifier_properties_list(classifier(
+                        &format!("{NEWS}/version/v2"),
+                        Some("v2"),
+                        NOON + 600,
+                    ))
+                    .document_classifier_properties_list(classifier(NEWS, None, NOON - 60))
+                    .next_token("page-2")
+                    .build()
+            });
+        let second_page = mock!(Client::list_document_classifiers)
+            .match_requests(|req| {
+                req.next_token() == Some("page-2")
+                    && req.filter().and_then(|f| f.document_classifier_name()) == Some("news")
+            })
+            .then_output(|| {
+                ListDocumentClassifiersOutput::builder()
+                    .document_classifier_properties_list(
+                        DocumentClassifierProperties::builder()
+                            .document_classifier_arn(format!("{NEWS}/version/v1"))
+                            .version_name("v1")
+                            .status(ModelStatus::Training)
+                            .submit_time(DateTime::from_secs(NOON))
+                            .build(),
+                    )
+                    // A lenient endpoint's near miss: newer, same version,
+                    // another name.
+                    .document_classifier_properties_list(classifier(
+                        "arn:aws:comprehend:eu-west-1:111122223333:document-classifier/news-2/version/v1",
+                        Some("v1"),
+                        NOON + 60,
+                    ))
+                    .build()
+            });
+        [first_page, second_page]
+    }
+
+    #[tokio::test]
+    async fn find_classifier_picks_the_newest_of_the_version_across_pages() {
+        let [first_page, second_page] = classifier_pages();
+        let aws = AwsComprehend::with_client(client_without_retries(&[&first_page, &second_page]));
+
+        let found = aws.find_classifier("", "news", Some("v1")).await.unwrap();
+
+        let found = found.expect("v1 exists");
+        assert_eq!(found.arn, format!("{NEWS}/version/v1"));
+        assert_eq!(found.version_name.as_deref(), Some("v1"));
+        assert_eq!(found.status, "TRAINING");
+        assert_eq!(found.submit_time.as_deref(), Some("2024-05-01T12:00:00Z"));
+        assert_eq!(first_page.num_calls(), 1);
+        assert_eq!(second_page.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn find_classifier_without_version_matches_only_the_unversioned_one() {
+        let [first_page, second_page] = classifier_pages();
+        let aws = AwsComprehend::with_client(client_without_retries(&[&first_page, &second_page]));
+
+        let found = aws.find_classifier("", "news", None).await.unwrap();
+
+        let found = found.expect("an unversioned classifier exists");
+        assert_eq!(found.arn, NEWS);
+        assert_eq!(found.version_name, None);
+        assert_eq!(found.submit_time.as_deref(), Some("2024-05-01T11:59:00Z"));
+    }
+
+    #[tokio::test]
+    async fn find_classifier_returns_none_when_no_version_matches() {
+        let [first_page, second_page] = classifier_pages();
+        let aws = AwsComprehend::with_client(client_without_retries(&[&first_page, &second_page]));
+
+        let found = aws.find_classifier("", "news", Some("v3")).await.unwrap();
+
+        assert_eq!(found, None);
+        // Both pages were read before concluding there is none.
+        assert_eq!(first_page.num_calls(), 1);
+        assert_eq!(second_page.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn find_classifier_stops_on_a_repeated_next_token() {
+        let rule = mock!(Client::list_document_classifiers).then_output(|| {
+            ListDocumentClassifiersOutput::builder()
+                .next_token("same")
+                .build()
+        });
+        let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
+
+        assert_eq!(aws.find_classifier("", "news", None).await.unwrap(), None);
+        assert_eq!(rule.num_calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn find_classifier_gives_up_on_endless_pages() {
+        let counter = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let rule = mock!(Client::list_document_classifiers).then_output(move || {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            ListDocumentClassifiersOutput::builder()
+                .next_token(format!("token-{n}"))
+                .build()
+        });
+        let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
+
+        let err = aws.find_classifier("", "news", None).await.unwrap_err();
+
+        assert_eq!(
+            (err.kind, err.code.as_str()),
+            (ErrorKind::Transient, "ResponseError")
+        );
+        assert_eq!(rule.num_calls(), MAX_LIST_PAGES);
+    }
+
+    #[tokio::test]
+    async fn describe_classifier_maps_metrics_counts_and_times() {
+        let rule = mock!(Client::describe_document_classifier)
+            .match_requests(|req| req.document_classifier_arn() == Some(CLASSIFIER))
+            .then_output(|| {
+                DescribeDocumentClassifierOutput::builder()
+                    .document_classifier_properties(
+                        DocumentClassifierProperties::builder()
+                            .document_classifier_arn(CLASSIFIER)
+                            .version_name("v1")
+                            .status(ModelStatus::TrainedWithWarning)
+                            .message("some labels have few documents")
+                            // Sub-second parts are dropped, not rounded.
+                            .submit_time(DateTime::from_secs_and_nanos(NOON, 999_000_000))
+                            .training_start_time(DateTime::from_secs(NOON + 60))
+                            .training_end_time(DateTime::from_secs(NOON + 3661))
+                            .classifier_metadata(
+                                ClassifierMetadata::builder()
+                                    .number_of_labels(4)
+                                    .number_of_trained_documents(900)
+                                    .number_of_test_documents(100)
+                                    .evaluation_metrics(
+                                        ClassifierEvaluationMetrics::builder()
+                                            .accuracy(0.5)
+                                            .precision(0.25)
+                                            .recall(0.125)
+                                            .f1_score(0.75)
+                                            .micro_precision(0.375)
+                                            .micro_recall(0.625)
+                                            .micro_f1_score(0.875)
+                                            .hamming_loss(0.0625)
+                                            .build(),
+                                    )
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build()
+            });
+        let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
+
+        let described = aws
+            .describe_classifier("eu-west-1", CLASSIFIER)
+            .await
+            .unwrap();
+
+        assert_eq!(
+            described,
+            ClassifierDescription {
+                arn: CLASSIFIER.into(),
+                version_name: Some("v1".into()),
+                status: "TRAINED_WITH_WARNING".into(),
+                message: Some("some labels have few documents".into()),
+                submit_time: Some("2024-05-01T12:00:00Z".into()),
+                training_start_time: Some("2024-05-01T12:01:00Z".into()),
+                training_end_time: Some("2024-05-01T13:01:01Z".into()),
+                metrics: Some(ClassifierMetrics {
+                    accuracy: Some(0.5),
+                    precision: Some(0.25),
+                    recall: Some(0.125),
+                    f1_score: Some(0.75),
+                    micro_precision: Some(0.375),
+                    micro_recall: Some(0.625),
+                    micro_f1_score: Some(0.875),
+                    hamming_loss: Some(0.0625),
+                }),
+                number_of_labels: Some(4),
+                number_of_trained_documents: Some(900),
+                number_of_test_documents: Some(100),
+            }
+        );
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn describe_classifier_without_status_arn_or_properties_is_a_transient_error() {
+        let no_status = DocumentClassifierProperties::builder()
+            .document_classifier_arn(CLASSIFIER)
+            .build();
+        let no_arn = DocumentClassifierProperties::builder()
+            .status(ModelStatus::Trained)
+            .build();
+        for props in [Some(no_status), Some(no_arn), None] {
+            let rule = mock!(Client::describe_document_classifier).then_output(move || {
+                DescribeDocumentClassifierOutput::builder()
+                    .set_document_classifier_properties(props.clone())
+                    .build()
+            });
+            let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
+
+            let err = aws.describe_classifier("", CLASSIFIER).await.unwrap_err();
+
+            assert_eq!(
+                (err.kind, err.code.as_str()),
+                (ErrorKind::Transient, "ResponseError")
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn describe_classifier_of_an_unknown_arn_is_not_found() {
+        let rule = mock!(Client::describe_document_classifier)
+            .sequence()
+            .http_status(
+                400,
+                Some(
+                    r#"{"__type":"com.amazonaws.comprehend#ResourceNotFoundException","Message":"Resource not found"}"#
+                        .into(),
+                ),
+            )
+            .build();
+        let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
+
+        let err = aws.describe_classifier("", CLASSIFIER).await.unwrap_err();
+
+        assert!(err.is_not_found(), "{err:?}");
+        assert_eq!(err.kind, ErrorKind::InvalidSpec);
+        assert_eq!(err.code, "ResourceNotFoundException");
+        assert_eq!(err.message, "Resource not found");
+    }
+
+    #[tokio::test]
+    async fn stop_training_and_delete_classifier_send_the_arn() {
+        let stop = mock!(Client::stop_training_document_classifier)
+            .match_requests(|req| req.document_classifier_arn() == Some(CLASSIFIER))
+            .then_output(|| StopTrainingDocumentClassifierOutput::builder().build());
+        let delete = mock!(Client::delete_document_classifier)
+            .match_requests(|req| req.document_classifier_arn() == Some(CLASSIFIER))
+            .then_output(|| DeleteDocumentClassifierOutput::builder().build());
+        let aws = AwsComprehend::with_client(client_without_retries(&[&stop, &delete]));
+
+        aws.stop_training_classifier("", CLASSIFIER).await.unwrap();
+        assert_eq!((stop.num_calls(), delete.num_calls()), (1, 0));
+        aws.delete_classifier("", CLASSIFIER).await.unwrap();
+        assert_eq!((stop.num_calls(), delete.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn service_errors_on_every_classifier_operation_are_classified_by_code() {
+        for &(code, kind) in CODES {
+            let list = mock!(Client::list_document_classifiers)
+                .then_error(move || ListDocumentClassifiersError::generic(meta(code)));
+            let create = mock!(Client::create_document_classifier)
+                .then_error(move || CreateDocumentClassifierError::generic(meta(code)));
+            let describe = mock!(Client::describe_document_classifier)
+                .then_error(move || DescribeDocumentClassifierError::generic(meta(code)));
+            let stop = mock!(Client::stop_training_document_classifier)
+                .then_error(move || StopTrainingDocumentClassifierError::generic(meta(code)));
+            let delete = mock!(Client::delete_document_classifier)
+                .then_error(move || DeleteDocumentClassifierError::generic(meta(code)));
+            let aws = AwsComprehend::with_client(client_without_retries(&[
+                &list, &create, &describe, &stop, &delete,
+            ]));
+            let expected = AwsError {
+                kind,
+                code: code.to_owned(),
+                message: format!("{code} says no"),
+            };
+
+            assert_eq!(
+                aws.find_classifier("", "news", None).await.unwrap_err(),
+                expected
+            );
+            assert_eq!(
+                aws.create_classifier("", &full_classifier_request())
+                    .await
+                    .unwrap_err(),
+                expected
+            );
+            assert_eq!(
+                aws.describe_classifier("", CLASSIFIER).await.unwrap_err(),
+                expected
+            );
+            assert_eq!(
+                aws.stop_training_classifier("", CLASSIFIER)
+                    .await
+                    .unwrap_err(),
+                expected
+            );
+            assert_eq!(
+                aws.delete_classifier("", CLASSIFIER).await.unwrap_err(),
+                expected
+            );
+        }
+    }
+
+    #[test]
+    fn classifier_name_of_arn_reads_the_name_with_or_without_version() {
+        assert_eq!(classifier_name_of_arn(NEWS), Some("news"));
+        assert_eq!(classifier_name_of_arn(CLASSIFIER), Some("news"));
+        assert_eq!(classifier_name_of_arn("not-an-arn"), None);
     }
 
     fn meta(code: &str) -> ErrorMetadata {

@@ -75,6 +75,72 @@ pub struct JobDescription {
     pub output_s3_uri: Option<String>,
 }
 
+/// One `AugmentedManifestsListItem` of CreateDocumentClassifier.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AugmentedManifest {
+    pub s3_uri: String,
+    pub split: Option<String>,
+    pub attribute_names: Vec<String>,
+    pub annotation_data_s3_uri: Option<String>,
+    pub source_documents_s3_uri: Option<String>,
+    pub document_type: Option<String>,
+}
+
+/// Everything CreateDocumentClassifier takes (enum values in the API's
+/// spelling).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreateClassifierRequest {
+    pub name: String,
+    pub version_name: Option<String>,
+    pub language_code: String,
+    pub mode: Option<String>,
+    pub data_format: Option<String>,
+    pub s3_uri: Option<String>,
+    pub test_s3_uri: Option<String>,
+    pub label_delimiter: Option<String>,
+    pub augmented_manifests: Vec<AugmentedManifest>,
+    pub output_s3_uri: Option<String>,
+    pub output_kms_key_id: Option<String>,
+    pub data_access_role_arn: String,
+    pub volume_kms_key_id: Option<String>,
+    pub model_kms_key_id: Option<String>,
+    pub vpc_config: Option<VpcConfig>,
+    pub tags: BTreeMap<String, String>,
+    pub client_request_token: String,
+}
+
+/// `ClassifierEvaluationMetrics`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClassifierMetrics {
+    pub accuracy: Option<f64>,
+    pub precision: Option<f64>,
+    pub recall: Option<f64>,
+    pub f1_score: Option<f64>,
+    pub micro_precision: Option<f64>,
+    pub micro_recall: Option<f64>,
+    pub micro_f1_score: Option<f64>,
+    pub hamming_loss: Option<f64>,
+}
+
+/// A classifier as DescribeDocumentClassifier (or one entry of
+/// ListDocumentClassifiers) reports it. Times are RFC 3339 strings.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClassifierDescription {
+    pub arn: String,
+    pub version_name: Option<String>,
+    /// SUBMITTED, TRAINING, DELETING, STOP_REQUESTED, STOPPED, IN_ERROR,
+    /// TRAINED or TRAINED_WITH_WARNING.
+    pub status: String,
+    pub message: Option<String>,
+    pub submit_time: Option<String>,
+    pub training_start_time: Option<String>,
+    pub training_end_time: Option<String>,
+    pub metrics: Option<ClassifierMetrics>,
+    pub number_of_labels: Option<i64>,
+    pub number_of_trained_documents: Option<i64>,
+    pub number_of_test_documents: Option<i64>,
+}
+
 /// How the controller must react to a failed call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
@@ -118,4 +184,49 @@ pub trait Comprehend: Send + Sync {
 
     /// DescribeDocumentClassificationJob.
     async fn describe_job(&self, region: &str, job_id: &str) -> Result<JobDescription, AwsError>;
+
+    /// ListDocumentClassifiers with `Filter.DocumentClassifierName`: the
+    /// classifier of that name whose `VersionName` equals `version_name`
+    /// (both absent counts as equal), if any.
+    async fn find_classifier(
+        &self,
+        region: &str,
+        name: &str,
+        version_name: Option<&str>,
+    ) -> Result<Option<ClassifierDescription>, AwsError>;
+
+    /// CreateDocumentClassifier; answers the new classifier's ARN.
+    async fn create_classifier(
+        &self,
+        region: &str,
+        req: &CreateClassifierRequest,
+    ) -> Result<String, AwsError>;
+
+    /// DescribeDocumentClassifier. An unknown ARN is an error with code
+    /// `ResourceNotFoundException`.
+    async fn describe_classifier(
+        &self,
+        region: &str,
+        arn: &str,
+    ) -> Result<ClassifierDescription, AwsError>;
+
+    /// StopTrainingDocumentClassifier.
+    async fn stop_training_classifier(&self, region: &str, arn: &str) -> Result<(), AwsError>;
+
+    /// DeleteDocumentClassifier.
+    async fn delete_classifier(&self, region: &str, arn: &str) -> Result<(), AwsError>;
+}
+
+/// The AWS error code of a missing resource.
+pub const RESOURCE_NOT_FOUND: &str = "ResourceNotFoundException";
+
+impl AwsError {
+    /// Whether the error says the resource does not exist.
+    pub fn is_not_found(&self) -> bool {
+        self.code
+            .rsplit('#')
+            .next()
+            .unwrap_or(&self.code)
+            .starts_with(RESOURCE_NOT_FOUND)
+    }
 }
