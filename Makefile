@@ -41,11 +41,13 @@ helm-test:
 demo: build
 	tests/env/with-env.sh $(CARGO) run --locked --example demo
 
-## Regenerate the CRDs from the Rust types.
+## Regenerate the CRDs from the Rust types (and their copies in config/ and
+## the chart).
 crds:
 	$(CARGO) run --locked --bin comprehend-operator -- crd --output-dir crds
 	cp crds/classificationjob.yaml config/crd/bases/comprehend.operators.dev_classificationjobs.yaml
-	cp crds/classificationjob.yaml charts/comprehend-operator/crds/classificationjob.yaml
+	cp crds/documentclassifier.yaml config/crd/bases/comprehend.operators.dev_documentclassifiers.yaml
+	cp crds/classificationjob.yaml crds/documentclassifier.yaml charts/comprehend-operator/crds/
 
 IMG ?= comprehend-operator:0.1.0
 ## The container image (needs Docker or another OCI builder).

@@ -1,8 +1,10 @@
 //! `make demo`: the whole flow on the embedded default, with no AWS and no
 //! cluster. It expects the test API server's KUBECONFIG (tests/env/with-env.sh
-//! provides it), starts the Comprehend stand-in and the operator, trains a
-//! classifier from a small real training set, applies a ClassificationJob,
-//! waits for it and summarises the predictions.
+//! provides it), starts the Comprehend stand-in and the operator, uploads a
+//! small real training set and documents, and applies two manifests at once
+//! with kubectl: a DocumentClassifier that trains the model and a
+//! ClassificationJob that uses it through `classifierRef`. It waits for the
+//! job and summarises the predictions.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -11,14 +13,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::*;
+use comprehend_operator::classifier_crd::DocumentClassifier;
 use comprehend_operator::crd::ClassificationJob;
 use kube::Api;
 
 #[tokio::main]
 async fn main() {
-    println!(
-        "==> Connecting to the API server (KUBECONFIG) and installing the ClassificationJob CRD"
-    );
+    println!("==> Connecting to the API server (KUBECONFIG) and installing the CRDs");
     let client = client().await;
     install_crd(&client).await;
     let ns = namespace(&client, "comprehend-demo").await;
@@ -38,57 +39,80 @@ async fn main() {
     );
 
     println!("==> Starting the operator for namespace {ns}");
-    let _operator = Operator::start(&ns, &standin, &[]);
+    let _operator = Operator::start(&ns, &standin, &["--classifier-poll-interval", "0.5"]);
 
     println!(
-        "==> Uploading {} training rows and {} documents to the local S3",
+        "==> Uploading {} training rows to s3://training/news/train.csv and {} documents to s3://input/news/",
         TRAINING_CSV.lines().count(),
         DOCUMENTS.len()
     );
+    let s3 = standin.s3().await;
+    ensure_bucket(&s3, "training").await;
+    put(&s3, "training", "news/train.csv", TRAINING_CSV).await;
     standin.upload_documents("news").await;
-    println!("==> Training custom classifier 'news' (CreateDocumentClassifier)");
-    let arn = standin.trained_classifier("news").await;
-    let described = standin
-        .comprehend()
-        .await
-        .describe_document_classifier()
-        .document_classifier_arn(&arn)
-        .send()
-        .await
-        .expect("DescribeDocumentClassifier");
-    if let Some(m) = described
-        .document_classifier_properties()
-        .and_then(|p| p.classifier_metadata())
-        .and_then(|m| m.evaluation_metrics())
-    {
-        println!(
-            "    TRAINED {arn}\n    accuracy {:.2}  precision {:.2}  recall {:.2}  F1 {:.2}",
-            m.accuracy().unwrap_or_default(),
-            m.precision().unwrap_or_default(),
-            m.recall().unwrap_or_default(),
-            m.f1_score().unwrap_or_default()
-        );
-    }
 
-    println!("==> Applying ClassificationJob 'news' and waiting for Succeeded");
+    let manifest = format!(
+        "{}---\n{}",
+        serde_yaml::to_string(&classifier_manifest(
+            "news",
+            "v1",
+            "s3://training/news/train.csv",
+            "Delete"
+        ))
+        .unwrap(),
+        serde_yaml::to_string(&job_with_classifier_ref("news", "news", "news")).unwrap()
+    );
+    println!("==> kubectl apply -f - (a DocumentClassifier and a ClassificationJob at once):\n");
+    for line in manifest.lines() {
+        println!("    {line}");
+    }
+    let (ok, out, err) = kubectl(
+        &["apply", "--validate=false", "-n", &ns, "-f", "-"],
+        Some(&manifest),
+    );
+    assert!(ok, "kubectl apply failed: {out}{err}");
+    print!("\n{out}");
+
+    println!("==> Waiting: the job waits for the classifier, then runs");
+    let classifiers: Api<DocumentClassifier> = Api::namespaced(client.clone(), &ns);
     let api: Api<ClassificationJob> = Api::namespaced(client.clone(), &ns);
-    create_job(&api, job_manifest("news", &arn, "news")).await;
-    let last_reason = std::cell::RefCell::new(String::new());
-    let job = wait_for(&api, "news", Duration::from_secs(120), "Succeeded", |j| {
-        if let Some((_, reason, message)) = cond(j, "Succeeded") {
-            if reason != *last_reason.borrow() {
-                println!("    {reason}: {message}");
-                *last_reason.borrow_mut() = reason;
+    let ready_of = |dc: Option<DocumentClassifier>| {
+        dc.and_then(|dc| dc.status)
+            .and_then(|s| s.conditions.into_iter().find(|c| c.type_ == "Ready"))
+            .map(|c| (c.reason, c.message))
+    };
+    let (mut seen_classifier, mut seen_job) = (String::new(), String::new());
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let job = loop {
+        let dc = classifiers
+            .get_opt("news")
+            .await
+            .expect("get DocumentClassifier");
+        if let Some((reason, message)) = ready_of(dc) {
+            if reason != seen_classifier {
+                println!("    DocumentClassifier news  {reason}: {message}");
+                seen_classifier = reason;
             }
         }
-        succeeded(j).is_some_and(|s| s != "Unknown")
-    })
-    .await;
+        let job = api.get("news").await.expect("get ClassificationJob");
+        if let Some((_, reason, message)) = cond(&job, "Succeeded") {
+            if reason != seen_job {
+                println!("    ClassificationJob news   {reason}: {message}");
+                seen_job = reason;
+            }
+        }
+        if succeeded(&job).is_some_and(|s| s != "Unknown") {
+            break job;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job did not finish in time: {:?}",
+            job.status
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
 
-    let (_, out, _) = kubectl(
-        &["get", "classificationjob", "news", "-n", &ns, "-o", "wide"],
-        None,
-    );
+    let (_, out, _) = kubectl(&["get", "comprehend", "-n", &ns, "-o", "wide"], None);
     println!("\n{out}");
     let status = job.status.clone().unwrap_or_default();
     println!("Final status:\n{}", serde_yaml::to_string(&status).unwrap());
@@ -116,5 +140,5 @@ async fn main() {
     for (class, n) in per_class {
         println!("    {class:<10} {n}");
     }
-    println!("\nDone: the operator started the job once, followed it to COMPLETED and reported its output.");
+    println!("\nDone: the operator trained the classifier, started the job once it was ready, followed it to COMPLETED and reported its output.");
 }

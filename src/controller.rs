@@ -14,7 +14,7 @@
 //!   forever for a slot.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{FutureExt, StreamExt};
@@ -25,15 +25,17 @@ use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{predicates, watcher, Controller, WatchStreamExt};
 use kube::{Api, Client, Resource, ResourceExt};
-use rand::Rng;
 use serde_json::json;
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, instrument, warn};
 
+use crate::classifier_crd::DocumentClassifier;
+use crate::classifier_decide::{self, ClassifierState};
 use crate::comprehend::{AwsError, Comprehend, ErrorKind, StartJobRequest};
 use crate::crd::{ClassificationJob, ClassificationJobStatus};
 use crate::decide::{self, Plan};
 use crate::http::Health;
+use crate::memory::{jittered, resource_version, Failures, Written};
 use crate::quota::{RateLimiter, Slot, SlotPool};
 use crate::telemetry::Metrics;
 
@@ -84,8 +86,18 @@ pub struct Settings {
     /// Name reported on events.
     pub instance: String,
     /// Test hook: `after-start` aborts the process right after Start
-    /// returns, before the job id is written, to prove crash safety.
+    /// returns, before the job id is written; `after-create` right after
+    /// CreateDocumentClassifier returns, before the ARN is written. To prove
+    /// crash safety.
     pub failpoint: Option<String>,
+    /// Time between two DescribeDocumentClassifier calls while training.
+    pub classifier_poll_interval: Duration,
+    /// Calls a second to the classifier operations (Create, Describe, List,
+    /// StopTraining, Delete), all together.
+    pub classifier_rate: f64,
+    /// Failed attempts at deleting a model (deletionPolicy Delete) before
+    /// the operator gives up, reports it and releases the resource.
+    pub classifier_delete_attempts: u32,
 }
 
 impl Default for Settings {
@@ -101,6 +113,9 @@ impl Default for Settings {
             max_backoff: Duration::from_secs(300),
             instance: "comprehend-operator".into(),
             failpoint: None,
+            classifier_poll_interval: Duration::from_secs(60),
+            classifier_rate: 1.0,
+            classifier_delete_attempts: 8,
         }
     }
 }
@@ -117,13 +132,15 @@ pub struct Context {
     list_limiter: RateLimiter,
     slots: SlotPool,
     wake: mpsc::UnboundedSender<ObjectRef<ClassificationJob>>,
-    /// Status last written per UID, with the resourceVersion it produced,
-    /// until the cache has caught up with it.
-    written: Mutex<HashMap<String, (u64, ClassificationJobStatus)>>,
-    /// Consecutive retryable failures per UID, for backoff.
-    failures: Mutex<HashMap<String, u32>>,
+    /// Statuses written that the cache has not caught up with.
+    written: Written<ClassificationJobStatus>,
+    /// Consecutive retryable failures, for backoff.
+    failures: Failures,
     /// Set once running jobs have been counted into the slots.
     seeded: watch::Receiver<bool>,
+    /// The DocumentClassifiers of the watched namespaces, for
+    /// `classifierRef`.
+    classifiers: Vec<Store<DocumentClassifier>>,
 }
 
 impl Context {
@@ -133,42 +150,37 @@ impl Context {
 
     /// The object with the newest status the operator knows of.
     fn freshest(&self, job: Arc<ClassificationJob>) -> Arc<ClassificationJob> {
-        let uid = job.uid().unwrap_or_default();
-        let cached_rv = resource_version(&job);
-        let mut written = self.written.lock().expect("written lock");
-        match written.get(&uid) {
-            Some((rv, status)) if *rv > cached_rv => {
+        match self.written.newer_than(&*job) {
+            Some(status) => {
                 let mut newer = (*job).clone();
-                newer.status = Some(status.clone());
+                newer.status = Some(status);
                 Arc::new(newer)
-            }
-            Some(_) => {
-                written.remove(&uid);
-                job
             }
             None => job,
         }
     }
 
     fn backoff(&self, job: &ClassificationJob) -> Duration {
-        let uid = job.uid().unwrap_or_default();
-        let mut failures = self.failures.lock().expect("failures lock");
-        let n = failures.entry(uid).or_insert(0);
-        *n = n.saturating_add(1);
-        let base = Duration::from_secs(1).saturating_mul(1u32 << (*n - 1).min(16));
-        let capped = base.min(self.settings.max_backoff);
-        capped.mul_f64(rand::rng().random_range(0.5..=1.0))
+        self.failures.backoff(job, self.settings.max_backoff)
     }
 
     fn succeeded(&self, job: &ClassificationJob) {
-        let uid = job.uid().unwrap_or_default();
-        self.failures.lock().expect("failures lock").remove(&uid);
+        self.failures.reset(job);
     }
 
     fn poll_delay(&self) -> Duration {
-        self.settings
-            .poll_interval
-            .mul_f64(rand::rng().random_range(0.9..=1.1))
+        jittered(self.settings.poll_interval)
+    }
+
+    /// What the job's `classifierRef` points at, if it has one.
+    fn classifier_state(&self, job: &ClassificationJob) -> Option<ClassifierState> {
+        let name = &job.spec.classifier_ref.as_ref()?.name;
+        let key = ObjectRef::new(name).within(&job.namespace().unwrap_or_default());
+        let found = self.classifiers.iter().find_map(|store| store.get(&key));
+        Some(classifier_decide::classifier_state(
+            found.as_deref(),
+            &self.settings.default_region,
+        ))
     }
 
     fn record_call(&self, operation: &str, result: Result<(), &AwsError>) {
@@ -204,53 +216,62 @@ impl Context {
         if &old == new {
             return Ok(());
         }
-        let api: Api<ClassificationJob> =
-            Api::namespaced(self.client.clone(), &job.namespace().unwrap_or_default());
-        let patch = json!({
-            "apiVersion": ClassificationJob::api_version(&()),
-            "kind": ClassificationJob::kind(&()),
-            "status": new,
-        });
-        let written = api
-            .patch_status(
-                &job.name_any(),
-                &PatchParams::apply(MANAGER).force(),
-                &Patch::Apply(&patch),
-            )
+        let written = apply_status(&self.client, job, new)
             .await
             .map_err(Error::Kube)?;
         self.metrics.status_written();
-        self.written.lock().expect("written lock").insert(
-            job.uid().unwrap_or_default(),
-            (resource_version(&written), new.clone()),
-        );
+        self.written.remember(&written, new.clone());
         if let Some(n) = decide::notice(&old, new) {
-            let event = Event {
-                type_: if n.warning {
-                    EventType::Warning
-                } else {
-                    EventType::Normal
-                },
-                reason: n.reason.to_string(),
-                note: Some(truncate(&n.note, 1000)),
-                action: "Reconcile".into(),
-                secondary: None,
-            };
-            if let Err(e) = self.recorder.publish(&event, &job.object_ref(&())).await {
-                // An event lost is no reason to redo the reconcile.
-                warn!(error = %e, "could not publish event");
-            }
+            publish(&self.recorder, job, &n).await;
         }
         Ok(())
     }
 }
 
-fn resource_version(job: &ClassificationJob) -> u64 {
-    job.metadata
-        .resource_version
-        .as_deref()
-        .and_then(|rv| rv.parse().ok())
-        .unwrap_or(0)
+/// Writes `status` into the status subresource of `obj` with server-side
+/// apply (the operator owns every status field); answers the object written.
+pub(crate) async fn apply_status<K, S>(client: &Client, obj: &K, status: &S) -> kube::Result<K>
+where
+    K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    S: serde::Serialize,
+{
+    let api: Api<K> = Api::namespaced(client.clone(), &obj.namespace().unwrap_or_default());
+    let patch = json!({
+        "apiVersion": K::api_version(&()),
+        "kind": K::kind(&()),
+        "status": status,
+    });
+    api.patch_status(
+        &obj.name_any(),
+        &PatchParams::apply(MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await
+}
+
+/// Publishes the event a status change deserves. An event lost is no reason
+/// to redo a reconcile: failures are only logged.
+pub(crate) async fn publish<K>(recorder: &Recorder, obj: &K, notice: &decide::Notice)
+where
+    K: Resource<DynamicType = ()>,
+{
+    let event = Event {
+        type_: if notice.warning {
+            EventType::Warning
+        } else {
+            EventType::Normal
+        },
+        reason: notice.reason.to_string(),
+        note: Some(truncate(&notice.note, 1000)),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    if let Err(e) = recorder.publish(&event, &obj.object_ref(&())).await {
+        warn!(error = %e, "could not publish event");
+    }
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -282,13 +303,37 @@ pub async fn reconcile(job: Arc<ClassificationJob>, ctx: Arc<Context>) -> Result
     let _ = seeded.wait_for(|s| *s).await;
     let job = ctx.freshest(job);
     ctx.metrics.reconciled();
-    let plan = decide::plan(&job);
+    let classifier = ctx.classifier_state(&job);
+    let plan = decide::plan(&job, &ctx.settings.default_region, classifier.as_ref());
     debug!(?plan, "reconciling");
     let result = match plan {
         Plan::Finished => finished(&job, &ctx).await,
         Plan::Reject { message } => {
             let mut status = job.status.clone().unwrap_or_default();
             decide::apply_rejected(
+                &mut status,
+                &message,
+                job.metadata.generation,
+                Timestamp::now(),
+            );
+            ctx.write_status(&job, &status).await?;
+            Ok(Action::await_change())
+        }
+        Plan::Wait { message } => {
+            let mut status = job.status.clone().unwrap_or_default();
+            decide::apply_waiting(
+                &mut status,
+                &message,
+                job.metadata.generation,
+                Timestamp::now(),
+            );
+            ctx.write_status(&job, &status).await?;
+            // Woken by the classifier's watch; this is only the fallback.
+            Ok(Action::requeue(Duration::from_secs(300)))
+        }
+        Plan::ClassifierFailed { message } => {
+            let mut status = job.status.clone().unwrap_or_default();
+            decide::apply_classifier_failed(
                 &mut status,
                 &message,
                 job.metadata.generation,
@@ -384,13 +429,7 @@ async fn start(
     // Record the name before Start, so a crash right after Start finds the
     // job again by this name.
     let hash = decide::spec_hash(&job.spec);
-    decide::apply_starting(
-        &mut status,
-        &request.job_name,
-        &hash,
-        generation,
-        Timestamp::now(),
-    );
+    decide::apply_starting(&mut status, &request, &hash, generation, Timestamp::now());
     ctx.write_status(job, &status).await?;
     let mut job_now = job.clone();
     job_now.status = Some(status.clone());
@@ -519,6 +558,48 @@ pub async fn run(
         controller: MANAGER.into(),
         instance: Some(settings.instance.clone()),
     };
+    let shutdown = Box::pin(shutdown).shared();
+
+    // The DocumentClassifier controller runs beside this one.
+    let classifiers = tokio::spawn(crate::classifier_controller::run(
+        client.clone(),
+        comprehend.clone(),
+        settings.clone(),
+        metrics.clone(),
+        shutdown.clone(),
+    ));
+
+    let namespaces: Vec<Option<String>> = if settings.namespaces.is_empty() {
+        vec![None]
+    } else {
+        settings.namespaces.iter().cloned().map(Some).collect()
+    };
+    // Jobs look up the classifiers they reference in these stores, and are
+    // woken by the same watch when one changes.
+    let mut classifier_streams = Vec::new();
+    let mut classifier_stores = Vec::new();
+    let mut synced = Vec::new();
+    for ns in &namespaces {
+        let (reader, writer) = reflector::store();
+        let (synced_tx, synced_rx) = watch::channel(false);
+        let stream = watcher(
+            scoped::<DocumentClassifier>(&client, ns),
+            watcher::Config::default().any_semantic(),
+        )
+        .default_backoff()
+        .modify(|dc| dc.managed_fields_mut().clear())
+        .reflect(writer)
+        .inspect(move |event| {
+            if let Ok(watcher::Event::InitDone) = event {
+                let _ = synced_tx.send(true);
+            }
+        })
+        .touched_objects();
+        classifier_streams.push(stream);
+        classifier_stores.push(reader);
+        synced.push(synced_rx);
+    }
+
     let ctx = Arc::new(Context {
         recorder: Recorder::new(client.clone(), reporter),
         start_limiter: RateLimiter::new(settings.start_rate),
@@ -526,58 +607,56 @@ pub async fn run(
         list_limiter: RateLimiter::new(settings.list_rate),
         slots: SlotPool::new(settings.max_active_jobs),
         wake: wake_tx,
-        written: Mutex::new(HashMap::new()),
-        failures: Mutex::new(HashMap::new()),
+        written: Written::default(),
+        failures: Failures::default(),
         seeded: seeded_rx,
+        classifiers: classifier_stores,
         client: client.clone(),
         comprehend,
         metrics,
         settings: settings.clone(),
     });
 
-    let scopes: Vec<Api<ClassificationJob>> = if settings.namespaces.is_empty() {
-        vec![Api::all(client.clone())]
-    } else {
-        settings
-            .namespaces
-            .iter()
-            .map(|ns| Api::namespaced(client.clone(), ns))
-            .collect()
-    };
-
     // Wake-ups go to whichever controller watches the namespace.
     let mut wake_senders: Vec<(
         Option<String>,
         mpsc::UnboundedSender<ObjectRef<ClassificationJob>>,
     )> = Vec::new();
-    let mut stores: Vec<(Store<ClassificationJob>, watch::Receiver<bool>)> = Vec::new();
+    let mut stores: Vec<Store<ClassificationJob>> = Vec::new();
     let mut controllers = Vec::new();
-    let shutdown = Box::pin(shutdown).shared();
-    for (i, api) in scopes.into_iter().enumerate() {
+    for (ns, classifier_stream) in namespaces.iter().zip(classifier_streams) {
         let (reader, writer) = reflector::store();
         // Status writes do not change the generation: they set off no reconcile.
         // Readiness is taken from the stream itself: the store's own
         // readiness future wakes only one waiter, and the controller is it.
         let (synced_tx, synced_rx) = watch::channel(false);
-        let stream = watcher(api, watcher::Config::default().any_semantic())
-            .default_backoff()
-            // managedFields are most of a stored object and never read here.
-            .modify(|job| job.managed_fields_mut().clear())
-            .reflect(writer)
-            .inspect(move |event| {
-                if let Ok(watcher::Event::InitDone) = event {
-                    let _ = synced_tx.send(true);
-                }
-            })
-            .applied_objects()
-            .predicate_filter(predicates::generation, Default::default());
+        let stream = watcher(
+            scoped::<ClassificationJob>(&client, ns),
+            watcher::Config::default().any_semantic(),
+        )
+        .default_backoff()
+        // managedFields are most of a stored object and never read here.
+        .modify(|job| job.managed_fields_mut().clear())
+        .reflect(writer)
+        .inspect(move |event| {
+            if let Ok(watcher::Event::InitDone) = event {
+                let _ = synced_tx.send(true);
+            }
+        })
+        .applied_objects()
+        .predicate_filter(predicates::generation, Default::default());
         let (tx, rx) = mpsc::unbounded_channel();
-        wake_senders.push((settings.namespaces.get(i).cloned(), tx));
-        stores.push((reader.clone(), synced_rx));
+        wake_senders.push((ns.clone(), tx));
+        stores.push(reader.clone());
+        synced.push(synced_rx);
+        let jobs = reader.clone();
         let ctx = ctx.clone();
         let shutdown = shutdown.clone();
         controllers.push(
             Controller::for_stream(stream, reader)
+                .watches_stream(classifier_stream, move |dc: DocumentClassifier| {
+                    waiting_on(&jobs, &dc)
+                })
                 .reconcile_on(tokio_stream_from(rx))
                 .graceful_shutdown_on(shutdown)
                 .run(reconcile, error_policy, ctx)
@@ -592,10 +671,48 @@ pub async fn run(
 
     // Route wake-ups, seed the slots, keep metrics and sweep stale slots.
     tokio::spawn(route_wakeups(wake_rx, wake_senders));
-    tokio::spawn(housekeeping(ctx.clone(), stores, health, seeded_tx));
+    tokio::spawn(housekeeping(ctx.clone(), stores, synced, health, seeded_tx));
 
     futures::future::join_all(controllers).await;
-    Ok(())
+    match classifiers.await {
+        Ok(result) => result,
+        Err(e) => Err(anyhow::anyhow!("DocumentClassifier controller: {e}")),
+    }
+}
+
+/// An `Api` over all namespaces, or over one.
+pub fn scoped<K>(client: &Client, namespace: &Option<String>) -> Api<K>
+where
+    K: Resource<Scope = kube::core::NamespaceResourceScope>,
+    K::DynamicType: Default,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// The jobs a change of `dc` may unblock: those in its namespace that
+/// reference it and have not started.
+fn waiting_on(
+    jobs: &Store<ClassificationJob>,
+    dc: &DocumentClassifier,
+) -> Vec<ObjectRef<ClassificationJob>> {
+    let ns = dc.namespace();
+    let name = dc.name_any();
+    jobs.state()
+        .iter()
+        .filter(|job| {
+            job.namespace() == ns
+                && job
+                    .spec
+                    .classifier_ref
+                    .as_ref()
+                    .is_some_and(|r| r.name == name)
+                && job.status.as_ref().is_none_or(|s| s.job_id.is_none())
+        })
+        .map(|job| ObjectRef::from_obj(&**job))
+        .collect()
 }
 
 fn tokio_stream_from<T: Send + 'static>(
@@ -622,18 +739,17 @@ async fn route_wakeups(
 
 async fn housekeeping(
     ctx: Arc<Context>,
-    stores: Vec<(Store<ClassificationJob>, watch::Receiver<bool>)>,
+    stores: Vec<Store<ClassificationJob>>,
+    synced: Vec<watch::Receiver<bool>>,
     health: Arc<Health>,
     seeded: watch::Sender<bool>,
 ) {
-    let mut readers = Vec::new();
-    for (store, mut synced) in stores {
-        if synced.wait_for(|s| *s).await.is_err() {
+    // Every watch (jobs and the classifiers they reference) has listed.
+    for mut s in synced {
+        if s.wait_for(|s| *s).await.is_err() {
             return;
         }
-        readers.push(store);
     }
-    let stores = readers;
     // Jobs already running hold their slots before any queued job asks.
     for store in &stores {
         for job in store.state() {
@@ -655,7 +771,7 @@ async fn housekeeping(
         for store in &stores {
             for job in store.state() {
                 alive.insert(key_of(&job));
-                cached_rv.insert(job.uid().unwrap_or_default(), resource_version(&job));
+                cached_rv.insert(job.uid().unwrap_or_default(), resource_version(&*job));
                 let status = job.status.clone().unwrap_or_default();
                 let phase = decide::condition(&status, decide::SUCCEEDED)
                     .map_or("New".to_string(), |c| c.reason.clone());
@@ -664,14 +780,8 @@ async fn housekeeping(
         }
         ctx.metrics.set_jobs_by_status(&by_status);
         // Forget what the cache has caught up with, or what is gone.
-        ctx.written
-            .lock()
-            .expect("written lock")
-            .retain(|uid, (rv, _)| cached_rv.get(uid).is_some_and(|cached| cached < rv));
-        ctx.failures
-            .lock()
-            .expect("failures lock")
-            .retain(|uid, _| cached_rv.contains_key(uid));
+        ctx.written.prune(&cached_rv);
+        ctx.failures.prune(&cached_rv);
         ctx.metrics.set_queue_length(ctx.slots.queued() as i64);
         for (region, key) in ctx.slots.keys() {
             if !alive.contains(&key) {

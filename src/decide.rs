@@ -7,6 +7,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
+use crate::classifier_decide::ClassifierState;
 use crate::comprehend::{
     AwsError, DocumentReaderConfig, ErrorKind, JobDescription, ModelRef, StartJobRequest,
     StartedJob, VpcConfig,
@@ -50,6 +51,10 @@ pub enum Reason {
     SpecChangeIgnored,
     /// Comprehend does not know the job the status names.
     JobNotFound,
+    /// The referenced DocumentClassifier is not Ready yet.
+    WaitingForClassifier,
+    /// The referenced DocumentClassifier failed to train.
+    ClassifierFailed,
 }
 
 impl Reason {
@@ -69,6 +74,8 @@ impl Reason {
             Reason::InvalidSpec => "InvalidSpec",
             Reason::SpecChangeIgnored => "SpecChangeIgnored",
             Reason::JobNotFound => "JobNotFound",
+            Reason::WaitingForClassifier => "WaitingForClassifier",
+            Reason::ClassifierFailed => "ClassifierFailed",
         }
     }
 }
@@ -85,6 +92,10 @@ pub enum Plan {
     Start { request: Box<StartJobRequest> },
     /// Follow the job.
     Describe { job_id: String },
+    /// The referenced DocumentClassifier is not Ready: wait, no AWS call.
+    Wait { message: String },
+    /// The referenced DocumentClassifier failed: the job cannot run.
+    ClassifierFailed { message: String },
 }
 
 /// The `JobName` of a resource: the one recorded in status once a start was
@@ -121,17 +132,15 @@ pub fn spec_hash(spec: &ClassificationJobSpec) -> String {
 /// Checks what the schema cannot (or what an API server without the schema
 /// rules lets through).
 pub fn validate(spec: &ClassificationJobSpec) -> Result<(), String> {
-    match (&spec.document_classifier_arn, &spec.flywheel_arn) {
-        (Some(_), Some(_)) => {
-            return Err(
-                "spec.documentClassifierArn and spec.flywheelArn are both set; set exactly one"
-                    .into(),
-            )
-        }
-        (None, None) => {
-            return Err("one of spec.documentClassifierArn and spec.flywheelArn is required".into())
-        }
-        _ => {}
+    let models = [
+        spec.document_classifier_arn.is_some(),
+        spec.flywheel_arn.is_some(),
+        spec.classifier_ref.is_some(),
+    ];
+    match models.iter().filter(|set| **set).count() {
+        1 => {}
+        0 => return Err("one of spec.documentClassifierArn, spec.flywheelArn and spec.classifierRef is required".into()),
+        _ => return Err("set exactly one of spec.documentClassifierArn, spec.flywheelArn and spec.classifierRef".into()),
     }
     if let Some(name) = &spec.job_name {
         if !jobname::is_valid_job_name(name) {
@@ -153,14 +162,19 @@ pub fn validate(spec: &ClassificationJobSpec) -> Result<(), String> {
     Ok(())
 }
 
-/// The StartDocumentClassificationJob request for a resource.
-pub fn start_request(job: &ClassificationJob) -> Result<StartJobRequest, String> {
+/// The StartDocumentClassificationJob request for a resource; `resolved` is
+/// the ARN its `classifierRef` resolved to.
+pub fn start_request(
+    job: &ClassificationJob,
+    resolved: Option<&str>,
+) -> Result<StartJobRequest, String> {
     let spec = &job.spec;
     validate(spec)?;
-    let model = match (&spec.document_classifier_arn, &spec.flywheel_arn) {
-        (Some(arn), None) => ModelRef::DocumentClassifier(arn.clone()),
-        (None, Some(arn)) => ModelRef::Flywheel(arn.clone()),
-        _ => unreachable!("validate checks exactly one model"),
+    let model = match (&spec.document_classifier_arn, &spec.flywheel_arn, resolved) {
+        (Some(arn), None, _) => ModelRef::DocumentClassifier(arn.clone()),
+        (None, Some(arn), _) => ModelRef::Flywheel(arn.clone()),
+        (None, None, Some(arn)) => ModelRef::DocumentClassifier(arn.to_string()),
+        _ => return Err("spec.classifierRef has not been resolved to a classifier ARN".into()),
     };
     let input = &spec.input_data_config;
     Ok(StartJobRequest {
@@ -214,22 +228,72 @@ pub fn is_finished(status: &ClassificationJobStatus) -> bool {
     condition(status, SUCCEEDED).is_some_and(|c| c.status != "Unknown")
 }
 
-/// What to do for `job`.
-pub fn plan(job: &ClassificationJob) -> Plan {
+/// What to do for `job`. `classifier` is the state of the DocumentClassifier
+/// its `classifierRef` names (None when it names none); `default_region` is
+/// the operator's Region.
+pub fn plan(
+    job: &ClassificationJob,
+    default_region: &str,
+    classifier: Option<&ClassifierState>,
+) -> Plan {
     let status = job.status.clone().unwrap_or_default();
-    if is_finished(&status) {
+    if is_finished(&status) && status.job_id.is_none() {
         // A spec rejected before any job started may be fixed by the user:
-        // look again when the generation moves on.
-        let rejected_spec_changed =
-            status.job_id.is_none() && status.observed_generation != job.metadata.generation;
-        if !rejected_spec_changed {
+        // look again when the generation moves on. A failed classifier may
+        // be replaced: look again when it changes (no AWS call either way).
+        let spec_changed = status.observed_generation != job.metadata.generation;
+        let classifier_failed =
+            condition(&status, SUCCEEDED).is_some_and(|c| c.reason == "ClassifierFailed");
+        if !spec_changed && !classifier_failed {
             return Plan::Finished;
         }
+    } else if is_finished(&status) {
+        return Plan::Finished;
     }
-    if let Some(job_id) = status.job_id {
+    if let Some(job_id) = status.job_id.clone() {
         return Plan::Describe { job_id };
     }
-    match start_request(job) {
+    if let Err(message) = validate(&job.spec) {
+        return Plan::Reject { message };
+    }
+    let resolved = match &job.spec.classifier_ref {
+        None => None,
+        // A start already attempted keeps the ARN it recorded, whatever
+        // the classifier does since: the job may exist under that ARN.
+        Some(_) if status.job_name.is_some() && status.document_classifier_arn.is_some() => {
+            status.document_classifier_arn.clone()
+        }
+        Some(r) => {
+            let name = &r.name;
+            match classifier.unwrap_or(&ClassifierState::Missing) {
+                ClassifierState::Ready { arn, region: at } => {
+                    let job_region = region(&job.spec, default_region);
+                    if *at != job_region {
+                        return Plan::Reject {
+                            message: format!("DocumentClassifier {name} is in Region {at} but the job runs in {job_region}; set spec.region to {at}"),
+                        };
+                    }
+                    Some(arn.clone())
+                }
+                ClassifierState::Missing => {
+                    return Plan::Wait {
+                        message: format!("Waiting for DocumentClassifier {name}: it does not exist in this namespace yet"),
+                    }
+                }
+                ClassifierState::NotReady { detail } => {
+                    return Plan::Wait {
+                        message: format!("Waiting for DocumentClassifier {name} to be trained ({detail})"),
+                    }
+                }
+                ClassifierState::Failed { detail } => {
+                    return Plan::ClassifierFailed {
+                        message: format!("DocumentClassifier {name} cannot classify: {detail}"),
+                    }
+                }
+            }
+        }
+    };
+    match start_request(job, resolved.as_deref()) {
         Ok(request) => Plan::Start {
             request: Box::new(request),
         },
@@ -267,27 +331,50 @@ pub fn set_condition(
     generation: Option<i64>,
     now: Timestamp,
 ) {
+    put_condition(
+        &mut status.conditions,
+        type_,
+        value,
+        reason.as_str(),
+        message,
+        generation,
+        now,
+    );
+}
+
+/// Sets the condition `type_` in `conditions` (any resource's), keeping its
+/// `lastTransitionTime` when its status does not change. An empty message
+/// becomes the reason: the API server rejects an empty one in server-side
+/// apply.
+pub fn put_condition(
+    conditions: &mut Vec<Condition>,
+    type_: &str,
+    value: &str,
+    reason: &str,
+    message: &str,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
     let message = if message.trim().is_empty() {
-        // The API server rejects an empty message in server-side apply.
-        reason.as_str().to_string()
+        reason.to_string()
     } else {
         message.to_string()
     };
-    let last_transition_time = match condition(status, type_) {
+    let last_transition_time = match conditions.iter().find(|c| c.type_ == type_) {
         Some(old) if old.status == value => old.last_transition_time.clone(),
         _ => Time(now),
     };
     let new = Condition {
         type_: type_.to_string(),
         status: value.to_string(),
-        reason: reason.as_str().to_string(),
+        reason: reason.to_string(),
         message,
         observed_generation: generation,
         last_transition_time,
     };
-    match status.conditions.iter_mut().find(|c| c.type_ == type_) {
+    match conditions.iter_mut().find(|c| c.type_ == type_) {
         Some(c) => *c = new,
-        None => status.conditions.push(new),
+        None => conditions.push(new),
     }
 }
 
@@ -334,13 +421,17 @@ pub fn apply_queued(
 /// called: after a crash the job is found again under this name.
 pub fn apply_starting(
     status: &mut ClassificationJobStatus,
-    job_name: &str,
+    request: &StartJobRequest,
     spec_hash: &str,
     generation: Option<i64>,
     now: Timestamp,
 ) {
+    let job_name = request.job_name.as_str();
     status.job_name = Some(job_name.to_string());
     status.spec_hash = Some(spec_hash.to_string());
+    if let ModelRef::DocumentClassifier(arn) = &request.model {
+        status.document_classifier_arn = Some(arn.clone());
+    }
     let message = format!("Starting Comprehend job {job_name}");
     set_outcome(
         status,
@@ -534,6 +625,42 @@ pub fn apply_error(
     }
 }
 
+/// The job waits for its DocumentClassifier.
+pub fn apply_waiting(
+    status: &mut ClassificationJobStatus,
+    message: &str,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    set_outcome(
+        status,
+        "Unknown",
+        "True",
+        Reason::WaitingForClassifier,
+        message,
+        generation,
+        now,
+    );
+}
+
+/// The job's DocumentClassifier failed: the job cannot run.
+pub fn apply_classifier_failed(
+    status: &mut ClassificationJobStatus,
+    message: &str,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    set_outcome(
+        status,
+        "False",
+        "False",
+        Reason::ClassifierFailed,
+        message,
+        generation,
+        now,
+    );
+}
+
 /// Records a spec that cannot start a job.
 pub fn apply_rejected(
     status: &mut ClassificationJobStatus,
@@ -607,6 +734,8 @@ fn reason_from_str(s: &str) -> Reason {
         Reason::InvalidSpec,
         Reason::SpecChangeIgnored,
         Reason::JobNotFound,
+        Reason::WaitingForClassifier,
+        Reason::ClassifierFailed,
     ]
     .into_iter()
     .find(|r| r.as_str() == s)
@@ -656,6 +785,8 @@ pub fn notice(old: &ClassificationJobStatus, new: &ClassificationJobStatus) -> O
         Reason::InvalidSpec => (true, "InvalidSpec"),
         Reason::JobNotFound => (true, "JobNotFound"),
         Reason::StopRequested => (false, "StopRequested"),
+        Reason::WaitingForClassifier => (false, "WaitingForClassifier"),
+        Reason::ClassifierFailed => (true, "ClassifierFailed"),
         Reason::Starting | Reason::SpecChangeIgnored => return None,
     };
     Some(Notice {
@@ -669,8 +800,8 @@ pub fn notice(old: &ClassificationJobStatus, new: &ClassificationJobStatus) -> O
 mod tests {
     use super::*;
     use crate::crd::{
-        DocumentReaderConfig as SpecReader, FeatureType, InputDataConfig, InputFormat,
-        OutputDataConfig, Tag, VpcConfig as SpecVpc,
+        ClassifierRef, DocumentReaderConfig as SpecReader, FeatureType, InputDataConfig,
+        InputFormat, OutputDataConfig, Tag, VpcConfig as SpecVpc,
     };
     use kube::api::ObjectMeta;
 
@@ -690,6 +821,7 @@ mod tests {
             job_name: None,
             document_classifier_arn: Some(CLASSIFIER.into()),
             flywheel_arn: None,
+            classifier_ref: None,
             input_data_config: InputDataConfig {
                 s3_uri: "s3://in-bucket/docs/".into(),
                 input_format: Some(InputFormat::OneDocPerLine),
@@ -747,7 +879,7 @@ mod tests {
 
     #[test]
     fn spec_maps_to_every_start_field() {
-        let req = start_request(&job(spec())).unwrap();
+        let req = start_request(&job(spec()), None).unwrap();
         assert_eq!(
             req.job_name,
             "team-a.daily-0b6f0d4e-3c1a-4e53-9d3c-5a2f1b7c9e10"
@@ -776,6 +908,95 @@ mod tests {
     }
 
     #[test]
+    fn classifier_ref_waits_then_starts_with_the_resolved_arn() {
+        let mut s = spec();
+        s.document_classifier_arn = None;
+        s.classifier_ref = Some(ClassifierRef {
+            name: "news".into(),
+        });
+        let j = job(s);
+        match plan(&j, "us-east-1", None) {
+            Plan::Wait { message } => {
+                assert!(message.contains("news") && message.contains("does not exist"))
+            }
+            p => panic!("{p:?}"),
+        }
+        let training = ClassifierState::NotReady {
+            detail: "Training: classifier is training".into(),
+        };
+        match plan(&j, "us-east-1", Some(&training)) {
+            Plan::Wait { message } => assert!(message.contains("Training"), "{message}"),
+            p => panic!("{p:?}"),
+        }
+        let failed = ClassifierState::Failed {
+            detail: "InError: bad data".into(),
+        };
+        match plan(&j, "us-east-1", Some(&failed)) {
+            Plan::ClassifierFailed { message } => {
+                assert!(message.contains("news") && message.contains("bad data"))
+            }
+            p => panic!("{p:?}"),
+        }
+        let ready = ClassifierState::Ready {
+            arn: CLASSIFIER.into(),
+            region: "us-east-1".into(),
+        };
+        match plan(&j, "us-east-1", Some(&ready)) {
+            Plan::Start { request } => {
+                assert_eq!(
+                    request.model,
+                    ModelRef::DocumentClassifier(CLASSIFIER.into())
+                )
+            }
+            p => panic!("{p:?}"),
+        }
+        match plan(&j, "eu-west-1", Some(&ready)) {
+            Plan::Reject { message } => assert!(message.contains("Region us-east-1"), "{message}"),
+            p => panic!("{p:?}"),
+        }
+
+        // A start already attempted keeps the ARN it recorded, even if the
+        // classifier has gone since.
+        let mut status = ClassificationJobStatus::default();
+        let request = start_request(&j, Some(CLASSIFIER)).unwrap();
+        apply_starting(&mut status, &request, "digest", Some(1), now());
+        assert_eq!(status.document_classifier_arn.as_deref(), Some(CLASSIFIER));
+        let mut attempted = j.clone();
+        attempted.status = Some(status);
+        match plan(&attempted, "us-east-1", None) {
+            Plan::Start { request: again } => assert_eq!(again.model, request.model),
+            p => panic!("{p:?}"),
+        }
+
+        // A job failed by its classifier is looked at again (a replaced
+        // classifier lets it run); without a change it stays failed.
+        let mut status = ClassificationJobStatus::default();
+        apply_classifier_failed(
+            &mut status,
+            "DocumentClassifier news cannot classify",
+            Some(1),
+            now(),
+        );
+        assert!(is_finished(&status));
+        let mut failed_job = j.clone();
+        failed_job.status = Some(status);
+        assert!(matches!(
+            plan(&failed_job, "us-east-1", Some(&ready)),
+            Plan::Start { .. }
+        ));
+        assert!(matches!(
+            plan(&failed_job, "us-east-1", Some(&failed)),
+            Plan::ClassifierFailed { .. }
+        ));
+
+        let mut two = spec();
+        two.classifier_ref = Some(ClassifierRef {
+            name: "news".into(),
+        });
+        assert!(validate(&two).unwrap_err().contains("exactly one"));
+    }
+
+    #[test]
     fn reader_config_and_flywheel_map() {
         let mut s = spec();
         s.document_classifier_arn = None;
@@ -785,7 +1006,7 @@ mod tests {
             document_read_mode: Some(crate::crd::DocumentReadMode::ForceDocumentReadAction),
             feature_types: vec![FeatureType::Tables, FeatureType::Forms],
         });
-        let req = start_request(&job(s)).unwrap();
+        let req = start_request(&job(s), None).unwrap();
         assert!(matches!(req.model, ModelRef::Flywheel(_)));
         let r = req.document_reader_config.unwrap();
         assert_eq!(r.document_read_action, "TEXTRACT_ANALYZE_DOCUMENT");
@@ -829,13 +1050,16 @@ mod tests {
         let mut name = spec();
         name.job_name = Some("bad;name".into());
         assert!(validate(&name).unwrap_err().contains("jobName"));
-        assert!(matches!(plan(&job(name)), Plan::Reject { .. }));
+        assert!(matches!(
+            plan(&job(name), "us-east-1", None),
+            Plan::Reject { .. }
+        ));
     }
 
     #[test]
     fn plan_follows_the_life_cycle() {
         let mut j = job(spec());
-        assert!(matches!(plan(&j), Plan::Start { .. }));
+        assert!(matches!(plan(&j, "us-east-1", None), Plan::Start { .. }));
         let mut status = ClassificationJobStatus::default();
         apply_started(
             &mut status,
@@ -850,14 +1074,14 @@ mod tests {
         );
         j.status = Some(status.clone());
         assert_eq!(
-            plan(&j),
+            plan(&j, "us-east-1", None),
             Plan::Describe {
                 job_id: "abc123".into()
             }
         );
         apply_description(&mut status, &desc("COMPLETED"), Some(1), now());
         j.status = Some(status);
-        assert_eq!(plan(&j), Plan::Finished);
+        assert_eq!(plan(&j, "us-east-1", None), Plan::Finished);
     }
 
     #[test]
@@ -868,10 +1092,10 @@ mod tests {
         let mut status = ClassificationJobStatus::default();
         apply_rejected(&mut status, "both set", Some(1), now());
         j.status = Some(status);
-        assert_eq!(plan(&j), Plan::Finished);
+        assert_eq!(plan(&j, "us-east-1", None), Plan::Finished);
         j.metadata.generation = Some(2);
         j.spec.flywheel_arn = None;
-        assert!(matches!(plan(&j), Plan::Start { .. }));
+        assert!(matches!(plan(&j, "us-east-1", None), Plan::Start { .. }));
     }
 
     #[test]
@@ -1009,7 +1233,13 @@ mod tests {
     fn spec_change_after_start_is_flagged_and_cleared() {
         let original = spec();
         let mut status = ClassificationJobStatus::default();
-        apply_starting(&mut status, "name", &spec_hash(&original), Some(1), now());
+        apply_starting(
+            &mut status,
+            &start_request(&job(original.clone()), None).unwrap(),
+            &spec_hash(&original),
+            Some(1),
+            now(),
+        );
         apply_description(&mut status, &desc("IN_PROGRESS"), Some(1), now());
         let mut edited = original.clone();
         edited.input_data_config.s3_uri = "s3://other-bucket/x".into();

@@ -7,6 +7,9 @@
 //! ([`controller`]).
 
 pub mod aws;
+pub mod classifier_controller;
+pub mod classifier_crd;
+pub mod classifier_decide;
 pub mod comprehend;
 pub mod controller;
 pub mod crd;
@@ -14,5 +17,6 @@ pub mod decide;
 pub mod http;
 pub mod jobname;
 pub mod leader;
+pub mod memory;
 pub mod quota;
 pub mod telemetry;

@@ -29,9 +29,10 @@ struct Cli {
 enum Command {
     /// Run the controller.
     Run(Box<RunArgs>),
-    /// Print the CustomResourceDefinition, or write it into a folder.
+    /// Print the CustomResourceDefinitions, or write them into a folder.
     Crd {
-        /// Write `classificationjob.yaml` here instead of printing it.
+        /// Write `classificationjob.yaml` and `documentclassifier.yaml` here
+        /// instead of printing them.
         #[arg(long)]
         output_dir: Option<PathBuf>,
     },
@@ -64,6 +65,18 @@ struct RunArgs {
     /// Namespaces to watch, comma-separated; all when empty.
     #[arg(long = "namespace", env = "WATCH_NAMESPACES", value_delimiter = ',')]
     namespaces: Vec<String>,
+    /// Seconds between two DescribeDocumentClassifier calls while a
+    /// classifier trains (jittered ±10%).
+    #[arg(long, env = "CLASSIFIER_POLL_INTERVAL_SECONDS", default_value_t = 60.0)]
+    classifier_poll_interval: f64,
+    /// Calls a second to the classifier operations (Create, Describe, List,
+    /// StopTraining, Delete), all together.
+    #[arg(long, env = "CLASSIFIER_RATE", default_value_t = 1.0)]
+    classifier_rate: f64,
+    /// Failed attempts at deleting a model (deletionPolicy Delete) before
+    /// the operator gives up, reports it and releases the resource.
+    #[arg(long, env = "CLASSIFIER_DELETE_ATTEMPTS", default_value_t = 8)]
+    classifier_delete_attempts: u32,
     /// Longest backoff, in seconds, between retries of a throttled call.
     #[arg(long, env = "MAX_BACKOFF_SECONDS", default_value_t = 300.0)]
     max_backoff: f64,
@@ -91,15 +104,18 @@ struct RunArgs {
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Crd { output_dir } => {
-            let yaml = crd::crd_yaml();
-            match output_dir {
-                Some(dir) => {
-                    std::fs::create_dir_all(&dir)?;
-                    let path = dir.join("classificationjob.yaml");
-                    std::fs::write(&path, yaml)
-                        .with_context(|| format!("writing {}", path.display()))?;
+            for (i, (file, definition)) in crd::all_crds().iter().enumerate() {
+                let yaml = crd::crd_yaml(definition);
+                match &output_dir {
+                    Some(dir) => {
+                        std::fs::create_dir_all(dir)?;
+                        let path = dir.join(file);
+                        std::fs::write(&path, yaml)
+                            .with_context(|| format!("writing {}", path.display()))?;
+                    }
+                    None if i == 0 => print!("{yaml}"),
+                    None => print!("---\n{yaml}"),
                 }
-                None => print!("{yaml}"),
             }
             Ok(())
         }
@@ -141,6 +157,9 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         max_backoff: Duration::from_secs_f64(args.max_backoff.max(1.0)),
         instance: identity.clone(),
         failpoint: std::env::var("COMPREHEND_OPERATOR_FAILPOINT").ok(),
+        classifier_poll_interval: Duration::from_secs_f64(args.classifier_poll_interval.max(0.1)),
+        classifier_rate: args.classifier_rate,
+        classifier_delete_attempts: args.classifier_delete_attempts.max(1),
     };
     info!(region = %settings.default_region, endpoint = ?args.endpoint_url, namespaces = ?settings.namespaces, "starting");
 

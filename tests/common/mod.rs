@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_comprehend::config::{Credentials, Region};
-use comprehend_operator::crd::{classification_job_crd, ClassificationJob};
+use comprehend_operator::crd::{all_crds, ClassificationJob};
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::PostParams;
@@ -36,10 +36,16 @@ pub async fn client() -> Client {
         .expect("kube client from KUBECONFIG")
 }
 
-/// Installs (or updates) the CRD and waits until it is established.
+/// Installs (or updates) the operator's CRDs and waits until they are
+/// established.
 pub async fn install_crd(client: &Client) {
+    for (_, crd) in all_crds() {
+        install_one_crd(client, crd).await;
+    }
+}
+
+async fn install_one_crd(client: &Client, crd: CustomResourceDefinition) {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let crd = classification_job_crd();
     let name = crd.metadata.name.clone().unwrap();
     // Create or replace, not server-side apply: a 1.20 API server refuses
     // the CRD's CEL rules in an apply patch but drops them on create.
@@ -394,6 +400,45 @@ pub fn job_manifest(name: &str, classifier_arn: &str, input_prefix: &str) -> ser
             "dataAccessRoleArn": ROLE,
         }
     })
+}
+
+/// A DocumentClassifier manifest trained from the COMPREHEND_CSV at
+/// `csv_uri`.
+pub fn classifier_manifest(
+    name: &str,
+    version: &str,
+    csv_uri: &str,
+    policy: &str,
+) -> serde_json::Value {
+    json!({
+        "apiVersion": "comprehend.operators.dev/v1alpha1",
+        "kind": "DocumentClassifier",
+        "metadata": {"name": name},
+        "spec": {
+            "documentClassifierName": name,
+            "versionName": version,
+            "languageCode": "en",
+            "mode": "MULTI_CLASS",
+            "inputDataConfig": {"dataFormat": "COMPREHEND_CSV", "s3Uri": csv_uri},
+            "dataAccessRoleArn": ROLE,
+            "deletionPolicy": policy,
+        }
+    })
+}
+
+/// A ClassificationJob manifest that uses the DocumentClassifier
+/// `classifier` of its namespace to classify the documents under
+/// `input_prefix`.
+pub fn job_with_classifier_ref(
+    name: &str,
+    classifier: &str,
+    input_prefix: &str,
+) -> serde_json::Value {
+    let mut job = job_manifest(name, "unused", input_prefix);
+    let spec = job["spec"].as_object_mut().unwrap();
+    spec.remove("documentClassifierArn");
+    spec.insert("classifierRef".into(), json!({"name": classifier}));
+    job
 }
 
 pub async fn create_job(

@@ -1,0 +1,560 @@
+//! The `DocumentClassifier` reconcile: read the resource, decide
+//! ([`crate::classifier_decide`]), act against Comprehend, write the status
+//! once.
+//!
+//! Crash safety, step by step:
+//! - A finalizer is added before anything is created, so a deletion always
+//!   passes through the operator.
+//! - Before CreateDocumentClassifier, the status records the spec digest
+//!   (`specHash`): from then on the classifier is looked up by name and
+//!   version first, and adopted, so a crash between Create and the status
+//!   write never creates a second one. The ClientRequestToken (UID plus
+//!   spec digest) is a second guard. A classifier found under the name
+//!   without that record was not created by this resource and is left
+//!   alone.
+//! - Deleting with deletionPolicy Delete stops training, deletes the model
+//!   and waits until Comprehend no longer knows it; after a bounded number
+//!   of failed attempts it gives up, says so in an event, and releases the
+//!   resource.
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::Shared;
+use futures::{FutureExt, StreamExt};
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{watcher, Controller, WatchStreamExt};
+use kube::{Api, Client, ResourceExt};
+use serde_json::json;
+use tracing::{debug, info, instrument, warn};
+
+use crate::classifier_crd::{DocumentClassifier, DocumentClassifierStatus};
+use crate::classifier_decide::{self as decide, Cleanup, CleanupStep, Plan, FINALIZER};
+use crate::comprehend::{AwsError, ClassifierDescription, Comprehend, ErrorKind};
+use crate::controller::{apply_status, publish, scoped, Error, Settings, MANAGER};
+use crate::memory::{jittered, resource_version, Failures, Written};
+use crate::quota::RateLimiter;
+use crate::telemetry::Metrics;
+
+/// Operation names, as Comprehend spells them.
+const CREATE: &str = "CreateDocumentClassifier";
+const DESCRIBE: &str = "DescribeDocumentClassifier";
+const LIST: &str = "ListDocumentClassifiers";
+const STOP: &str = "StopTrainingDocumentClassifier";
+const DELETE: &str = "DeleteDocumentClassifier";
+
+/// What every reconcile shares.
+pub struct Context {
+    client: Client,
+    comprehend: Arc<dyn Comprehend>,
+    recorder: Recorder,
+    metrics: Arc<Metrics>,
+    settings: Settings,
+    /// One budget for every classifier operation.
+    limiter: RateLimiter,
+    written: Written<DocumentClassifierStatus>,
+    failures: Failures,
+}
+
+impl Context {
+    fn region(&self, dc: &DocumentClassifier) -> String {
+        decide::region(&dc.spec, &self.settings.default_region)
+    }
+
+    fn freshest(&self, dc: Arc<DocumentClassifier>) -> Arc<DocumentClassifier> {
+        match self.written.newer_than(&*dc) {
+            Some(status) => {
+                let mut newer = (*dc).clone();
+                newer.status = Some(status);
+                Arc::new(newer)
+            }
+            None => dc,
+        }
+    }
+
+    fn poll_delay(&self) -> Duration {
+        jittered(self.settings.classifier_poll_interval)
+    }
+
+    fn backoff(&self, dc: &DocumentClassifier) -> Duration {
+        self.failures.backoff(dc, self.settings.max_backoff)
+    }
+
+    /// One classifier call within the budget, counted in the metrics.
+    async fn call<T>(
+        &self,
+        operation: &str,
+        call: impl std::future::Future<Output = Result<T, AwsError>>,
+    ) -> Result<T, AwsError> {
+        self.limiter.acquire().await;
+        let result = call.await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(e) if e.is_not_found() => "not_found",
+            Err(e) => match e.kind {
+                ErrorKind::Throttled => "throttled",
+                ErrorKind::Transient => "transient",
+                ErrorKind::InvalidSpec | ErrorKind::JobNotFound => "invalid_spec",
+            },
+        };
+        self.metrics.aws_call(operation, outcome);
+        result
+    }
+
+    /// Writes the status if it changed, remembers it, emits its event.
+    async fn write_status(
+        &self,
+        dc: &DocumentClassifier,
+        new: &DocumentClassifierStatus,
+    ) -> Result<(), Error> {
+        let old = dc.status.clone().unwrap_or_default();
+        if &old == new {
+            return Ok(());
+        }
+        let written = apply_status(&self.client, dc, new)
+            .await
+            .map_err(Error::Kube)?;
+        self.metrics.status_written();
+        self.written.remember(&written, new.clone());
+        if let Some(n) = decide::notice(&old, new) {
+            publish(&self.recorder, dc, &n).await;
+        }
+        Ok(())
+    }
+
+    fn api(&self, dc: &DocumentClassifier) -> Api<DocumentClassifier> {
+        Api::namespaced(self.client.clone(), &dc.namespace().unwrap_or_default())
+    }
+}
+
+fn key_of(dc: &DocumentClassifier) -> String {
+    format!("{}/{}", dc.namespace().unwrap_or_default(), dc.name_any())
+}
+
+/// Reconciles one `DocumentClassifier`.
+#[instrument(skip(dc, ctx), fields(classifier = %key_of(&dc)))]
+pub async fn reconcile(dc: Arc<DocumentClassifier>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let dc = ctx.freshest(dc);
+    if dc.metadata.deletion_timestamp.is_some() {
+        return delete(&dc, &ctx).await;
+    }
+    let dc = ensure_finalizer(dc, &ctx).await?;
+    let plan = decide::plan(&dc);
+    debug!(?plan, "reconciling");
+    let generation = dc.metadata.generation;
+    let mut status = dc.status.clone().unwrap_or_default();
+    match plan {
+        Plan::Settled => after_observation(&dc, status, &ctx).await,
+        Plan::Reject { message } => {
+            decide::apply_rejected(&mut status, &message, generation, Timestamp::now());
+            ctx.write_status(&dc, &status).await?;
+            Ok(Action::await_change())
+        }
+        Plan::Create { request } => create(&dc, &request, status, &ctx).await,
+        Plan::Describe { arn } => {
+            let result = ctx
+                .call(
+                    DESCRIBE,
+                    ctx.comprehend.describe_classifier(&ctx.region(&dc), &arn),
+                )
+                .await;
+            match result {
+                Ok(desc) => {
+                    decide::apply_description(&mut status, &desc, generation, Timestamp::now());
+                    after_observation(&dc, status, &ctx).await
+                }
+                Err(e) if e.is_not_found() => {
+                    decide::apply_not_found(&mut status, generation, Timestamp::now());
+                    ctx.write_status(&dc, &status).await?;
+                    Ok(Action::await_change())
+                }
+                Err(e) => failed_call(&dc, status, DESCRIBE, &e, &ctx).await,
+            }
+        }
+    }
+}
+
+/// Adds the finalizer before anything else happens; answers the object as
+/// written.
+async fn ensure_finalizer(
+    dc: Arc<DocumentClassifier>,
+    ctx: &Context,
+) -> Result<Arc<DocumentClassifier>, Error> {
+    if dc.finalizers().iter().any(|f| f == FINALIZER) {
+        return Ok(dc);
+    }
+    // The resourceVersion test makes a concurrent change fail the patch
+    // (and the reconcile retry) instead of losing someone's finalizer.
+    let add = if dc.metadata.finalizers.is_none() {
+        json!({"op": "add", "path": "/metadata/finalizers", "value": [FINALIZER]})
+    } else {
+        json!({"op": "add", "path": "/metadata/finalizers/-", "value": FINALIZER})
+    };
+    let patch: json_patch::Patch = serde_json::from_value(json!([
+        {"op": "test", "path": "/metadata/resourceVersion", "value": dc.resource_version()},
+        add,
+    ]))
+    .expect("finalizer patch");
+    let patched = ctx
+        .api(&dc)
+        .patch(
+            &dc.name_any(),
+            &PatchParams::default(),
+            &Patch::<()>::Json(patch),
+        )
+        .await
+        .map_err(Error::Kube)?;
+    let mut patched = patched;
+    // Keep a newer status this process wrote, if the answer predates it.
+    if resource_version(&patched) < resource_version(&*dc) {
+        patched.status = dc.status.clone();
+    }
+    Ok(Arc::new(patched))
+}
+
+/// Finds the classifier under its name and version (adopting it if this
+/// resource created it), else creates it.
+async fn create(
+    dc: &DocumentClassifier,
+    request: &crate::comprehend::CreateClassifierRequest,
+    mut status: DocumentClassifierStatus,
+    ctx: &Context,
+) -> Result<Action, Error> {
+    let region = ctx.region(dc);
+    let generation = dc.metadata.generation;
+    let found = ctx
+        .call(
+            LIST,
+            ctx.comprehend
+                .find_classifier(&region, &request.name, request.version_name.as_deref()),
+        )
+        .await;
+    match found {
+        Ok(Some(existing)) if status.spec_hash.is_some() => {
+            info!(arn = %existing.arn, "adopting the classifier this resource created earlier");
+            decide::apply_description(&mut status, &existing, generation, Timestamp::now());
+            return after_observation(dc, status, ctx).await;
+        }
+        Ok(Some(existing)) => {
+            warn!(arn = %existing.arn, "a classifier of this name and version exists already");
+            decide::apply_already_exists(
+                &mut status,
+                &dc.spec,
+                &existing.arn,
+                generation,
+                Timestamp::now(),
+            );
+            ctx.write_status(dc, &status).await?;
+            return Ok(Action::await_change());
+        }
+        Ok(None) => {}
+        Err(e) => return failed_call(dc, status, LIST, &e, ctx).await,
+    }
+
+    // Record the attempt before Create: after a crash the classifier is
+    // found and adopted by name and version.
+    decide::apply_creating(&mut status, &dc.spec, generation, Timestamp::now());
+    ctx.write_status(dc, &status).await?;
+    let mut dc_now = dc.clone();
+    dc_now.status = Some(status.clone());
+
+    let result = ctx
+        .call(CREATE, ctx.comprehend.create_classifier(&region, request))
+        .await;
+    match result {
+        Ok(arn) => {
+            info!(%arn, "created Comprehend classifier");
+            if ctx.settings.failpoint.as_deref() == Some("after-create") {
+                warn!("failpoint after-create: aborting");
+                std::process::abort();
+            }
+            ctx.failures.reset(dc);
+            decide::apply_created(&mut status, &arn, generation, Timestamp::now());
+            ctx.write_status(&dc_now, &status).await?;
+            Ok(Action::requeue(ctx.poll_delay()))
+        }
+        Err(e) => failed_call(&dc_now, status, CREATE, &e, ctx).await,
+    }
+}
+
+/// Writes what was observed; keeps polling until training has ended.
+async fn after_observation(
+    dc: &DocumentClassifier,
+    mut status: DocumentClassifierStatus,
+    ctx: &Context,
+) -> Result<Action, Error> {
+    ctx.failures.reset(dc);
+    decide::apply_spec_drift(
+        &mut status,
+        &dc.spec,
+        dc.metadata.generation,
+        Timestamp::now(),
+    );
+    ctx.write_status(dc, &status).await?;
+    let mut settled = dc.clone();
+    settled.status = Some(status);
+    match decide::plan(&settled) {
+        Plan::Describe { .. } => Ok(Action::requeue(ctx.poll_delay())),
+        _ => Ok(Action::await_change()),
+    }
+}
+
+/// Records a failed call: retry throttling and server errors with backoff.
+async fn failed_call(
+    dc: &DocumentClassifier,
+    mut status: DocumentClassifierStatus,
+    operation: &str,
+    err: &AwsError,
+    ctx: &Context,
+) -> Result<Action, Error> {
+    warn!(operation, code = %err.code, message = %err.message, "Comprehend call failed");
+    decide::apply_error(
+        &mut status,
+        operation,
+        err,
+        dc.metadata.generation,
+        Timestamp::now(),
+    );
+    ctx.write_status(dc, &status).await?;
+    match err.kind {
+        ErrorKind::Throttled | ErrorKind::Transient => Ok(Action::requeue(ctx.backoff(dc))),
+        ErrorKind::InvalidSpec | ErrorKind::JobNotFound => Ok(Action::await_change()),
+    }
+}
+
+/// The resource is being deleted: apply the deletion policy, then release
+/// the finalizer.
+async fn delete(dc: &DocumentClassifier, ctx: &Context) -> Result<Action, Error> {
+    if !dc.finalizers().iter().any(|f| f == FINALIZER) {
+        return Ok(Action::await_change());
+    }
+    let region = ctx.region(dc);
+    let arn = match decide::cleanup(dc) {
+        Cleanup::Release => return release(dc, ctx).await,
+        Cleanup::Describe { arn } => arn,
+        Cleanup::Find => {
+            let spec = &dc.spec;
+            let found = ctx
+                .call(
+                    LIST,
+                    ctx.comprehend.find_classifier(
+                        &region,
+                        &spec.document_classifier_name,
+                        spec.version_name.as_deref(),
+                    ),
+                )
+                .await;
+            match found {
+                Ok(Some(existing)) => existing.arn,
+                Ok(None) => return release(dc, ctx).await,
+                Err(e) => return deletion_failed(dc, LIST, &e, ctx).await,
+            }
+        }
+    };
+    let described: Result<ClassifierDescription, AwsError> = ctx
+        .call(DESCRIBE, ctx.comprehend.describe_classifier(&region, &arn))
+        .await;
+    let desc = match described {
+        Ok(desc) => desc,
+        Err(e) if e.is_not_found() => {
+            info!(%arn, "the model is gone from Comprehend");
+            return release(dc, ctx).await;
+        }
+        Err(e) => return deletion_failed(dc, DESCRIBE, &e, ctx).await,
+    };
+    let (operation, message) = match decide::cleanup_step(&desc.status) {
+        CleanupStep::StopTraining => (
+            Some(STOP),
+            format!("Stopping the training of {arn} before deleting it"),
+        ),
+        CleanupStep::Wait => (
+            None,
+            format!("Waiting for {arn} ({}) to be gone", desc.status),
+        ),
+        CleanupStep::Delete => (Some(DELETE), format!("Deleting the model {arn}")),
+    };
+    let result = match operation {
+        Some(STOP) => {
+            ctx.call(STOP, ctx.comprehend.stop_training_classifier(&region, &arn))
+                .await
+        }
+        Some(_) => {
+            ctx.call(DELETE, ctx.comprehend.delete_classifier(&region, &arn))
+                .await
+        }
+        None => Ok(()),
+    };
+    match result {
+        Ok(()) => {
+            let mut status = dc.status.clone().unwrap_or_default();
+            status.document_classifier_arn = Some(arn.clone());
+            status.status = Some(desc.status.clone());
+            decide::apply_deleting(
+                &mut status,
+                &message,
+                dc.metadata.generation,
+                Timestamp::now(),
+            );
+            ctx.write_status(dc, &status).await?;
+            Ok(Action::requeue(ctx.poll_delay()))
+        }
+        Err(e) if e.is_not_found() => release(dc, ctx).await,
+        Err(e) => deletion_failed(dc, operation.unwrap_or(DELETE), &e, ctx).await,
+    }
+}
+
+/// A deletion step failed: retry with backoff, or after the last attempt
+/// report it and release the resource, leaving the model in Comprehend.
+async fn deletion_failed(
+    dc: &DocumentClassifier,
+    operation: &str,
+    err: &AwsError,
+    ctx: &Context,
+) -> Result<Action, Error> {
+    let max = ctx.settings.classifier_delete_attempts.max(1);
+    let mut status = dc.status.clone().unwrap_or_default();
+    let attempts = status.deletion_attempts.unwrap_or(0).saturating_add(1);
+    warn!(operation, attempts, code = %err.code, message = %err.message, "deleting the model failed");
+    decide::apply_delete_failed(
+        &mut status,
+        operation,
+        err,
+        attempts,
+        max,
+        dc.metadata.generation,
+        Timestamp::now(),
+    );
+    ctx.write_status(dc, &status).await?;
+    if attempts >= max {
+        return release(dc, ctx).await;
+    }
+    Ok(Action::requeue(ctx.backoff(dc)))
+}
+
+/// Removes the operator's finalizer, so the API server can delete the
+/// resource.
+async fn release(dc: &DocumentClassifier, ctx: &Context) -> Result<Action, Error> {
+    let Some(index) = dc.finalizers().iter().position(|f| f == FINALIZER) else {
+        return Ok(Action::await_change());
+    };
+    let path = format!("/metadata/finalizers/{index}");
+    let patch: json_patch::Patch = serde_json::from_value(json!([
+        {"op": "test", "path": path, "value": FINALIZER},
+        {"op": "remove", "path": path},
+    ]))
+    .expect("finalizer patch");
+    match ctx
+        .api(dc)
+        .patch(
+            &dc.name_any(),
+            &PatchParams::default(),
+            &Patch::<()>::Json(patch),
+        )
+        .await
+    {
+        Ok(_) => info!("finalizer released"),
+        Err(kube::Error::Api(e)) if e.code == 404 => {}
+        Err(e) => return Err(Error::Kube(e)),
+    }
+    Ok(Action::await_change())
+}
+
+/// What the controller does after a reconcile error (a failed write).
+pub fn error_policy(dc: Arc<DocumentClassifier>, err: &Error, ctx: Arc<Context>) -> Action {
+    warn!(classifier = %key_of(&dc), error = %err, "reconcile failed");
+    ctx.metrics.reconcile_error(err.category());
+    Action::requeue(ctx.backoff(&dc))
+}
+
+/// Reconciles on a new generation, and when deletion starts.
+fn spec_or_deletion(dc: &DocumentClassifier) -> Option<u64> {
+    let mut hasher = DefaultHasher::new();
+    dc.metadata.generation.hash(&mut hasher);
+    dc.metadata.deletion_timestamp.is_some().hash(&mut hasher);
+    Some(hasher.finish())
+}
+
+/// Runs the DocumentClassifier controller until `shutdown` resolves.
+pub async fn run<F>(
+    client: Client,
+    comprehend: Arc<dyn Comprehend>,
+    settings: Settings,
+    metrics: Arc<Metrics>,
+    shutdown: Shared<F>,
+) -> anyhow::Result<()>
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+    Shared<F>: Send,
+{
+    let reporter = Reporter {
+        controller: MANAGER.into(),
+        instance: Some(settings.instance.clone()),
+    };
+    let ctx = Arc::new(Context {
+        recorder: Recorder::new(client.clone(), reporter),
+        limiter: RateLimiter::new(settings.classifier_rate),
+        written: Written::default(),
+        failures: Failures::default(),
+        client: client.clone(),
+        comprehend,
+        metrics,
+        settings: settings.clone(),
+    });
+    let namespaces: Vec<Option<String>> = if settings.namespaces.is_empty() {
+        vec![None]
+    } else {
+        settings.namespaces.iter().cloned().map(Some).collect()
+    };
+    let mut controllers = Vec::new();
+    let mut stores = Vec::new();
+    for ns in &namespaces {
+        let (reader, writer) = reflector::store();
+        let stream = watcher(
+            scoped::<DocumentClassifier>(&client, ns),
+            watcher::Config::default().any_semantic(),
+        )
+        .default_backoff()
+        .modify(|dc| dc.managed_fields_mut().clear())
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(spec_or_deletion, Default::default());
+        stores.push(reader.clone());
+        controllers.push(
+            Controller::for_stream(stream, reader)
+                .graceful_shutdown_on(shutdown.clone())
+                .run(reconcile, error_policy, ctx.clone())
+                .for_each(|res| async move {
+                    if let Err(e) = res {
+                        debug!(error = %e, "classifier controller event");
+                    }
+                })
+                .boxed(),
+        );
+    }
+    let prune = tokio::spawn(prune_memory(ctx.clone(), stores));
+    futures::future::join_all(controllers).await;
+    prune.abort();
+    Ok(())
+}
+
+/// Forgets remembered statuses the cache has caught up with, and objects
+/// that are gone.
+async fn prune_memory(ctx: Arc<Context>, stores: Vec<Store<DocumentClassifier>>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        tick.tick().await;
+        let cached_rv: HashMap<String, u64> = stores
+            .iter()
+            .flat_map(|s| s.state())
+            .map(|dc| (dc.uid().unwrap_or_default(), resource_version(&*dc)))
+            .collect();
+        ctx.written.prune(&cached_rv);
+        ctx.failures.prune(&cached_rv);
+    }
+}

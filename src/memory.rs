@@ -1,0 +1,159 @@
+//! What a controller remembers between reconciles, shared by the
+//! ClassificationJob and DocumentClassifier controllers: statuses it wrote
+//! that its cache has not seen yet, and consecutive failures for backoff.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use kube::{Resource, ResourceExt};
+use rand::Rng;
+
+/// The `metadata.resourceVersion` of an object as a number (0 if absent).
+pub fn resource_version<K: Resource>(obj: &K) -> u64 {
+    obj.meta()
+        .resource_version
+        .as_deref()
+        .and_then(|rv| rv.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Status last written per UID, with the resourceVersion the write
+/// produced, until the cache has caught up with it. A lagging cache then
+/// never looks like an older state (such as "not started").
+pub struct Written<S> {
+    by_uid: Mutex<HashMap<String, (u64, S)>>,
+}
+
+impl<S: Clone> Default for Written<S> {
+    fn default() -> Self {
+        Written {
+            by_uid: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<S: Clone> Written<S> {
+    /// The status written for `obj` if it is newer than the object's own.
+    pub fn newer_than<K: Resource>(&self, obj: &K) -> Option<S> {
+        let uid = obj.uid().unwrap_or_default();
+        let cached_rv = resource_version(obj);
+        let mut map = self.by_uid.lock().expect("written lock");
+        match map.get(&uid) {
+            Some((rv, status)) if *rv > cached_rv => Some(status.clone()),
+            Some(_) => {
+                map.remove(&uid);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Remembers the status a write produced.
+    pub fn remember<K: Resource>(&self, written: &K, status: S) {
+        self.by_uid.lock().expect("written lock").insert(
+            written.uid().unwrap_or_default(),
+            (resource_version(written), status),
+        );
+    }
+
+    /// Keeps only what the cache (UID to resourceVersion) has not caught
+    /// up with; forgets objects that are gone.
+    pub fn prune(&self, cached_rv: &HashMap<String, u64>) {
+        self.by_uid
+            .lock()
+            .expect("written lock")
+            .retain(|uid, (rv, _)| cached_rv.get(uid).is_some_and(|cached| cached < rv));
+    }
+}
+
+/// Consecutive retryable failures per UID: exponential backoff from 1 s,
+/// capped, with jitter.
+#[derive(Default)]
+pub struct Failures {
+    by_uid: Mutex<HashMap<String, u32>>,
+}
+
+impl Failures {
+    /// Counts one more failure of `obj` and answers how long to wait.
+    pub fn backoff<K: Resource>(&self, obj: &K, max: Duration) -> Duration {
+        let mut map = self.by_uid.lock().expect("failures lock");
+        let n = map.entry(obj.uid().unwrap_or_default()).or_insert(0);
+        *n = n.saturating_add(1);
+        let base = Duration::from_secs(1).saturating_mul(1u32 << (*n - 1).min(16));
+        base.min(max).mul_f64(rand::rng().random_range(0.5..=1.0))
+    }
+
+    /// `obj` did well: its next failure starts from 1 s again.
+    pub fn reset<K: Resource>(&self, obj: &K) {
+        self.by_uid
+            .lock()
+            .expect("failures lock")
+            .remove(&obj.uid().unwrap_or_default());
+    }
+
+    /// Forgets objects that are gone.
+    pub fn prune(&self, cached_rv: &HashMap<String, u64>) {
+        self.by_uid
+            .lock()
+            .expect("failures lock")
+            .retain(|uid, _| cached_rv.contains_key(uid));
+    }
+}
+
+/// A poll delay: `interval` jittered by ±10%, so resources created together
+/// do not poll together for ever.
+pub fn jittered(interval: Duration) -> Duration {
+    interval.mul_f64(rand::rng().random_range(0.9..=1.1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::{ClassificationJob, ClassificationJobStatus};
+
+    fn obj(uid: &str, rv: u64) -> ClassificationJob {
+        let mut job: ClassificationJob = serde_json::from_value(serde_json::json!({
+            "apiVersion": "comprehend.operators.dev/v1alpha1",
+            "kind": "ClassificationJob",
+            "metadata": {"name": "j", "uid": uid, "resourceVersion": rv.to_string()},
+            "spec": {
+                "documentClassifierArn": "arn:aws:comprehend:us-east-1:123456789012:document-classifier/c",
+                "inputDataConfig": {"s3Uri": "s3://bucket/in"},
+                "outputDataConfig": {"s3Uri": "s3://bucket/out"},
+                "dataAccessRoleArn": "arn:aws:iam::123456789012:role/comprehend"
+            }
+        }))
+        .unwrap();
+        job.status = None;
+        job
+    }
+
+    #[test]
+    fn written_status_wins_until_the_cache_catches_up() {
+        let written: Written<ClassificationJobStatus> = Written::default();
+        let status = ClassificationJobStatus {
+            job_id: Some("abc".into()),
+            ..Default::default()
+        };
+        written.remember(&obj("u1", 10), status.clone());
+        assert_eq!(written.newer_than(&obj("u1", 9)), Some(status));
+        assert_eq!(written.newer_than(&obj("u1", 10)), None);
+        // Forgotten once seen.
+        assert_eq!(written.newer_than(&obj("u1", 9)), None);
+        assert_eq!(written.newer_than(&obj("u2", 1)), None);
+    }
+
+    #[test]
+    fn backoff_doubles_and_resets() {
+        let failures = Failures::default();
+        let o = obj("u1", 1);
+        let max = Duration::from_secs(4);
+        let waits: Vec<Duration> = (0..5).map(|_| failures.backoff(&o, max)).collect();
+        assert!(waits[0] <= Duration::from_secs(1));
+        assert!(waits[2] >= Duration::from_secs(2));
+        assert!(waits.iter().all(|w| *w <= max));
+        failures.reset(&o);
+        assert!(failures.backoff(&o, max) <= Duration::from_secs(1));
+    }
+}
