@@ -1,9 +1,13 @@
 //! The Helm chart's RBAC is enough for the operator: the chart is installed
 //! by the real Helm engine (tests/helm/helmctl.py, helm-python-sdk), and the
 //! operator binary runs *as the chart's ServiceAccount* (a kubeconfig whose
-//! user impersonates it) until a ClassificationJob succeeds, records events,
-//! and is deleted after ttlSecondsAfterFinished. What the ServiceAccount must
-//! not do is checked by tests/helm/test_install.py (`kubectl auth can-i`).
+//! user impersonates it) until a DocumentClassifier is trained (finalizer
+//! patched on, status written), a ClassificationJob that names it by
+//! classifierRef and one that names a model by ARN succeed, events are
+//! recorded, the jobs are deleted after ttlSecondsAfterFinished and the
+//! classifier's deletion (deletionPolicy Delete) releases the finalizer.
+//! What the ServiceAccount must not do is checked by
+//! tests/helm/test_install.py (`kubectl auth can-i`).
 //! Run by `make test`, which starts the environment.
 
 mod common;
@@ -13,12 +17,16 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::*;
+use comprehend_operator::classifier_crd::DocumentClassifier;
 use comprehend_operator::crd::ClassificationJob;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::events::v1::Event;
-use kube::api::ListParams;
+use kube::api::{DeleteParams, ListParams, PostParams};
 use kube::Api;
 use serde_json::json;
+
+/// The finalizer the DocumentClassifier controller patches on and off.
+const FINALIZER: &str = "comprehend.operators.dev/classifier";
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -68,6 +76,55 @@ fn impersonating_kubeconfig(dir: &Path, user: &str) -> PathBuf {
     path
 }
 
+/// `kubectl auth can-i` through `kubeconfig` (as whom it impersonates).
+fn can_i(kubeconfig: &Path, args: &[&str]) -> bool {
+    let mut all = vec![
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "auth",
+        "can-i",
+    ];
+    all.extend_from_slice(args);
+    let (_, out, err) = kubectl(&all, None);
+    let answer = out.trim();
+    assert!(
+        answer == "yes" || answer == "no",
+        "kubectl auth can-i {args:?}: {out}{err}"
+    );
+    answer == "yes"
+}
+
+/// The Ready condition of a DocumentClassifier: (status, reason, message).
+fn classifier_ready(dc: &DocumentClassifier) -> Option<(String, String, String)> {
+    dc.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
+}
+
+/// Waits until `check` holds for the named classifier (None: it is gone).
+async fn wait_classifier(
+    api: &Api<DocumentClassifier>,
+    name: &str,
+    what: &str,
+    check: impl Fn(Option<&DocumentClassifier>) -> bool,
+) -> Option<DocumentClassifier> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let last = api.get_opt(name).await.expect("get DocumentClassifier");
+        if check(last.as_ref()) {
+            return last;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name}: timed out waiting for {what}; last seen: {last:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 struct Case {
     /// Values given to the chart.
     values: serde_json::Value,
@@ -104,6 +161,33 @@ async fn operator_as_chart_service_account_completes_a_job(case: Case) {
         None,
     );
     assert!(!ok && err.contains("forbidden"), "{sa} read secrets: {err}");
+    // What the DocumentClassifier controller writes, as the API server
+    // decides for this identity: the resource (its finalizer, by JSON patch)
+    // and its status, but not secrets.
+    for args in [
+        &["patch", "documentclassifiers.comprehend.operators.dev"][..],
+        &[
+            "patch",
+            "documentclassifiers.comprehend.operators.dev",
+            "--subresource=status",
+        ][..],
+        &["list", "documentclassifiers.comprehend.operators.dev"][..],
+        &["watch", "documentclassifiers.comprehend.operators.dev"][..],
+    ] {
+        let mut args = args.to_vec();
+        args.extend_from_slice(&["-n", &jobs_ns]);
+        assert!(can_i(&as_sa, &args), "{sa} may not {args:?}");
+    }
+    for args in [
+        &["get", "secrets"][..],
+        &["list", "secrets"][..],
+        &["create", "documentclassifiers.comprehend.operators.dev"][..],
+        &["delete", "documentclassifiers.comprehend.operators.dev"][..],
+    ] {
+        let mut args = args.to_vec();
+        args.extend_from_slice(&["-n", &jobs_ns]);
+        assert!(!can_i(&as_sa, &args), "{sa} may {args:?}");
+    }
 
     let standin = Standin::start(FAST);
     let classifier = standin.trained_classifier("news").await;
@@ -115,6 +199,8 @@ async fn operator_as_chart_service_account_completes_a_job(case: Case) {
         extra.push("--leader-election");
         extra.push(&lease_name_arg);
     }
+    // The DocumentClassifier controller polls training often here.
+    extra.push("--classifier-poll-interval=0.3");
     let identity = format!("{fullname}-pod-0");
     let _op = Operator::start_with_env(
         &jobs_ns,
@@ -127,10 +213,79 @@ async fn operator_as_chart_service_account_completes_a_job(case: Case) {
         ],
     );
 
+    // A DocumentClassifier trained by the operator: the finalizer is
+    // patched onto the resource and the status written, as the chart's
+    // ServiceAccount.
+    let classifiers: Api<DocumentClassifier> = Api::namespaced(client.clone(), &jobs_ns);
+    let model: DocumentClassifier = serde_json::from_value(json!({
+        "apiVersion": "comprehend.operators.dev/v1alpha1",
+        "kind": "DocumentClassifier",
+        "metadata": {"name": "model"},
+        "spec": {
+            "documentClassifierName": format!("helm-rbac-{}", &uuid_like()[..8]),
+            "versionName": "v1",
+            "languageCode": "en",
+            // trained_classifier() above uploaded this training set.
+            "inputDataConfig": {"s3Uri": "s3://training/news/train.csv"},
+            "dataAccessRoleArn": ROLE,
+            "deletionPolicy": "Delete",
+        }
+    }))
+    .unwrap();
+    classifiers
+        .create(&PostParams::default(), &model)
+        .await
+        .expect("create DocumentClassifier");
+    let trained = wait_classifier(
+        &classifiers,
+        "model",
+        "Ready=True as the chart's ServiceAccount",
+        |dc| dc.and_then(classifier_ready).is_some_and(|r| r.0 == "True"),
+    )
+    .await
+    .unwrap();
+    assert!(
+        trained
+            .metadata
+            .finalizers
+            .unwrap_or_default()
+            .iter()
+            .any(|f| f == FINALIZER),
+        "the operator trained the classifier without its finalizer"
+    );
+    let model_arn = trained
+        .status
+        .and_then(|s| s.document_classifier_arn)
+        .expect("status.documentClassifierArn");
+
     let api: Api<ClassificationJob> = Api::namespaced(client.clone(), &jobs_ns);
     let mut manifest = job_manifest("news", &classifier, "docs");
     manifest["spec"]["ttlSecondsAfterFinished"] = json!(3);
     create_job(&api, manifest).await;
+    // A job that names the classifier by classifierRef: the job controller
+    // reads DocumentClassifiers (list/watch) as the ServiceAccount.
+    let mut by_ref = job_manifest("by-ref", "unused", "docs");
+    let spec = by_ref["spec"].as_object_mut().unwrap();
+    spec.remove("documentClassifierArn");
+    spec.insert("classifierRef".into(), json!({"name": "model"}));
+    spec.insert("ttlSecondsAfterFinished".into(), json!(3));
+    create_job(&api, by_ref).await;
+    let job = wait_for(
+        &api,
+        "by-ref",
+        Duration::from_secs(60),
+        "Succeeded=True with classifierRef as the chart's ServiceAccount",
+        |j| succeeded(j).as_deref() == Some("True"),
+    )
+    .await;
+    assert_eq!(
+        job.status
+            .as_ref()
+            .unwrap()
+            .document_classifier_arn
+            .as_deref(),
+        Some(model_arn.as_str())
+    );
     // The status is written (classificationjobs/status patch).
     let job = wait_for(
         &api,
@@ -169,13 +324,41 @@ async fn operator_as_chart_service_account_completes_a_job(case: Case) {
 
     // Deleted after ttlSecondsAfterFinished (classificationjobs delete).
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while api.get_opt("news").await.expect("get job").is_some() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "not deleted after ttlSecondsAfterFinished as {sa}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    for name in ["news", "by-ref"] {
+        while api.get_opt(name).await.expect("get job").is_some() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{name} not deleted after ttlSecondsAfterFinished as {sa}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
+
+    // Deleting the classifier (deletionPolicy Delete): the operator deletes
+    // the model, writes the status on the way, and patches its finalizer
+    // off, so the resource goes.
+    classifiers
+        .delete("model", &DeleteParams::default())
+        .await
+        .expect("delete DocumentClassifier");
+    wait_classifier(
+        &classifiers,
+        "model",
+        "the finalizer released as the chart's ServiceAccount",
+        |dc| dc.is_none(),
+    )
+    .await;
+    let gone = standin
+        .comprehend()
+        .await
+        .describe_document_classifier()
+        .document_classifier_arn(&model_arn)
+        .send()
+        .await;
+    assert!(
+        gone.is_err(),
+        "the model is still in Comprehend after its DocumentClassifier was deleted: {gone:?}"
+    );
 
     if case.leader_election {
         // The Lease is held in the release namespace (leases get/create/update).

@@ -1,5 +1,6 @@
 //! The ways to install the operator: the kustomize tree under `config/`, the
-//! Dockerfile, and the Argo CD health check.
+//! Dockerfile, and the Argo CD health checks (ClassificationJob and
+//! DocumentClassifier).
 //!
 //! Tests that talk to the API server need `tests/env/with-env.sh` (run by
 //! `make test`); the others (kustomize builds, hadolint, Lua) run anywhere
@@ -19,8 +20,23 @@ use serde_json::{json, Value};
 
 const NAMESPACE: &str = "comprehend-system";
 const PREFIX: &str = "comprehend-operator-";
-const CRD_NAME: &str = "classificationjobs.comprehend.operators.dev";
+const JOBS_CRD: &str = "classificationjobs.comprehend.operators.dev";
+const CLASSIFIERS_CRD: &str = "documentclassifiers.comprehend.operators.dev";
 const GROUP: &str = "comprehend.operators.dev";
+/// Every CRD of the operator: its name, the generated file under crds/ and
+/// its copy under config/crd/bases/ (both written by `make crds`).
+const CRDS: [(&str, &str, &str); 2] = [
+    (
+        JOBS_CRD,
+        "crds/classificationjob.yaml",
+        "config/crd/bases/comprehend.operators.dev_classificationjobs.yaml",
+    ),
+    (
+        CLASSIFIERS_CRD,
+        "crds/documentclassifier.yaml",
+        "config/crd/bases/comprehend.operators.dev_documentclassifiers.yaml",
+    ),
+];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -130,24 +146,60 @@ fn default_build() -> Vec<Value> {
 // ---------------------------------------------------------------------------
 // The kustomize tree, without an API server.
 
+/// The names of the files in a folder of the repository.
+fn file_names(rel: &str) -> BTreeSet<String> {
+    std::fs::read_dir(root().join(rel))
+        .unwrap_or_else(|e| panic!("reading {rel}: {e}"))
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect()
+}
+
 #[test]
-fn config_crd_is_the_generated_crd() {
-    let copy = read("config/crd/bases/comprehend.operators.dev_classificationjobs.yaml");
-    let generated = read("crds/classificationjob.yaml");
-    assert!(
-        copy == generated,
-        "config/crd/bases/comprehend.operators.dev_classificationjobs.yaml differs from \
-         crds/classificationjob.yaml: run `make crds` (it refreshes the copy) or \
-         `cp crds/classificationjob.yaml config/crd/bases/comprehend.operators.dev_classificationjobs.yaml`"
-    );
-    // And kustomize passes it through unchanged (apart from the labels).
-    let docs = documents(&kustomize(&root().join("config/crd")));
-    assert_eq!(docs.len(), 1);
-    assert_eq!(docs[0]["metadata"]["name"], CRD_NAME);
+fn config_crds_are_the_generated_crds() {
+    // Nothing generated is missing from config/, nothing stale is left.
     assert_eq!(
-        numbers_as_floats(&documents(&generated)[0]["spec"]),
-        numbers_as_floats(&docs[0]["spec"])
+        file_names("crds"),
+        CRDS.iter()
+            .map(|(_, generated, _)| generated.trim_start_matches("crds/").to_string())
+            .collect::<BTreeSet<_>>(),
+        "crds/ holds other files than the CRDs this test knows"
     );
+    assert_eq!(
+        file_names("config/crd/bases"),
+        CRDS.iter()
+            .map(|(_, _, copy)| copy.trim_start_matches("config/crd/bases/").to_string())
+            .collect::<BTreeSet<_>>(),
+        "config/crd/bases/ holds other files than copies of crds/"
+    );
+    let docs = documents(&kustomize(&root().join("config/crd")));
+    assert_eq!(
+        docs.iter()
+            .map(|d| d["metadata"]["name"].as_str().unwrap().to_string())
+            .collect::<BTreeSet<_>>(),
+        set(&[JOBS_CRD, CLASSIFIERS_CRD]),
+        "config/crd does not build exactly the operator's CRDs"
+    );
+    assert_eq!(docs.len(), CRDS.len());
+    for (name, generated_path, copy_path) in CRDS {
+        let copy = read(copy_path);
+        let generated = read(generated_path);
+        assert!(
+            copy == generated,
+            "{copy_path} differs from {generated_path}: run `make crds` (it refreshes the \
+             copy) or `cp {generated_path} {copy_path}`"
+        );
+        let generated = documents(&generated);
+        assert_eq!(generated.len(), 1, "{generated_path}");
+        assert_eq!(generated[0]["metadata"]["name"], name, "{generated_path}");
+        // And kustomize passes it through unchanged (apart from the labels).
+        let built = docs.iter().find(|d| d["metadata"]["name"] == name).unwrap();
+        assert_eq!(built["kind"], "CustomResourceDefinition");
+        assert_eq!(
+            numbers_as_floats(&generated[0]["spec"]),
+            numbers_as_floats(&built["spec"]),
+            "kustomize changed the spec of {name}"
+        );
+    }
 }
 
 #[test]
@@ -165,7 +217,8 @@ fn default_build_holds_everything_in_its_namespace() {
         .collect();
     let want: BTreeSet<String> = [
         "Namespace/comprehend-system".to_string(),
-        format!("CustomResourceDefinition/{CRD_NAME}"),
+        format!("CustomResourceDefinition/{JOBS_CRD}"),
+        format!("CustomResourceDefinition/{CLASSIFIERS_CRD}"),
         format!("ServiceAccount/{PREFIX}controller-manager"),
         format!("ClusterRole/{PREFIX}manager-role"),
         format!("ClusterRoleBinding/{PREFIX}manager-rolebinding"),
@@ -173,6 +226,8 @@ fn default_build_holds_everything_in_its_namespace() {
         format!("RoleBinding/{PREFIX}leader-election-rolebinding"),
         format!("ClusterRole/{PREFIX}classificationjob-editor-role"),
         format!("ClusterRole/{PREFIX}classificationjob-viewer-role"),
+        format!("ClusterRole/{PREFIX}documentclassifier-editor-role"),
+        format!("ClusterRole/{PREFIX}documentclassifier-viewer-role"),
         format!("Deployment/{PREFIX}controller-manager"),
     ]
     .into_iter()
@@ -314,6 +369,17 @@ fn rbac_is_least_privilege() {
                 "classificationjobs/status".to_string(),
                 set(&["get", "patch", "update"])
             ),
+            // patch: the finalizer only (a JSON patch of metadata.finalizers).
+            (
+                GROUP.to_string(),
+                "documentclassifiers".to_string(),
+                set(&["get", "list", "watch", "patch"])
+            ),
+            (
+                GROUP.to_string(),
+                "documentclassifiers/status".to_string(),
+                set(&["get", "patch", "update"])
+            ),
             (
                 "events.k8s.io".to_string(),
                 "events".to_string(),
@@ -352,40 +418,78 @@ fn rbac_is_least_privilege() {
             json!([{"kind": "ServiceAccount", "name": sa, "namespace": NAMESPACE}])
         );
     }
-    // Roles for people, aggregated into the built-in ones.
-    let editor = find(
-        &docs,
-        "ClusterRole",
-        &format!("{PREFIX}classificationjob-editor-role"),
-    );
-    assert_eq!(
-        editor["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-edit"],
-        "true"
-    );
-    let viewer = find(
-        &docs,
-        "ClusterRole",
-        &format!("{PREFIX}classificationjob-viewer-role"),
-    );
-    assert_eq!(
-        viewer["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-view"],
-        "true"
-    );
-    let viewer_rules = rules(viewer);
-    for (g, r, verbs) in rules(editor).iter().chain(viewer_rules.iter()) {
-        assert_eq!(g, GROUP, "user roles only grant the operator's group");
-        if r == "classificationjobs/status" {
-            assert_eq!(verbs, &set(&["get"]), "status belongs to the operator");
-        }
+    // Roles for people, aggregated into the built-in ones: for each kind an
+    // editor (everything but the status) and a viewer (read-only).
+    for (singular, plural) in [
+        ("classificationjob", "classificationjobs"),
+        ("documentclassifier", "documentclassifiers"),
+    ] {
+        let status = format!("{plural}/status");
+        let editor = find(
+            &docs,
+            "ClusterRole",
+            &format!("{PREFIX}{singular}-editor-role"),
+        );
+        let labels = &editor["metadata"]["labels"];
+        assert_eq!(
+            labels["rbac.authorization.k8s.io/aggregate-to-edit"], "true",
+            "{singular} editor"
+        );
+        assert_eq!(
+            labels["rbac.authorization.k8s.io/aggregate-to-admin"], "true",
+            "{singular} editor"
+        );
+        assert!(
+            labels
+                .get("rbac.authorization.k8s.io/aggregate-to-view")
+                .is_none(),
+            "{singular} editor aggregates into view"
+        );
+        assert_eq!(
+            rules(editor),
+            vec![
+                (
+                    GROUP.to_string(),
+                    plural.to_string(),
+                    set(&["create", "delete", "get", "list", "patch", "update", "watch"])
+                ),
+                // The status belongs to the operator.
+                (GROUP.to_string(), status.clone(), set(&["get"])),
+            ],
+            "{singular} editor"
+        );
+        let viewer = find(
+            &docs,
+            "ClusterRole",
+            &format!("{PREFIX}{singular}-viewer-role"),
+        );
+        let labels = &viewer["metadata"]["labels"];
+        assert_eq!(
+            labels["rbac.authorization.k8s.io/aggregate-to-view"], "true",
+            "{singular} viewer"
+        );
+        assert!(
+            labels
+                .get("rbac.authorization.k8s.io/aggregate-to-edit")
+                .is_none()
+                && labels
+                    .get("rbac.authorization.k8s.io/aggregate-to-admin")
+                    .is_none(),
+            "{singular} viewer: view is aggregated into edit and admin already"
+        );
+        assert_eq!(
+            rules(viewer),
+            vec![
+                (
+                    GROUP.to_string(),
+                    plural.to_string(),
+                    set(&["get", "list", "watch"])
+                ),
+                (GROUP.to_string(), status, set(&["get"])),
+            ],
+            "{singular} viewer"
+        );
     }
-    assert_eq!(
-        viewer_rules
-            .iter()
-            .find(|(_, r, _)| r == "classificationjobs")
-            .unwrap()
-            .2,
-        set(&["get", "list", "watch"])
-    );
 }
 
 /// config/default with the Prometheus parts switched on, built from a
@@ -479,7 +583,12 @@ fn samples_kustomization_lists_every_sample() {
     assert_eq!(listed, present);
     let docs = documents(&kustomize(&root().join("config/samples")));
     assert_eq!(docs.len(), present.len());
-    assert!(docs.iter().all(|d| d["kind"] == "ClassificationJob"));
+    assert!(
+        docs.iter()
+            .all(|d| d["kind"] == "ClassificationJob" || d["kind"] == "DocumentClassifier"),
+        "a sample of another kind"
+    );
+    assert!(docs.iter().any(|d| d["kind"] == "ClassificationJob"));
 }
 
 // ---------------------------------------------------------------------------
@@ -611,8 +720,19 @@ fn dockerfile_builds_what_the_tests_build() {
 // ---------------------------------------------------------------------------
 // The Argo CD health check.
 
-const HEALTH_KEY: &str =
-    "resource.customizations.health.comprehend.operators.dev_ClassificationJob";
+/// The argocd-cm keys of the health checks, and the scripts they hold.
+const HEALTH_CHECKS: [(&str, &str); 2] = [
+    (
+        "resource.customizations.health.comprehend.operators.dev_ClassificationJob",
+        JOB_HEALTH,
+    ),
+    (
+        "resource.customizations.health.comprehend.operators.dev_DocumentClassifier",
+        CLASSIFIER_HEALTH,
+    ),
+];
+const JOB_HEALTH: &str = "config/argocd/health.lua";
+const CLASSIFIER_HEALTH: &str = "config/argocd/documentclassifier/health.lua";
 
 #[test]
 fn argocd_cm_embeds_health_lua() {
@@ -620,10 +740,25 @@ fn argocd_cm_embeds_health_lua() {
     assert_eq!(docs.len(), 1);
     assert_eq!(docs[0]["kind"], "ConfigMap");
     assert_eq!(docs[0]["metadata"]["name"], "argocd-cm");
-    assert!(
-        docs[0]["data"][HEALTH_KEY].as_str() == Some(read("config/argocd/health.lua").as_str()),
-        "the script in config/argocd/argocd-cm.yaml differs from config/argocd/health.lua"
+    let keys: BTreeSet<String> = docs[0]["data"]
+        .as_object()
+        .expect("data")
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(
+        keys,
+        HEALTH_CHECKS
+            .iter()
+            .map(|(k, _)| k.to_string())
+            .collect::<BTreeSet<_>>()
     );
+    for (key, script) in HEALTH_CHECKS {
+        assert!(
+            docs[0]["data"][key].as_str() == Some(read(script).as_str()),
+            "the script {key} in config/argocd/argocd-cm.yaml differs from {script}"
+        );
+    }
 }
 
 /// A JSON value as a Lua 5.1 expression.
@@ -670,9 +805,10 @@ fn lua_literal(v: &Value) -> String {
     }
 }
 
-/// Runs health.lua the way Argo CD does (`obj` global, a table returned).
-fn argocd_health(obj: &Value) -> (String, String) {
-    let script = root().join("config/argocd/health.lua");
+/// Runs a health script (a path under the root) the way Argo CD does
+/// (`obj` global, a table returned).
+fn argocd_health(script: &str, obj: &Value) -> (String, String) {
+    let script = root().join(script);
     let program = format!(
         "obj = {}\nlocal hs = dofile({})\nassert(type(hs) == \"table\", \"no table returned\")\n\
          io.write(tostring(hs.status), \"\\n\", tostring(hs.message))\n",
@@ -907,7 +1043,227 @@ fn argocd_health_for_every_state() {
 
     let mut failures = Vec::new();
     for (name, obj, want_status, want_message) in &cases {
-        let (got_status, got_message) = argocd_health(obj);
+        let (got_status, got_message) = argocd_health(JOB_HEALTH, obj);
+        if got_status != *want_status || !got_message.contains(want_message.as_str()) {
+            failures.push(format!(
+                "{name}: got {got_status} {got_message:?}, want {want_status} with {want_message:?}"
+            ));
+        }
+        assert!(!got_message.is_empty(), "{name}: empty message");
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn classifier(generation: i64, status: Option<Value>) -> Value {
+    let mut obj = json!({
+        "apiVersion": "comprehend.operators.dev/v1alpha1",
+        "kind": "DocumentClassifier",
+        "metadata": {
+            "name": "news", "namespace": "default", "generation": generation,
+            "finalizers": ["comprehend.operators.dev/classifier"],
+        },
+        "spec": {
+            "documentClassifierName": "news", "versionName": "v1", "languageCode": "en",
+            "inputDataConfig": {"s3Uri": "s3://training/news/train.csv"},
+            "dataAccessRoleArn": "arn:aws:iam::123456789012:role/comprehend-data-access",
+        },
+    });
+    if let Some(s) = status {
+        obj["status"] = s;
+    }
+    obj
+}
+
+/// A classifier status as the operator writes it: Ready, observed at
+/// `observed`, with Comprehend's status.
+fn classifier_status(observed: i64, comprehend: &str, ready: (&str, &str, &str)) -> Value {
+    json!({
+        "observedGeneration": observed,
+        "documentClassifierArn": "arn:aws:comprehend:us-east-1:123456789012:document-classifier/news/version/v1",
+        "status": comprehend,
+        "conditions": [condition("Ready", ready.0, ready.1, ready.2)],
+    })
+}
+
+#[test]
+fn argocd_health_for_every_classifier_state() {
+    let ignored = "The spec changed after training started; the change was ignored";
+    let mut cases: Vec<(String, Value, &str, String)> = vec![
+        (
+            "no status".into(),
+            classifier(1, None),
+            "Progressing",
+            "pick up".into(),
+        ),
+        (
+            "empty status".into(),
+            classifier(1, Some(json!({}))),
+            "Progressing",
+            "create the classifier".into(),
+        ),
+        (
+            "no conditions".into(),
+            classifier(1, Some(json!({"observedGeneration": 1, "conditions": []}))),
+            "Progressing",
+            "create the classifier".into(),
+        ),
+        (
+            "Comprehend status only".into(),
+            classifier(1, Some(json!({"status": "SUBMITTED"}))),
+            "Progressing",
+            "SUBMITTED".into(),
+        ),
+    ];
+    // Ready=Unknown while it trains or the operator retries, and Ready=False
+    // while the model is being deleted: nothing to act on.
+    for (ready, reason, comprehend) in [
+        ("Unknown", "Creating", ""),
+        ("Unknown", "Submitted", "SUBMITTED"),
+        ("Unknown", "Training", "TRAINING"),
+        ("Unknown", "StopRequested", "STOP_REQUESTED"),
+        ("Unknown", "Throttled", "TRAINING"),
+        ("Unknown", "AwsUnavailable", "TRAINING"),
+        ("False", "Deleting", "DELETING"),
+        ("False", "SomeReasonAddedLater", "TRAINING"),
+    ] {
+        cases.push((
+            format!("{ready} {reason}"),
+            classifier(
+                1,
+                Some(classifier_status(
+                    1,
+                    comprehend,
+                    (ready, reason, "going on here"),
+                )),
+            ),
+            "Progressing",
+            format!("{reason}: going on here"),
+        ));
+    }
+    for (reason, comprehend) in [
+        ("Trained", "TRAINED"),
+        ("TrainedWithWarning", "TRAINED_WITH_WARNING"),
+    ] {
+        cases.push((
+            reason.into(),
+            classifier(
+                1,
+                Some(classifier_status(
+                    1,
+                    comprehend,
+                    ("True", reason, "Classifier is trained"),
+                )),
+            ),
+            "Healthy",
+            format!("{reason}: Classifier is trained"),
+        ));
+    }
+    for (reason, comprehend, message) in [
+        ("InError", "IN_ERROR", "Training failed: INVALID_INPUT"),
+        ("Stopped", "STOPPED", "Training was stopped"),
+        ("InvalidSpec", "", "CreateDocumentClassifier was refused"),
+        ("AlreadyExists", "", "Classifier news/v1 already exists"),
+        (
+            "NotFound",
+            "TRAINED",
+            "Comprehend no longer knows the classifier",
+        ),
+        (
+            "DeleteFailed",
+            "TRAINED",
+            "DeleteDocumentClassifier failed; attempt 2 of 8, retrying",
+        ),
+        (
+            "DeleteAbandoned",
+            "TRAINED",
+            "DeleteDocumentClassifier failed 8 times; giving up",
+        ),
+    ] {
+        cases.push((
+            reason.into(),
+            classifier(
+                1,
+                Some(classifier_status(1, comprehend, ("False", reason, message))),
+            ),
+            "Degraded",
+            format!("{reason}: {message}"),
+        ));
+    }
+    // A status written for an older generation is not trusted, whatever it says.
+    for (ready, reason) in [("False", "InvalidSpec"), ("True", "Trained")] {
+        cases.push((
+            format!("{reason}, status out of date"),
+            classifier(
+                3,
+                Some(classifier_status(2, "TRAINED", (ready, reason, "old"))),
+            ),
+            "Progressing",
+            "observe generation 3 (status is for generation 2)".into(),
+        ));
+    }
+    // A spec edit after training started is ignored: the health stands, the
+    // message says so.
+    let mut trained_ignored =
+        classifier_status(2, "TRAINED", ("True", "Trained", "Classifier is trained"));
+    trained_ignored["conditions"]
+        .as_array_mut()
+        .unwrap()
+        .push(condition(
+            "SpecChangeIgnored",
+            "True",
+            "SpecChangeIgnored",
+            ignored,
+        ));
+    cases.push((
+        "trained, spec change ignored".into(),
+        classifier(2, Some(trained_ignored)),
+        "Healthy",
+        format!("Trained: Classifier is trained; SpecChangeIgnored: {ignored}"),
+    ));
+    let mut training_ignored =
+        classifier_status(2, "TRAINING", ("Unknown", "Training", "Training"));
+    training_ignored["conditions"]
+        .as_array_mut()
+        .unwrap()
+        .push(condition(
+            "SpecChangeIgnored",
+            "True",
+            "SpecChangeIgnored",
+            ignored,
+        ));
+    cases.push((
+        "training, spec change ignored".into(),
+        classifier(2, Some(training_ignored)),
+        "Progressing",
+        format!("SpecChangeIgnored: {ignored}"),
+    ));
+    // A status without observedGeneration: the conditions count.
+    let mut old = classifier_status(1, "TRAINED", ("True", "Trained", "done"));
+    old.as_object_mut().unwrap().remove("observedGeneration");
+    cases.push((
+        "no observedGeneration".into(),
+        classifier(4, Some(old)),
+        "Healthy",
+        "Trained: done".into(),
+    ));
+    // Non-ASCII and quotes survive.
+    cases.push((
+        "odd message".into(),
+        classifier(
+            1,
+            Some(classifier_status(
+                1,
+                "IN_ERROR",
+                ("False", "InError", "Données \"invalides\"\nligne 2"),
+            )),
+        ),
+        "Degraded",
+        "InError: Données \"invalides\"\nligne 2".into(),
+    ));
+
+    let mut failures = Vec::new();
+    for (name, obj, want_status, want_message) in &cases {
+        let (got_status, got_message) = argocd_health(CLASSIFIER_HEALTH, obj);
         if got_status != *want_status || !got_message.contains(want_message.as_str()) {
             failures.push(format!(
                 "{name}: got {got_status} {got_message:?}, want {want_status} with {want_message:?}"
@@ -930,16 +1286,18 @@ fn apply_crd() {
     }
     let (ok, _, err) = kubectl(&["apply", "--validate=false", "-k", "config/crd"], None);
     assert!(ok, "applying config/crd: {err}");
-    let (ok, _, err) = kubectl(
-        &[
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            &format!("crd/{CRD_NAME}"),
-        ],
-        None,
-    );
-    assert!(ok, "CRD not established: {err}");
+    for name in [JOBS_CRD, CLASSIFIERS_CRD] {
+        let (ok, _, err) = kubectl(
+            &[
+                "wait",
+                "--for=condition=Established",
+                "--timeout=60s",
+                &format!("crd/{name}"),
+            ],
+            None,
+        );
+        assert!(ok, "CRD {name} not established: {err}");
+    }
     *done = true;
 }
 
@@ -1037,6 +1395,31 @@ fn default_build_applies_and_its_rbac_works() {
         "-n",
         "default"
     ]));
+    // DocumentClassifiers: read, status written, the resource itself only
+    // patched (the finalizer); never created, replaced or deleted.
+    let classifiers = format!("documentclassifiers.{GROUP}");
+    for verb in ["get", "list", "watch"] {
+        assert!(
+            can(&[verb, &classifiers, "--all-namespaces"]),
+            "SA cannot {verb} classifiers"
+        );
+    }
+    assert!(
+        can(&["patch", &classifiers, "-n", "default"]),
+        "SA cannot patch classifiers (the finalizer)"
+    );
+    for verb in ["create", "update", "delete", "deletecollection"] {
+        assert!(
+            !can(&[verb, &classifiers, "-n", "default"]),
+            "SA may {verb} classifiers"
+        );
+    }
+    for verb in ["get", "patch", "update"] {
+        assert!(
+            can(&[verb, &classifiers, "--subresource=status", "-n", "default"]),
+            "SA cannot {verb} classifiers/status"
+        );
+    }
     assert!(!can(&["get", "secrets", "-n", NAMESPACE]));
     assert!(!can(&["list", "secrets", "--all-namespaces"]));
     assert!(!can(&["create", "pods", "-n", NAMESPACE]));
@@ -1048,6 +1431,8 @@ fn default_build_applies_and_its_rbac_works() {
     for (user, role) in [
         ("alice", "classificationjob-editor-role"),
         ("bob", "classificationjob-viewer-role"),
+        ("carol", "documentclassifier-editor-role"),
+        ("dave", "documentclassifier-viewer-role"),
     ] {
         let (ok, _, err) = kubectl(
             &[
@@ -1063,14 +1448,14 @@ fn default_build_applies_and_its_rbac_works() {
         );
         assert!(ok, "{err}");
     }
-    let user_can = |user: &str, verb: &str, extra: &[&str]| -> bool {
+    let user_can = |user: &str, verb: &str, resource: &str, extra: &[&str]| -> bool {
         let mut all = vec![
             "auth",
             "can-i",
             "--as",
             user,
             verb,
-            jobs.as_str(),
+            resource,
             "-n",
             ns.as_str(),
         ];
@@ -1078,12 +1463,28 @@ fn default_build_applies_and_its_rbac_works() {
         let (_, out, _) = kubectl(&all, None);
         out.trim() == "yes"
     };
-    for verb in ["create", "delete", "patch", "list"] {
-        assert!(user_can("alice", verb, &[]), "editor cannot {verb}");
+    for (editor, viewer, resource, other) in [
+        ("alice", "bob", &jobs, &classifiers),
+        ("carol", "dave", &classifiers, &jobs),
+    ] {
+        for verb in ["create", "delete", "patch", "list"] {
+            assert!(
+                user_can(editor, verb, resource, &[]),
+                "{resource} editor cannot {verb}"
+            );
+        }
+        assert!(!user_can(
+            editor,
+            "patch",
+            resource,
+            &["--subresource=status"]
+        ));
+        assert!(user_can(viewer, "list", resource, &[]));
+        assert!(!user_can(viewer, "create", resource, &[]));
+        // Each role is about its own kind only.
+        assert!(!user_can(editor, "list", other, &[]));
+        assert!(!user_can(viewer, "list", other, &[]));
     }
-    assert!(!user_can("alice", "patch", &["--subresource=status"]));
-    assert!(user_can("bob", "list", &[]));
-    assert!(!user_can("bob", "create", &[]));
 }
 
 #[test]
@@ -1107,12 +1508,40 @@ fn every_sample_applies() {
     assert!(ok, "server dry run of config/samples: {err}\n{out}");
     let (ok, out, err) = kubectl_in_root(&["apply", "-k", "config/samples", "-n", &ns], None);
     assert!(ok, "applying config/samples: {err}\n{out}");
-    let (ok, out, err) = kubectl(
-        &["get", "classificationjobs", "-n", &ns, "-o", "name"],
-        None,
+    // Every sample is stored, whichever of the two kinds it is.
+    let built = documents(&kustomize(&root().join("config/samples")));
+    for (kind, resource) in [
+        ("ClassificationJob", "classificationjobs"),
+        ("DocumentClassifier", "documentclassifiers"),
+    ] {
+        let want: BTreeSet<String> = built
+            .iter()
+            .filter(|d| d["kind"] == kind)
+            .map(|d| d["metadata"]["name"].as_str().unwrap().to_string())
+            .collect();
+        let (ok, out, err) = kubectl(
+            &[
+                "get",
+                resource,
+                "-n",
+                &ns,
+                "-o",
+                "jsonpath={.items[*].metadata.name}",
+            ],
+            None,
+        );
+        assert!(ok, "{err}");
+        let stored: BTreeSet<String> = out.split_whitespace().map(str::to_string).collect();
+        assert_eq!(stored, want, "{kind} samples stored");
+    }
+    assert!(
+        built
+            .iter()
+            .filter(|d| d["kind"] == "ClassificationJob")
+            .count()
+            >= 5,
+        "fewer ClassificationJob samples than console options"
     );
-    assert!(ok, "{err}");
-    assert_eq!(out.lines().count(), 5, "{out}");
 }
 
 #[test]
@@ -1156,14 +1585,18 @@ fn argocd_cm_snippet_patches_into_argocd_cm() {
         cm["data"]["url"], "https://argocd.example.com",
         "other keys kept"
     );
-    assert_eq!(
-        cm["data"][HEALTH_KEY].as_str(),
-        Some(read("config/argocd/health.lua").as_str())
-    );
+    for (key, script) in HEALTH_CHECKS {
+        assert_eq!(
+            cm["data"][key].as_str(),
+            Some(read(script).as_str()),
+            "{key}"
+        );
+    }
 }
 
 /// The operator, run with the ServiceAccount's rights only (impersonated),
-/// takes the Lease and runs a job to its end: config/rbac is enough.
+/// takes the Lease, runs a job to its end, and trains and deletes a
+/// DocumentClassifier (finalizer patched on and off): config/rbac is enough.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_runs_with_the_service_account_rights() {
     let client = client().await;
@@ -1191,7 +1624,13 @@ async fn operator_runs_with_the_service_account_rights() {
     let _op = Operator::start_with_env(
         &ns,
         &standin,
-        &["--leader-election", "--lease-name", &lease],
+        &[
+            "--leader-election",
+            "--lease-name",
+            &lease,
+            "--classifier-poll-interval",
+            "0.3",
+        ],
         &[
             ("KUBECONFIG", as_sa.to_str().unwrap()),
             ("POD_NAMESPACE", NAMESPACE),
@@ -1249,4 +1688,71 @@ async fn operator_runs_with_the_service_account_rights() {
     );
     assert!(ok, "{err}");
     assert!(!out.trim().is_empty(), "the operator recorded no events");
+
+    // A DocumentClassifier: the finalizer is patched on, the status written
+    // until Ready=True; on deletion (deletionPolicy Delete) the model is
+    // deleted and the finalizer patched off.
+    let classifiers: kube::Api<comprehend_operator::classifier_crd::DocumentClassifier> =
+        kube::Api::namespaced(client.clone(), &ns);
+    let model = serde_json::from_value(json!({
+        "apiVersion": "comprehend.operators.dev/v1alpha1",
+        "kind": "DocumentClassifier",
+        "metadata": {"name": "model"},
+        "spec": {
+            "documentClassifierName": format!("install-rbac-{}", &uuid_like()[..8]),
+            "versionName": "v1",
+            "languageCode": "en",
+            // trained_classifier() above uploaded this training set.
+            "inputDataConfig": {"s3Uri": "s3://training/news/train.csv"},
+            "dataAccessRoleArn": ROLE,
+            "deletionPolicy": "Delete",
+        }
+    }))
+    .unwrap();
+    classifiers
+        .create(&Default::default(), &model)
+        .await
+        .expect("create DocumentClassifier");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let dc = classifiers.get("model").await.expect("get classifier");
+        let ready = dc.status.as_ref().and_then(|s| {
+            s.conditions
+                .iter()
+                .find(|c| c.type_ == "Ready")
+                .map(|c| c.status.clone())
+        });
+        let finalized = dc
+            .metadata
+            .finalizers
+            .unwrap_or_default()
+            .iter()
+            .any(|f| f == "comprehend.operators.dev/classifier");
+        if ready.as_deref() == Some("True") && finalized {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the operator, acting as {sa}, did not train the classifier with its finalizer \
+             (Ready={ready:?}, finalizer: {finalized}); see its log under TEST_LOG_DIR"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    classifiers
+        .delete("model", &Default::default())
+        .await
+        .expect("delete DocumentClassifier");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while classifiers
+        .get_opt("model")
+        .await
+        .expect("get classifier")
+        .is_some()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the operator, acting as {sa}, did not release the classifier's finalizer"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +29,27 @@ RULES = [
         "resources": ["classificationjobs/status"],
         "verbs": ["get", "patch", "update"],
     },
+    # patch: only the operator's finalizer (a JSON patch of metadata.finalizers).
+    {
+        "apiGroups": ["comprehend.operators.dev"],
+        "resources": ["documentclassifiers"],
+        "verbs": ["get", "list", "watch", "patch"],
+    },
+    {
+        "apiGroups": ["comprehend.operators.dev"],
+        "resources": ["documentclassifiers/status"],
+        "verbs": ["get", "patch", "update"],
+    },
     {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
 ]
+
+# The generated CRDs (crds/ at the top, written by `make crds`), which the
+# chart's crds/ folder holds byte for byte.
+CRD_FILES = ["classificationjob.yaml", "documentclassifier.yaml"]
+CRD_NAMES = {
+    "classificationjob.yaml": "classificationjobs.comprehend.operators.dev",
+    "documentclassifier.yaml": "documentclassifiers.comprehend.operators.dev",
+}
 
 LEASE_RULES = [
     {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
@@ -77,21 +99,33 @@ def test_chart_versions_follow_the_crate() -> None:
     assert chart["appVersion"] == crate_version
 
 
-def test_chart_crd_is_the_generated_crd_byte_for_byte() -> None:
-    # Regenerate both with `make crds` and `cp crds/classificationjob.yaml
-    # charts/comprehend-operator/crds/` when the Rust types change.
-    top = (ROOT / "crds" / "classificationjob.yaml").read_bytes()
-    chart = (CHART / "crds" / "classificationjob.yaml").read_bytes()
-    assert chart == top, (
-        "charts/comprehend-operator/crds/classificationjob.yaml differs from "
-        "crds/classificationjob.yaml: copy it over"
-    )
-    assert sorted(p.name for p in (CHART / "crds").iterdir()) == ["classificationjob.yaml"]
+def test_chart_crds_are_the_generated_crds_byte_for_byte() -> None:
+    # `make crds` regenerates crds/ from the Rust types and copies both files
+    # into the chart.
+    assert sorted(p.name for p in (ROOT / "crds").iterdir()) == CRD_FILES, "crds/ holds other CRDs"
+    assert sorted(p.name for p in (CHART / "crds").iterdir()) == CRD_FILES
+    top = {name: (ROOT / "crds" / name).read_bytes() for name in CRD_FILES}
+    for name in CRD_FILES:
+        chart = (CHART / "crds" / name).read_bytes()
+        assert chart == top[name], (
+            f"charts/comprehend-operator/crds/{name} differs from crds/{name}: run `make crds` (or copy it over)"
+        )
+        crd = yaml.safe_load(top[name])
+        assert crd["kind"] == "CustomResourceDefinition"
+        assert crd["metadata"]["name"] == CRD_NAMES[name]
     with helmctl.load_chart() as c:
         # What the Helm engine itself loads from crds/.
         crds = c.crds
-    assert [x["filename"] for x in crds] == ["comprehend-operator/crds/classificationjob.yaml"]
-    assert crds[0]["data"] == top.decode()
+    assert sorted(x["filename"] for x in crds) == [f"comprehend-operator/crds/{n}" for n in CRD_FILES]
+    for x in crds:
+        assert x["data"] == top[x["filename"].rsplit("/", 1)[1]].decode()
+
+
+def test_chart_annotations_list_both_crds() -> None:
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    listed = yaml.safe_load(chart["annotations"]["artifacthub.io/crds"])
+    assert {c["name"] for c in listed} == set(CRD_NAMES.values())
+    assert {c["kind"] for c in listed} == {"ClassificationJob", "DocumentClassifier"}
 
 
 def test_every_value_is_documented() -> None:
@@ -186,6 +220,9 @@ def test_default_render() -> None:
         "--describe-rate=8",
         "--list-rate=8",
         "--max-active-jobs=10",
+        "--classifier-poll-interval=60",
+        "--classifier-rate=1",
+        "--classifier-delete-attempts=8",
         "--max-backoff=300",
         "--log-format=text",
         "--http-addr=0.0.0.0:8080",
@@ -236,6 +273,9 @@ def test_operator_settings_become_args() -> None:
             "describeRate": 4,
             "listRate": 3,
             "maxActiveJobs": 4,
+            "classifierPollIntervalSeconds": 12.5,
+            "classifierRate": 0.25,
+            "classifierDeleteAttempts": 3,
             "maxBackoffSeconds": 60,
             "logFormat": "json",
             "logLevel": "info,comprehend_operator=debug",
@@ -252,6 +292,9 @@ def test_operator_settings_become_args() -> None:
         "--describe-rate=4",
         "--list-rate=3",
         "--max-active-jobs=4",
+        "--classifier-poll-interval=12.5",
+        "--classifier-rate=0.25",
+        "--classifier-delete-attempts=3",
         "--max-backoff=60",
         "--log-format=json",
         "--http-addr=0.0.0.0:8080",
@@ -305,6 +348,34 @@ def test_leader_election_gets_a_lease_role_in_the_release_namespace(values: dict
     assert binding["roleRef"]["name"] == "cop-comprehend-operator-leader-election"
     # The ClusterRole holds no lease rule: leases stay in the release namespace.
     assert one(objects, "ClusterRole")["rules"] == RULES
+
+
+def test_operator_flags_the_chart_passes_exist() -> None:
+    """Every flag the Deployment passes is one `comprehend-operator run` takes."""
+    target = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
+    binary = target / "debug" / "comprehend-operator"
+    assert binary.exists(), f"{binary} is missing: run `cargo build --workspace --bins` (make test does)"
+    help_text = subprocess.run(
+        [str(binary), "run", "--help"], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    values = {
+        "region": "eu-west-1",
+        "endpointUrl": "https://comprehend.internal.example",
+        "watchNamespaces": ["a"],
+        "replicaCount": 2,
+    }
+    for arg in container(helmctl.render(values))["args"]:
+        flag = arg.split("=", 1)[0]
+        assert re.search(rf"(^|\s){re.escape(flag)}([\s=,]|$)", help_text, re.M), (
+            f"`comprehend-operator run` takes no {flag}:\n{help_text}"
+        )
+
+
+def test_notes_name_both_crds() -> None:
+    notes = helmctl.notes()
+    assert "ClassificationJobs and DocumentClassifiers" in notes
+    assert "crds/classificationjob.yaml" in notes
+    assert "crds/documentclassifier.yaml" in notes
 
 
 def test_irsa_annotation_on_the_service_account() -> None:
@@ -385,6 +456,11 @@ def test_network_policy() -> None:
         ({"watchNamespaces": ["Not_A_Namespace"]}, "/watchNamespaces/0"),
         ({"pollIntervalSeconds": 0}, "/pollIntervalSeconds"),
         ({"maxActiveJobs": 1.5}, "/maxActiveJobs"),
+        ({"classifierPollIntervalSeconds": 0}, "/classifierPollIntervalSeconds"),
+        ({"classifierPollIntervalSeconds": "60s"}, "/classifierPollIntervalSeconds"),
+        ({"classifierRate": 0}, "/classifierRate"),
+        ({"classifierDeleteAttempts": 0}, "/classifierDeleteAttempts"),
+        ({"classifierDeleteAttempts": 2.5}, "/classifierDeleteAttempts"),
         ({"region": "Europe"}, "/region"),
         ({"serviceMonitor": {"enabled": "yes"}}, "/serviceMonitor/enabled"),
         ({"image": {"pullPolicy": "Sometimes"}}, "/image/pullPolicy"),

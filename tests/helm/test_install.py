@@ -5,7 +5,7 @@ for the operator, and nothing more.
 That the operator really runs as that ServiceAccount is proven by the Rust
 test tests/helm_rbac.rs: it installs the chart with tests/helm/helmctl.py and
 runs the operator binary impersonating the ServiceAccount until a
-ClassificationJob succeeds.
+DocumentClassifier is trained and deleted and ClassificationJobs succeed.
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ import pytest
 import helmctl
 from conftest import kubectl
 
-CRD = "classificationjobs.comprehend.operators.dev"
 JOBS = "classificationjobs.comprehend.operators.dev"
+CLASSIFIERS = "documentclassifiers.comprehend.operators.dev"
+# The chart's two CRDs (its crds/ folder).
+CRDS = (JOBS, CLASSIFIERS)
 
 # A cluster-wide release with the default values...
 NS = "comprehend-system"
@@ -48,6 +50,13 @@ OPERATOR = {
     (f"{JOBS}/status", "", "get"),
     (f"{JOBS}/status", "", "patch"),
     (f"{JOBS}/status", "", "update"),
+    (CLASSIFIERS, "", "get"),
+    (CLASSIFIERS, "", "list"),
+    (CLASSIFIERS, "", "watch"),
+    (CLASSIFIERS, "", "patch"),  # the finalizer only
+    (f"{CLASSIFIERS}/status", "", "get"),
+    (f"{CLASSIFIERS}/status", "", "patch"),
+    (f"{CLASSIFIERS}/status", "", "update"),
     ("events.events.k8s.io", "", "create"),
     ("events.events.k8s.io", "", "patch"),
 }
@@ -85,7 +94,8 @@ def granted(sa: str, namespace: str) -> set[tuple[str, str, str]]:
 def releases(cluster: str) -> Iterator[dict[str, Any]]:
     for ns in (NS, NS2, *WATCHED, "elsewhere"):
         ensure_namespace(ns)
-    # The first install creates the CRD from the chart's crds/ folder.
+    # The first install creates the CRDs from the chart's crds/ folder (or
+    # finds them already there, created by other tests from the same files).
     first = helmctl.install(RELEASE, NS, {})
     second = helmctl.install(RELEASE2, NS2, {"watchNamespaces": WATCHED, "replicaCount": 2})
     yield {RELEASE: first, RELEASE2: second}
@@ -99,9 +109,11 @@ def test_install_creates_the_crd_and_the_objects(releases: dict[str, Any]) -> No
     assert rel["chart_version"] == "0.1.0"
     assert helmctl.status(RELEASE, NS)["status"] == "deployed"
 
-    crd = json.loads(kubectl("get", "crd", CRD, "-o", "json").stdout)
-    assert [v["name"] for v in crd["spec"]["versions"]] == ["v1alpha1"]
-    kubectl("wait", "--for=condition=Established", f"crd/{CRD}", "--timeout=30s")
+    for name in CRDS:
+        crd = json.loads(kubectl("get", "crd", name, "-o", "json").stdout)
+        assert [v["name"] for v in crd["spec"]["versions"]] == ["v1alpha1"], name
+        assert crd["spec"]["scope"] == "Namespaced", name
+        kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=30s")
 
     name = f"{RELEASE}-comprehend-operator"
     deployment = json.loads(kubectl("-n", NS, "get", "deployment", name, "-o", "json").stdout)
@@ -116,6 +128,8 @@ def test_install_creates_the_crd_and_the_objects(releases: dict[str, Any]) -> No
     assert {r["resources"][0] for r in role["rules"]} == {
         "classificationjobs",
         "classificationjobs/status",
+        "documentclassifiers",
+        "documentclassifiers/status",
         "events",
     }
     binding = json.loads(kubectl("get", "clusterrolebinding", name, "-o", "json").stdout)
@@ -143,6 +157,13 @@ def test_namespaced_install_creates_roles_in_the_watched_namespaces(releases: di
         ("delete", JOBS, ["-n", "team-a"]),
         ("patch", JOBS, ["-n", "team-a", "--subresource=status"]),
         ("update", JOBS, ["-n", "team-a", "--subresource=status"]),
+        ("list", CLASSIFIERS, ["--all-namespaces"]),
+        ("watch", CLASSIFIERS, ["--all-namespaces"]),
+        ("get", CLASSIFIERS, ["-n", "team-a"]),
+        ("patch", CLASSIFIERS, ["-n", "team-a"]),  # the finalizer
+        ("get", CLASSIFIERS, ["-n", "team-a", "--subresource=status"]),
+        ("patch", CLASSIFIERS, ["-n", "team-a", "--subresource=status"]),
+        ("update", CLASSIFIERS, ["-n", "team-a", "--subresource=status"]),
         ("create", "events.events.k8s.io", ["-n", "team-a"]),
         ("patch", "events.events.k8s.io", ["-n", "team-a"]),
     ],
@@ -160,6 +181,11 @@ def test_cluster_wide_service_account_can(releases: dict[str, Any], verb: str, r
         ("patch", JOBS, ["-n", "team-a"]),  # the spec is the user's: only the status is written
         ("update", JOBS, ["-n", "team-a"]),
         ("create", JOBS, ["-n", "team-a"]),
+        ("create", CLASSIFIERS, ["-n", "team-a"]),  # the user's to create
+        ("update", CLASSIFIERS, ["-n", "team-a"]),  # only patched, for the finalizer
+        ("delete", CLASSIFIERS, ["-n", "team-a"]),  # the user's to delete
+        ("deletecollection", CLASSIFIERS, ["-n", "team-a"]),
+        ("*", CLASSIFIERS, ["-n", "team-a"]),
         ("create", "events", ["-n", "team-a"]),  # core/v1 events: not used
         ("create", "leases.coordination.k8s.io", ["-n", NS]),  # no leader election
         ("get", "configmaps", ["-n", NS]),
@@ -187,10 +213,16 @@ def test_namespaced_service_account_is_confined_to_its_namespaces(releases: dict
         assert can_i(SA2, "watch", JOBS, "-n", ns)
         assert can_i(SA2, "patch", JOBS, "-n", ns, "--subresource=status")
         assert not can_i(SA2, "patch", JOBS, "-n", ns)
+        assert can_i(SA2, "watch", CLASSIFIERS, "-n", ns)
+        assert can_i(SA2, "patch", CLASSIFIERS, "-n", ns)
+        assert can_i(SA2, "patch", CLASSIFIERS, "-n", ns, "--subresource=status")
+        assert not can_i(SA2, "delete", CLASSIFIERS, "-n", ns)
         assert not can_i(SA2, "create", "leases.coordination.k8s.io", "-n", ns)
     assert granted(SA2, "elsewhere") == BASIC
     assert not can_i(SA2, "list", JOBS, "--all-namespaces")
     assert not can_i(SA2, "list", JOBS, "-n", "elsewhere")
+    assert not can_i(SA2, "list", CLASSIFIERS, "--all-namespaces")
+    assert not can_i(SA2, "patch", CLASSIFIERS, "-n", "elsewhere")
     assert not can_i(SA2, "create", "events.events.k8s.io", "-n", "elsewhere")
 
 
@@ -216,8 +248,11 @@ def test_uninstall_removes_the_objects_and_keeps_the_crd(releases: dict[str, Any
     assert kubectl("-n", NS, "get", "deployment", name, check=False).returncode != 0
     assert kubectl("get", "clusterrole", name, check=False).returncode != 0
     assert not can_i(SA, "list", JOBS, "--all-namespaces")
-    # Helm never deletes a CRD (that would delete every ClassificationJob).
-    kubectl("get", "crd", CRD)
+    assert not can_i(SA, "patch", CLASSIFIERS, "-n", "team-a")
+    # Helm never deletes a CRD (that would delete every ClassificationJob
+    # and DocumentClassifier).
+    for name in CRDS:
+        kubectl("get", "crd", name)
 
 
 def test_install_with_a_wrong_value_fails_with_a_schema_error(cluster: str) -> None:

@@ -83,9 +83,11 @@ The operator's image.
 {{- end }}
 
 {{/*
-The rules the operator needs on ClassificationJobs and events, wherever it
-watches them. No wildcards, no secrets: delete is for
-ttlSecondsAfterFinished, the status is written by server-side apply (patch).
+The rules the operator needs on ClassificationJobs, DocumentClassifiers and
+events, wherever it watches them. No wildcards, no secrets: delete is for
+ttlSecondsAfterFinished, statuses are written by server-side apply (patch),
+and the only write to a DocumentClassifier itself is a JSON patch adding or
+removing the operator's finalizer (comprehend.operators.dev/classifier).
 */}}
 {{- define "comprehend-operator.rules" -}}
 - apiGroups: ["comprehend.operators.dev"]
@@ -93,6 +95,12 @@ ttlSecondsAfterFinished, the status is written by server-side apply (patch).
   verbs: ["get", "list", "watch", "delete"]
 - apiGroups: ["comprehend.operators.dev"]
   resources: ["classificationjobs/status"]
+  verbs: ["get", "patch", "update"]
+- apiGroups: ["comprehend.operators.dev"]
+  resources: ["documentclassifiers"]
+  verbs: ["get", "list", "watch", "patch"]
+- apiGroups: ["comprehend.operators.dev"]
+  resources: ["documentclassifiers/status"]
   verbs: ["get", "patch", "update"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
