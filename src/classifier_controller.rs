@@ -27,7 +27,6 @@ use futures::{FutureExt, StreamExt};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{watcher, Controller, WatchStreamExt};
 use kube::{Api, Client, ResourceExt};
@@ -37,7 +36,7 @@ use tracing::{debug, info, instrument, warn};
 use crate::classifier_crd::{DocumentClassifier, DocumentClassifierStatus};
 use crate::classifier_decide::{self as decide, Cleanup, CleanupStep, Plan, FINALIZER};
 use crate::comprehend::{AwsError, ClassifierDescription, Comprehend, ErrorKind};
-use crate::controller::{apply_status, publish, scoped, Error, Settings, MANAGER};
+use crate::controller::{apply_status, scoped, Error, Events, Settings};
 use crate::memory::{jittered, resource_version, Failures, Written};
 use crate::quota::RateLimiter;
 use crate::telemetry::Metrics;
@@ -53,7 +52,7 @@ const DELETE: &str = "DeleteDocumentClassifier";
 pub struct Context {
     client: Client,
     comprehend: Arc<dyn Comprehend>,
-    recorder: Recorder,
+    events: Events,
     metrics: Arc<Metrics>,
     settings: Settings,
     /// One budget for every classifier operation.
@@ -123,7 +122,7 @@ impl Context {
         self.metrics.status_written();
         self.written.remember(&written, new.clone());
         if let Some(n) = decide::notice(&old, new) {
-            publish(&self.recorder, dc, &n).await;
+            self.events.publish(dc, &n).await;
         }
         Ok(())
     }
@@ -492,12 +491,8 @@ where
     F: std::future::Future<Output = ()> + Send + 'static,
     Shared<F>: Send,
 {
-    let reporter = Reporter {
-        controller: MANAGER.into(),
-        instance: Some(settings.instance.clone()),
-    };
     let ctx = Arc::new(Context {
-        recorder: Recorder::new(client.clone(), reporter),
+        events: Events::new(client.clone(), &settings.instance),
         limiter: RateLimiter::new(settings.classifier_rate),
         written: Written::default(),
         failures: Failures::default(),

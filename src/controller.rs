@@ -19,9 +19,8 @@ use std::time::Duration;
 
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{DeleteParams, Patch, PatchParams, Preconditions};
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{predicates, watcher, Controller, WatchStreamExt};
 use kube::{Api, Client, Resource, ResourceExt};
@@ -124,7 +123,7 @@ impl Default for Settings {
 pub struct Context {
     client: Client,
     comprehend: Arc<dyn Comprehend>,
-    recorder: Recorder,
+    events: Events,
     metrics: Arc<Metrics>,
     settings: Settings,
     start_limiter: RateLimiter,
@@ -222,7 +221,7 @@ impl Context {
         self.metrics.status_written();
         self.written.remember(&written, new.clone());
         if let Some(n) = decide::notice(&old, new) {
-            publish(&self.recorder, job, &n).await;
+            self.events.publish(job, &n).await;
         }
         Ok(())
     }
@@ -252,25 +251,65 @@ where
     .await
 }
 
-/// Publishes the event a status change deserves. An event lost is no reason
-/// to redo a reconcile: failures are only logged.
-pub(crate) async fn publish<K>(recorder: &Recorder, obj: &K, notice: &decide::Notice)
-where
-    K: Resource<DynamicType = ()>,
-{
-    let event = Event {
-        type_: if notice.warning {
-            EventType::Warning
-        } else {
-            EventType::Normal
-        },
-        reason: notice.reason.to_string(),
-        note: Some(truncate(&notice.note, 1000)),
-        action: "Reconcile".into(),
-        secondary: None,
-    };
-    if let Err(e) = recorder.publish(&event, &obj.object_ref(&())).await {
-        warn!(error = %e, "could not publish event");
+/// Publishes events.k8s.io/v1 Events. Unlike kube-runtime's `Recorder`, it
+/// keeps no cache of past events (which, with thousands of resources each
+/// emitting a few events, held tens of MiB for six minutes): the operator
+/// emits an event only when a reason changes, so there is nothing to
+/// deduplicate.
+#[derive(Clone)]
+pub struct Events {
+    client: Client,
+    instance: String,
+}
+
+impl Events {
+    pub fn new(client: Client, instance: &str) -> Self {
+        Events {
+            client,
+            instance: instance.to_string(),
+        }
+    }
+
+    /// Publishes the event a status change deserves. An event lost is no
+    /// reason to redo a reconcile: failures are only logged.
+    pub async fn publish<K>(&self, obj: &K, notice: &decide::Notice)
+    where
+        K: Resource<DynamicType = ()>,
+    {
+        use k8s_openapi::api::events::v1::Event;
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+        let regarding = obj.object_ref(&());
+        let namespace = regarding
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        let suffix: u64 = rand::random();
+        let event = Event {
+            metadata: ObjectMeta {
+                // A name is at most 253 characters: the object's, cut short,
+                // then a random suffix.
+                name: Some(format!(
+                    "{}.{suffix:016x}",
+                    truncate(regarding.name.as_deref().unwrap_or("object"), 200)
+                        .trim_end_matches(['.', '-'])
+                )),
+                namespace: Some(namespace.clone()),
+                ..ObjectMeta::default()
+            },
+            action: Some("Reconcile".into()),
+            reason: Some(notice.reason.to_string()),
+            note: Some(truncate(&notice.note, 1000)),
+            type_: Some(if notice.warning { "Warning" } else { "Normal" }.into()),
+            event_time: Some(MicroTime(Timestamp::now())),
+            regarding: Some(regarding),
+            reporting_controller: Some(MANAGER.into()),
+            reporting_instance: Some(self.instance.clone()),
+            ..Event::default()
+        };
+        let api: Api<Event> = Api::namespaced(self.client.clone(), &namespace);
+        if let Err(e) = api.create(&PostParams::default(), &event).await {
+            warn!(error = %e, "could not publish event");
+        }
     }
 }
 
@@ -554,10 +593,6 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let (wake_tx, wake_rx) = mpsc::unbounded_channel();
     let (seeded_tx, seeded_rx) = watch::channel(false);
-    let reporter = Reporter {
-        controller: MANAGER.into(),
-        instance: Some(settings.instance.clone()),
-    };
     let shutdown = Box::pin(shutdown).shared();
 
     // The DocumentClassifier controller runs beside this one.
@@ -601,7 +636,7 @@ pub async fn run(
     }
 
     let ctx = Arc::new(Context {
-        recorder: Recorder::new(client.clone(), reporter),
+        events: Events::new(client.clone(), &settings.instance),
         start_limiter: RateLimiter::new(settings.start_rate),
         describe_limiter: RateLimiter::new(settings.describe_rate),
         list_limiter: RateLimiter::new(settings.list_rate),
