@@ -522,6 +522,7 @@ where
         stores.push(reader.clone());
         controllers.push(
             Controller::for_stream(stream, reader)
+                .with_config(settings.controller_config())
                 .graceful_shutdown_on(shutdown.clone())
                 .run(reconcile, error_policy, ctx.clone())
                 .for_each(|res| async move {

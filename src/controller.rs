@@ -97,6 +97,17 @@ pub struct Settings {
     /// Failed attempts at deleting a model (deletionPolicy Delete) before
     /// the operator gives up, reports it and releases the resource.
     pub classifier_delete_attempts: u32,
+    /// Reconciles running at once, per controller. Bounds the connections
+    /// and buffers held open to Comprehend and the API server.
+    pub max_concurrent_reconciles: u16,
+}
+
+impl Settings {
+    /// The kube-runtime controller configuration these settings ask for.
+    pub fn controller_config(&self) -> kube::runtime::controller::Config {
+        kube::runtime::controller::Config::default()
+            .concurrency(self.max_concurrent_reconciles.max(1))
+    }
 }
 
 impl Default for Settings {
@@ -115,6 +126,7 @@ impl Default for Settings {
             classifier_poll_interval: Duration::from_secs(60),
             classifier_rate: 1.0,
             classifier_delete_attempts: 8,
+            max_concurrent_reconciles: 32,
         }
     }
 }
@@ -379,7 +391,9 @@ pub async fn reconcile(job: Arc<ClassificationJob>, ctx: Arc<Context>) -> Result
                 Timestamp::now(),
             );
             ctx.write_status(&job, &status).await?;
-            Ok(Action::await_change())
+            let mut settled = (*job).clone();
+            settled.status = Some(status);
+            expire(&settled, &ctx).await
         }
         Plan::Start { request } => start(&job, *request, &ctx).await,
         Plan::Describe { job_id } => follow(&job, &job_id, &ctx).await,
@@ -689,6 +703,7 @@ pub async fn run(
         let shutdown = shutdown.clone();
         controllers.push(
             Controller::for_stream(stream, reader)
+                .with_config(settings.controller_config())
                 .watches_stream(classifier_stream, move |dc: DocumentClassifier| {
                     waiting_on(&jobs, &dc)
                 })

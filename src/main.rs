@@ -77,6 +77,10 @@ struct RunArgs {
     /// the operator gives up, reports it and releases the resource.
     #[arg(long, env = "CLASSIFIER_DELETE_ATTEMPTS", default_value_t = 8)]
     classifier_delete_attempts: u32,
+    /// Reconciles running at once, per resource kind. Bounds the open
+    /// connections and memory under load; the rate limits bound the calls.
+    #[arg(long, env = "MAX_CONCURRENT_RECONCILES", default_value_t = 32)]
+    max_concurrent_reconciles: u16,
     /// Longest backoff, in seconds, between retries of a throttled call.
     #[arg(long, env = "MAX_BACKOFF_SECONDS", default_value_t = 300.0)]
     max_backoff: f64,
@@ -160,6 +164,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         classifier_poll_interval: Duration::from_secs_f64(args.classifier_poll_interval.max(0.1)),
         classifier_rate: args.classifier_rate,
         classifier_delete_attempts: args.classifier_delete_attempts.max(1),
+        max_concurrent_reconciles: args.max_concurrent_reconciles.max(1),
     };
     info!(region = %settings.default_region, endpoint = ?args.endpoint_url, namespaces = ?settings.namespaces, "starting");
 
