@@ -56,6 +56,10 @@ struct Args {
     /// The operator's --list-rate.
     #[arg(long, default_value_t = 400.0)]
     list_rate: f64,
+    /// The operator's --max-concurrent-reconciles: scaled with the rates
+    /// (its default, 32, is for Comprehend's own quotas).
+    #[arg(long, default_value_t = 128)]
+    concurrency: u16,
     /// The operator's --poll-interval (seconds).
     #[arg(long, default_value_t = 1.0)]
     poll_interval: f64,
@@ -177,6 +181,7 @@ fn start_operator(args: &Args, ns: &str, standin: &Standin, tag: &str) -> Op {
         .args(["--describe-rate", &args.describe_rate.to_string()])
         .args(["--list-rate", &args.list_rate.to_string()])
         .args(["--max-active-jobs", &args.max_active.to_string()])
+        .args(["--max-concurrent-reconciles", &args.concurrency.to_string()])
         .args(["--max-backoff", "5"])
         .env("KUBECONFIG", kubeconfig())
         .env("AWS_ACCESS_KEY_ID", "test")
@@ -929,7 +934,7 @@ fn report(args: &Args, results: &[RunResult], started: Timestamp, load_start: &s
          Machine: {}; load average at start {load_start}, now {}.\n\n\
          Scaling: Start quota {}/s, active-job cap {}, Describe quota {}/s (operator {}/s), \
          List quota {}/s (operator {}/s), jobs {} s SUBMITTED + {} s IN_PROGRESS, \
-         poll interval {} s (±10% jitter); latency probe {} jobs at {}/s.\n\n{t}",
+         poll interval {} s (±10% jitter), {} concurrent reconciles; latency probe {} jobs at {}/s.\n\n{t}",
         cmdline.join(" "),
         machine(),
         loadavg(),
@@ -942,6 +947,7 @@ fn report(args: &Args, results: &[RunResult], started: Timestamp, load_start: &s
         args.queued_secs,
         args.running_secs,
         args.poll_interval,
+        args.concurrency,
         args.latency_jobs,
         args.latency_rate,
     );
