@@ -415,8 +415,8 @@ pub fn document_classifier_crd() -> CustomResourceDefinition {
     let version = &mut crd["spec"]["versions"][0];
     let root = &mut version["schema"]["openAPIV3Schema"];
     root["x-kubernetes-validations"] = json!([{
-        "rule": "!has(oldSelf.status) || !has(oldSelf.status.specHash) || self.spec == oldSelf.spec",
-        "message": "spec is immutable once training has started (status.specHash is set); create a DocumentClassifier with a new versionName instead"
+        "rule": immutability_rule(&root["properties"]["spec"]),
+        "message": "spec is immutable once training has started (status.specHash is set), except deletionPolicy; create a DocumentClassifier with a new versionName instead"
     }]);
     let spec = &mut root["properties"]["spec"];
     spec["properties"]["deletionPolicy"]["default"] = json!("Retain");
@@ -427,6 +427,38 @@ pub fn document_classifier_crd() -> CustomResourceDefinition {
         }
     ]);
     serde_json::from_value(crd).expect("patched CRD deserializes")
+}
+
+/// The CEL rule that freezes every spec field but `deletionPolicy` once
+/// training has started: field by field, since CEL cannot compare an object
+/// minus one key.
+fn immutability_rule(spec_schema: &serde_json::Value) -> String {
+    let required: Vec<&str> = spec_schema["required"]
+        .as_array()
+        .map(|r| r.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    let mut fields: Vec<String> = spec_schema["properties"]
+        .as_object()
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    fields.sort();
+    let same: Vec<String> = fields
+        .iter()
+        .filter(|f| f.as_str() != "deletionPolicy")
+        .map(|f| {
+            if required.contains(&f.as_str()) {
+                format!("self.spec.{f} == oldSelf.spec.{f}")
+            } else {
+                format!(
+                    "(has(self.spec.{f}) == has(oldSelf.spec.{f}) && (!has(self.spec.{f}) || self.spec.{f} == oldSelf.spec.{f}))"
+                )
+            }
+        })
+        .collect();
+    format!(
+        "!has(oldSelf.status) || !has(oldSelf.status.specHash) || ({})",
+        same.join(" && ")
+    )
 }
 
 #[cfg(test)]
@@ -514,6 +546,25 @@ mod tests {
             .unwrap();
         let names: Vec<_> = cols.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["Status", "Ready", "F1", "ARN", "Age"]);
+    }
+
+    #[test]
+    fn every_field_but_the_deletion_policy_is_frozen_after_training_starts() {
+        let crd = serde_json::to_value(document_classifier_crd()).unwrap();
+        let root = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
+        let rule = root["x-kubernetes-validations"][0]["rule"]
+            .as_str()
+            .unwrap();
+        for field in root["properties"]["spec"]["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+        {
+            let compared = rule.contains(&format!("self.spec.{field} == oldSelf.spec.{field}"));
+            assert_eq!(compared, field != "deletionPolicy", "{field} in {rule}");
+        }
+        assert!(rule.contains("(has(self.spec.versionName) == has(oldSelf.spec.versionName)"));
+        assert!(rule.starts_with("!has(oldSelf.status) || !has(oldSelf.status.specHash)"));
     }
 
     #[test]
