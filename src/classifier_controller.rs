@@ -37,7 +37,7 @@ use crate::classifier_crd::{DocumentClassifier, DocumentClassifierStatus};
 use crate::classifier_decide::{self as decide, Cleanup, CleanupStep, Plan, FINALIZER};
 use crate::comprehend::{AwsError, ClassifierDescription, Comprehend, ErrorKind};
 use crate::controller::{apply_status, scoped, Error, Events, Settings};
-use crate::memory::{jittered, resource_version, Failures, Written};
+use crate::memory::{jittered, resource_version, slim, Failures, Written};
 use crate::quota::RateLimiter;
 use crate::telemetry::Metrics;
 
@@ -515,7 +515,7 @@ where
             watcher::Config::default().any_semantic(),
         )
         .default_backoff()
-        .modify(|dc| dc.managed_fields_mut().clear())
+        .modify(slim)
         .reflect(writer)
         .applied_objects()
         .predicate_filter(spec_or_deletion, Default::default());

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{FutureExt, StreamExt};
+use futures::{FutureExt, StreamExt, TryStreamExt};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::runtime::controller::Action;
@@ -34,7 +34,7 @@ use crate::comprehend::{AwsError, Comprehend, ErrorKind, StartJobRequest};
 use crate::crd::{ClassificationJob, ClassificationJobStatus};
 use crate::decide::{self, Plan};
 use crate::http::Health;
-use crate::memory::{jittered, resource_version, Failures, Written};
+use crate::memory::{jittered, release_free_memory, resource_version, slim, Failures, Written};
 use crate::quota::{RateLimiter, Slot, SlotPool};
 use crate::telemetry::Metrics;
 
@@ -636,7 +636,7 @@ pub async fn run(
             watcher::Config::default().any_semantic(),
         )
         .default_backoff()
-        .modify(|dc| dc.managed_fields_mut().clear())
+        .modify(slim)
         .reflect(writer)
         .inspect(move |event| {
             if let Ok(watcher::Event::InitDone) = event {
@@ -685,7 +685,7 @@ pub async fn run(
         )
         .default_backoff()
         // managedFields are most of a stored object and never read here.
-        .modify(|job| job.managed_fields_mut().clear())
+        .modify(slim)
         .reflect(writer)
         .inspect(move |event| {
             if let Ok(watcher::Event::InitDone) = event {
@@ -693,6 +693,8 @@ pub async fn run(
             }
         })
         .applied_objects()
+        // A settled job costs nothing, also when a restart lists it.
+        .try_filter(|job| std::future::ready(decide::needs_reconcile(job)))
         .predicate_filter(predicates::generation, Default::default());
         let (tx, rx) = mpsc::unbounded_channel();
         wake_senders.push((ns.clone(), tx));
@@ -810,6 +812,8 @@ async fn housekeeping(
         }
     }
     let _ = seeded.send(true);
+    // The initial list is done: give back what it used and freed.
+    release_free_memory();
     health.set_synced(true);
     info!("watch synced; reconciling");
     let mut tick = tokio::time::interval(Duration::from_secs(10));
@@ -832,6 +836,7 @@ async fn housekeeping(
         // Forget what the cache has caught up with, or what is gone.
         ctx.written.prune(&cached_rv);
         ctx.failures.prune(&cached_rv);
+        release_free_memory();
         ctx.metrics.set_queue_length(ctx.slots.queued() as i64);
         for (region, key) in ctx.slots.keys() {
             if !alive.contains(&key) {

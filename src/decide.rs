@@ -301,6 +301,23 @@ pub fn plan(
     }
 }
 
+/// Whether an object seen on the watch can need anything from a reconcile.
+/// A job whose outcome is settled for the current generation, with no TTL
+/// and no failed classifier to look at again, needs nothing: skipping it
+/// keeps a restart over thousands of finished jobs from queueing a reconcile
+/// for each.
+pub fn needs_reconcile(job: &ClassificationJob) -> bool {
+    let Some(status) = job.status.as_ref() else {
+        return true;
+    };
+    let quiet = is_finished(status)
+        && status.observed_generation == job.metadata.generation
+        && job.spec.ttl_seconds_after_finished.is_none()
+        && job.metadata.deletion_timestamp.is_none()
+        && condition(status, SUCCEEDED).is_none_or(|c| c.reason != "ClassifierFailed");
+    !quiet
+}
+
 /// When the resource should be deleted, if `ttlSecondsAfterFinished` is set
 /// and the outcome is known: the job's end time (or the time `Succeeded`
 /// settled) plus the TTL.
@@ -905,6 +922,32 @@ mod tests {
                 &spec_hash(&spec())[..16]
             )
         );
+    }
+
+    #[test]
+    fn only_settled_quiet_jobs_skip_the_reconcile() {
+        let mut j = job(spec());
+        assert!(needs_reconcile(&j));
+        let mut status = ClassificationJobStatus::default();
+        apply_description(&mut status, &desc("IN_PROGRESS"), Some(1), now());
+        j.status = Some(status.clone());
+        assert!(needs_reconcile(&j));
+        apply_description(&mut status, &desc("COMPLETED"), Some(1), now());
+        j.status = Some(status.clone());
+        assert!(!needs_reconcile(&j));
+        // A newer generation (a spec edit) is looked at.
+        j.metadata.generation = Some(2);
+        assert!(needs_reconcile(&j));
+        j.metadata.generation = Some(1);
+        // So is a TTL to apply.
+        j.spec.ttl_seconds_after_finished = Some(60);
+        assert!(needs_reconcile(&j));
+        j.spec.ttl_seconds_after_finished = None;
+        // And a job failed by its classifier, which may be replaced.
+        let mut failed = ClassificationJobStatus::default();
+        apply_classifier_failed(&mut failed, "m", Some(1), now());
+        j.status = Some(failed);
+        assert!(needs_reconcile(&j));
     }
 
     #[test]

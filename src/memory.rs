@@ -101,6 +101,29 @@ impl Failures {
     }
 }
 
+/// Drops what the controllers never read from an object before it is
+/// cached: `managedFields` and kubectl's last-applied-configuration
+/// annotation, which together are most of a stored object.
+pub fn slim<K: Resource>(obj: &mut K) {
+    obj.meta_mut().managed_fields = None;
+    if let Some(annotations) = obj.meta_mut().annotations.as_mut() {
+        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
+}
+
+/// Hands memory the allocator holds but no longer uses back to the system.
+/// glibc keeps freed memory of a burst (an initial list of thousands of
+/// objects, thousands of reconciles) in its arenas; `malloc_trim` releases
+/// it. Elsewhere this does nothing.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages to the kernel; it takes no
+    // pointer and is safe to call from any thread at any time.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// A poll delay: `interval` jittered by ±10%, so resources created together
 /// do not poll together for ever.
 pub fn jittered(interval: Duration) -> Duration {
