@@ -516,8 +516,9 @@ async fn run_one(args: &Args, client: &Client, n: usize) -> RunResult {
     let all_done = wait_terminal(&tracks, &names, deadline).await;
     let cpu_end = proc_sample(pid, tck).map_or(0.0, |s| s.2);
     r.cpu_run = cpu_end;
-    // Steady state: nothing left to do.
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    // Steady state: nothing left to do, and one housekeeping pass (10 s)
+    // has run since.
+    tokio::time::sleep(Duration::from_secs(12)).await;
     if let Some((rss, _, _)) = proc_sample(pid, tck) {
         r.rss_steady_run = rss;
     }
