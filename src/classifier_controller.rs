@@ -209,11 +209,7 @@ async fn ensure_finalizer(
         )
         .await
         .map_err(Error::Kube)?;
-    let mut patched = patched;
-    // Keep a newer status this process wrote, if the answer predates it.
-    if resource_version(&patched) < resource_version(&*dc) {
-        patched.status = dc.status.clone();
-    }
+    // The answer is the stored object: newer than the cache, status included.
     Ok(Arc::new(patched))
 }
 
