@@ -28,7 +28,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{self, Store};
-use kube::runtime::{watcher, Controller, WatchStreamExt};
+use kube::runtime::{Controller, WatchStreamExt};
 use kube::{Api, Client, ResourceExt};
 use serde_json::json;
 use tracing::{debug, info, instrument, warn};
@@ -36,8 +36,8 @@ use tracing::{debug, info, instrument, warn};
 use crate::classifier_crd::{DocumentClassifier, DocumentClassifierStatus};
 use crate::classifier_decide::{self as decide, Cleanup, CleanupStep, Plan, FINALIZER};
 use crate::comprehend::{AwsError, ClassifierDescription, Comprehend, ErrorKind};
-use crate::controller::{apply_status, scoped, Error, Events, Settings};
-use crate::memory::{jittered, resource_version, slim, Failures, Written};
+use crate::controller::{cached_watch, Error, Settings, StatusWriter};
+use crate::memory::{jittered, resource_version, Failures};
 use crate::quota::RateLimiter;
 use crate::telemetry::Metrics;
 
@@ -52,29 +52,17 @@ const DELETE: &str = "DeleteDocumentClassifier";
 pub struct Context {
     client: Client,
     comprehend: Arc<dyn Comprehend>,
-    events: Events,
+    status: StatusWriter<DocumentClassifierStatus>,
     metrics: Arc<Metrics>,
     settings: Settings,
     /// One budget for every classifier operation.
     limiter: RateLimiter,
-    written: Written<DocumentClassifierStatus>,
     failures: Failures,
 }
 
 impl Context {
     fn region(&self, dc: &DocumentClassifier) -> String {
         decide::region(&dc.spec, &self.settings.default_region)
-    }
-
-    fn freshest(&self, dc: Arc<DocumentClassifier>) -> Arc<DocumentClassifier> {
-        match self.written.newer_than(&*dc) {
-            Some(status) => {
-                let mut newer = (*dc).clone();
-                newer.status = Some(status);
-                Arc::new(newer)
-            }
-            None => dc,
-        }
     }
 
     fn poll_delay(&self) -> Duration {
@@ -93,38 +81,17 @@ impl Context {
     ) -> Result<T, AwsError> {
         self.limiter.acquire().await;
         let result = call.await;
-        let outcome = match &result {
-            Ok(_) => "ok",
-            Err(e) if e.is_not_found() => "not_found",
-            Err(e) => match e.kind {
-                ErrorKind::Throttled => "throttled",
-                ErrorKind::Transient => "transient",
-                ErrorKind::InvalidSpec | ErrorKind::JobNotFound => "invalid_spec",
-            },
-        };
+        let outcome = result.as_ref().map_or_else(AwsError::outcome, |_| "ok");
         self.metrics.aws_call(operation, outcome);
         result
     }
 
-    /// Writes the status if it changed, remembers it, emits its event.
     async fn write_status(
         &self,
         dc: &DocumentClassifier,
         new: &DocumentClassifierStatus,
     ) -> Result<(), Error> {
-        let old = dc.status.clone().unwrap_or_default();
-        if &old == new {
-            return Ok(());
-        }
-        let written = apply_status(&self.client, dc, new)
-            .await
-            .map_err(Error::Kube)?;
-        self.metrics.status_written();
-        self.written.remember(&written, new.clone());
-        if let Some(n) = decide::notice(&old, new) {
-            self.events.publish(dc, &n).await;
-        }
-        Ok(())
+        self.status.write(dc, new).await
     }
 
     fn api(&self, dc: &DocumentClassifier) -> Api<DocumentClassifier> {
@@ -139,7 +106,7 @@ fn key_of(dc: &DocumentClassifier) -> String {
 /// Reconciles one `DocumentClassifier`.
 #[instrument(skip(dc, ctx), fields(classifier = %key_of(&dc)))]
 pub async fn reconcile(dc: Arc<DocumentClassifier>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let dc = ctx.freshest(dc);
+    let dc = ctx.status.freshest(dc);
     if dc.metadata.deletion_timestamp.is_some() {
         return delete(&dc, &ctx).await;
     }
@@ -488,33 +455,22 @@ where
     Shared<F>: Send,
 {
     let ctx = Arc::new(Context {
-        events: Events::new(client.clone(), &settings.instance),
+        status: StatusWriter::new(client.clone(), &settings, metrics.clone()),
         limiter: RateLimiter::new(settings.classifier_rate),
-        written: Written::default(),
         failures: Failures::default(),
         client: client.clone(),
         comprehend,
         metrics,
         settings: settings.clone(),
     });
-    let namespaces: Vec<Option<String>> = if settings.namespaces.is_empty() {
-        vec![None]
-    } else {
-        settings.namespaces.iter().cloned().map(Some).collect()
-    };
+    let namespaces = settings.scopes();
     let mut controllers = Vec::new();
     let mut stores = Vec::new();
     for ns in &namespaces {
         let (reader, writer) = reflector::store();
-        let stream = watcher(
-            scoped::<DocumentClassifier>(&client, ns),
-            watcher::Config::default().any_semantic(),
-        )
-        .default_backoff()
-        .modify(slim)
-        .reflect(writer)
-        .applied_objects()
-        .predicate_filter(spec_or_deletion, Default::default());
+        let stream = cached_watch::<DocumentClassifier>(&client, ns, writer, None)
+            .applied_objects()
+            .predicate_filter(spec_or_deletion, Default::default());
         stores.push(reader.clone());
         controllers.push(
             Controller::for_stream(stream, reader)
@@ -546,7 +502,7 @@ async fn prune_memory(ctx: Arc<Context>, stores: Vec<Store<DocumentClassifier>>)
             .flat_map(|s| s.state())
             .map(|dc| (dc.uid().unwrap_or_default(), resource_version(&*dc)))
             .collect();
-        ctx.written.prune(&cached_rv);
+        ctx.status.prune(&cached_rv);
         ctx.failures.prune(&cached_rv);
     }
 }

@@ -14,7 +14,7 @@ use crate::comprehend::{
     AugmentedManifest, AwsError, ClassifierDescription, CreateClassifierRequest, ErrorKind,
     VpcConfig,
 };
-use crate::decide::put_condition;
+use crate::decide::{enum_str, put_condition};
 use crate::jobname;
 
 /// Condition type: the classifier is trained and can classify.
@@ -223,13 +223,6 @@ pub fn create_request(dc: &DocumentClassifier) -> Result<CreateClassifierRequest
 }
 
 /// The API spelling of a spec enum (its serde name).
-fn enum_str<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
 /// The condition of `type_`, if any.
 pub fn condition<'a>(
     status: &'a DocumentClassifierStatus,
@@ -618,6 +611,12 @@ pub fn apply_spec_drift(
         now,
     );
     status.observed_generation = generation;
+}
+
+impl crate::decide::Noticed for DocumentClassifierStatus {
+    fn notice_since(&self, old: &Self) -> Option<crate::decide::Notice> {
+        notice(old, self)
+    }
 }
 
 /// An event a status change deserves: one per change of the `Ready` reason.

@@ -229,4 +229,56 @@ impl AwsError {
             .unwrap_or(&self.code)
             .starts_with(RESOURCE_NOT_FOUND)
     }
+
+    /// The `outcome` label of the call metric for this error.
+    pub fn outcome(&self) -> &'static str {
+        if self.is_not_found() {
+            return "not_found";
+        }
+        match self.kind {
+            ErrorKind::Throttled => "throttled",
+            ErrorKind::Transient => "transient",
+            ErrorKind::InvalidSpec => "invalid_spec",
+            ErrorKind::JobNotFound => "job_not_found",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(kind: ErrorKind, code: &str) -> AwsError {
+        AwsError {
+            kind,
+            code: code.into(),
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn outcome_labels_name_what_went_wrong() {
+        let cases = [
+            (
+                err(ErrorKind::Throttled, "TooManyRequestsException"),
+                "throttled",
+            ),
+            (err(ErrorKind::Transient, "Timeout"), "transient"),
+            (
+                err(ErrorKind::InvalidSpec, "InvalidRequestException"),
+                "invalid_spec",
+            ),
+            (
+                err(ErrorKind::InvalidSpec, "ResourceNotFoundException"),
+                "not_found",
+            ),
+            (
+                err(ErrorKind::JobNotFound, "JobNotFoundException"),
+                "job_not_found",
+            ),
+        ];
+        for (e, label) in cases {
+            assert_eq!(e.outcome(), label, "{e}");
+        }
+    }
 }

@@ -37,6 +37,7 @@ use crate::http::Health;
 use crate::memory::{jittered, release_free_memory, resource_version, slim, Failures, Written};
 use crate::quota::{RateLimiter, Slot, SlotPool};
 use crate::telemetry::Metrics;
+use kube::core::object::HasStatus;
 
 /// Field manager of the operator's status writes.
 pub const MANAGER: &str = "comprehend-operator";
@@ -103,6 +104,15 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The namespaces to watch, one watch each: `None` is all of them.
+    pub fn scopes(&self) -> Vec<Option<String>> {
+        if self.namespaces.is_empty() {
+            vec![None]
+        } else {
+            self.namespaces.iter().cloned().map(Some).collect()
+        }
+    }
+
     /// The kube-runtime controller configuration these settings ask for.
     pub fn controller_config(&self) -> kube::runtime::controller::Config {
         kube::runtime::controller::Config::default()
@@ -135,7 +145,7 @@ impl Default for Settings {
 pub struct Context {
     client: Client,
     comprehend: Arc<dyn Comprehend>,
-    events: Events,
+    status: StatusWriter<ClassificationJobStatus>,
     metrics: Arc<Metrics>,
     settings: Settings,
     start_limiter: RateLimiter,
@@ -143,8 +153,6 @@ pub struct Context {
     list_limiter: RateLimiter,
     slots: SlotPool,
     wake: mpsc::UnboundedSender<ObjectRef<ClassificationJob>>,
-    /// Statuses written that the cache has not caught up with.
-    written: Written<ClassificationJobStatus>,
     /// Consecutive retryable failures, for backoff.
     failures: Failures,
     /// Set once running jobs have been counted into the slots.
@@ -157,18 +165,6 @@ pub struct Context {
 impl Context {
     fn region(&self, job: &ClassificationJob) -> String {
         decide::region(&job.spec, &self.settings.default_region)
-    }
-
-    /// The object with the newest status the operator knows of.
-    fn freshest(&self, job: Arc<ClassificationJob>) -> Arc<ClassificationJob> {
-        match self.written.newer_than(&*job) {
-            Some(status) => {
-                let mut newer = (*job).clone();
-                newer.status = Some(status);
-                Arc::new(newer)
-            }
-            None => job,
-        }
     }
 
     fn backoff(&self, job: &ClassificationJob) -> Duration {
@@ -195,15 +191,7 @@ impl Context {
     }
 
     fn record_call(&self, operation: &str, result: Result<(), &AwsError>) {
-        let outcome = match result {
-            Ok(()) => "ok",
-            Err(e) => match e.kind {
-                ErrorKind::Throttled => "throttled",
-                ErrorKind::Transient => "transient",
-                ErrorKind::InvalidSpec => "invalid_spec",
-                ErrorKind::JobNotFound => "job_not_found",
-            },
-        };
+        let outcome = result.map_or_else(AwsError::outcome, |()| "ok");
         self.metrics.aws_call(operation, outcome);
     }
 
@@ -216,24 +204,72 @@ impl Context {
         }
     }
 
-    /// Writes the status if it differs from what the object has; remembers
-    /// it so a lagging cache cannot hide it; emits the event it deserves.
     async fn write_status(
         &self,
         job: &ClassificationJob,
         new: &ClassificationJobStatus,
     ) -> Result<(), Error> {
-        let old = job.status.clone().unwrap_or_default();
+        self.status.write(job, new).await
+    }
+}
+
+/// Writes statuses for both controllers: only when they change, remembered
+/// against a lagging cache, counted, each with the event it deserves.
+pub(crate) struct StatusWriter<S> {
+    client: Client,
+    events: Events,
+    metrics: Arc<Metrics>,
+    /// Statuses written that the cache has not caught up with.
+    written: Written<S>,
+}
+
+impl<S> StatusWriter<S>
+where
+    S: Clone + Default + PartialEq + serde::Serialize + decide::Noticed,
+{
+    pub(crate) fn new(client: Client, settings: &Settings, metrics: Arc<Metrics>) -> Self {
+        StatusWriter {
+            events: Events::new(client.clone(), &settings.instance),
+            client,
+            metrics,
+            written: Written::default(),
+        }
+    }
+
+    /// The object with the newest status the operator knows of.
+    pub(crate) fn freshest<K>(&self, obj: Arc<K>) -> Arc<K>
+    where
+        K: Resource + HasStatus<Status = S> + Clone,
+    {
+        self.written.freshest(obj)
+    }
+
+    /// Forgets written statuses the cache (UID to resourceVersion) has.
+    pub(crate) fn prune(&self, cached_rv: &HashMap<String, u64>) {
+        self.written.prune(cached_rv);
+    }
+
+    /// Writes `new` if it differs from what the object has; remembers it so
+    /// a lagging cache cannot hide it; emits the event it deserves.
+    pub(crate) async fn write<K>(&self, obj: &K, new: &S) -> Result<(), Error>
+    where
+        K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+            + HasStatus<Status = S>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+    {
+        let old = obj.status().cloned().unwrap_or_default();
         if &old == new {
             return Ok(());
         }
-        let written = apply_status(&self.client, job, new)
+        let written = apply_status(&self.client, obj, new)
             .await
             .map_err(Error::Kube)?;
         self.metrics.status_written();
         self.written.remember(&written, new.clone());
-        if let Some(n) = decide::notice(&old, new) {
-            self.events.publish(job, &n).await;
+        if let Some(n) = new.notice_since(&old) {
+            self.events.publish(obj, &n).await;
         }
         Ok(())
     }
@@ -352,7 +388,7 @@ pub async fn reconcile(job: Arc<ClassificationJob>, ctx: Arc<Context>) -> Result
     let mut seeded = ctx.seeded.clone();
     // Count running jobs into the slots before anyone takes one.
     let _ = seeded.wait_for(|s| *s).await;
-    let job = ctx.freshest(job);
+    let job = ctx.status.freshest(job);
     ctx.metrics.reconciled();
     let classifier = ctx.classifier_state(&job);
     let plan = decide::plan(&job, &ctx.settings.default_region, classifier.as_ref());
@@ -618,11 +654,7 @@ pub async fn run(
         shutdown.clone(),
     ));
 
-    let namespaces: Vec<Option<String>> = if settings.namespaces.is_empty() {
-        vec![None]
-    } else {
-        settings.namespaces.iter().cloned().map(Some).collect()
-    };
+    let namespaces = settings.scopes();
     // Jobs look up the classifiers they reference in these stores, and are
     // woken by the same watch when one changes.
     let mut classifier_streams = Vec::new();
@@ -631,32 +663,20 @@ pub async fn run(
     for ns in &namespaces {
         let (reader, writer) = reflector::store();
         let (synced_tx, synced_rx) = watch::channel(false);
-        let stream = watcher(
-            scoped::<DocumentClassifier>(&client, ns),
-            watcher::Config::default().any_semantic(),
-        )
-        .default_backoff()
-        .modify(slim)
-        .reflect(writer)
-        .inspect(move |event| {
-            if let Ok(watcher::Event::InitDone) = event {
-                let _ = synced_tx.send(true);
-            }
-        })
-        .touched_objects();
+        let stream = cached_watch::<DocumentClassifier>(&client, ns, writer, Some(synced_tx))
+            .touched_objects();
         classifier_streams.push(stream);
         classifier_stores.push(reader);
         synced.push(synced_rx);
     }
 
     let ctx = Arc::new(Context {
-        events: Events::new(client.clone(), &settings.instance),
+        status: StatusWriter::new(client.clone(), &settings, metrics.clone()),
         start_limiter: RateLimiter::new(settings.start_rate),
         describe_limiter: RateLimiter::new(settings.describe_rate),
         list_limiter: RateLimiter::new(settings.list_rate),
         slots: SlotPool::new(settings.max_active_jobs),
         wake: wake_tx,
-        written: Written::default(),
         failures: Failures::default(),
         seeded: seeded_rx,
         classifiers: classifier_stores,
@@ -679,23 +699,11 @@ pub async fn run(
         // Readiness is taken from the stream itself: the store's own
         // readiness future wakes only one waiter, and the controller is it.
         let (synced_tx, synced_rx) = watch::channel(false);
-        let stream = watcher(
-            scoped::<ClassificationJob>(&client, ns),
-            watcher::Config::default().any_semantic(),
-        )
-        .default_backoff()
-        // managedFields are most of a stored object and never read here.
-        .modify(slim)
-        .reflect(writer)
-        .inspect(move |event| {
-            if let Ok(watcher::Event::InitDone) = event {
-                let _ = synced_tx.send(true);
-            }
-        })
-        .applied_objects()
-        // A settled job costs nothing, also when a restart lists it.
-        .try_filter(|job| std::future::ready(decide::needs_reconcile(job)))
-        .predicate_filter(predicates::generation, Default::default());
+        let stream = cached_watch::<ClassificationJob>(&client, ns, writer, Some(synced_tx))
+            .applied_objects()
+            // A settled job costs nothing, also when a restart lists it.
+            .try_filter(|job| std::future::ready(decide::needs_reconcile(job)))
+            .predicate_filter(predicates::generation, Default::default());
         let (tx, rx) = mpsc::unbounded_channel();
         wake_senders.push((ns.clone(), tx));
         stores.push(reader.clone());
@@ -730,6 +738,38 @@ pub async fn run(
         Ok(result) => result,
         Err(e) => Err(anyhow::anyhow!("DocumentClassifier controller: {e}")),
     }
+}
+
+/// The watch of one scope (all namespaces, or one), with what the
+/// controllers never read dropped ([`slim`]) and mirrored into `writer`;
+/// `synced`, if given, turns true once the initial list is in the store.
+pub(crate) fn cached_watch<K>(
+    client: &Client,
+    namespace: &Option<String>,
+    writer: reflector::store::Writer<K>,
+    synced: Option<watch::Sender<bool>>,
+) -> impl futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send
+where
+    K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    watcher(
+        scoped::<K>(client, namespace),
+        watcher::Config::default().any_semantic(),
+    )
+    .default_backoff()
+    .modify(slim)
+    .reflect(writer)
+    .inspect(move |event| {
+        if let (Some(synced), Ok(watcher::Event::InitDone)) = (&synced, event) {
+            let _ = synced.send(true);
+        }
+    })
 }
 
 /// An `Api` over all namespaces, or over one.
@@ -834,7 +874,7 @@ async fn housekeeping(
         }
         ctx.metrics.set_jobs_by_status(&by_status);
         // Forget what the cache has caught up with, or what is gone.
-        ctx.written.prune(&cached_rv);
+        ctx.status.prune(&cached_rv);
         ctx.failures.prune(&cached_rv);
         release_free_memory();
         ctx.metrics.set_queue_length(ctx.slots.queued() as i64);

@@ -210,7 +210,8 @@ pub fn start_request(
 }
 
 /// The API spelling of a spec enum (its serde name).
-fn enum_str<T: serde::Serialize>(value: &T) -> String {
+/// The wire name of a serde enum value (`ONE_DOC_PER_LINE`, ...).
+pub(crate) fn enum_str<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_value(value)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
@@ -768,6 +769,18 @@ pub struct Notice {
     pub reason: &'static str,
     /// Human-readable note.
     pub note: String,
+}
+
+/// A status whose changes may deserve an event.
+pub trait Noticed {
+    /// The event the change from `old` to `self` deserves, if any.
+    fn notice_since(&self, old: &Self) -> Option<Notice>;
+}
+
+impl Noticed for ClassificationJobStatus {
+    fn notice_since(&self, old: &Self) -> Option<Notice> {
+        notice(old, self)
+    }
 }
 
 /// The event a status change deserves, if any: one per change of the

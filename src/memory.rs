@@ -3,9 +3,10 @@
 //! that its cache has not seen yet, and consecutive failures for backoff.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use kube::core::object::HasStatus;
 use kube::{Resource, ResourceExt};
 use rand::Rng;
 
@@ -46,6 +47,22 @@ impl<S: Clone> Written<S> {
                 None
             }
             None => None,
+        }
+    }
+
+    /// The object with the newest status known: its own, or the one
+    /// written for it that the cache has not seen yet.
+    pub fn freshest<K>(&self, obj: Arc<K>) -> Arc<K>
+    where
+        K: Resource + HasStatus<Status = S> + Clone,
+    {
+        match self.newer_than(&*obj) {
+            Some(status) => {
+                let mut newer = (*obj).clone();
+                *newer.status_mut() = Some(status);
+                Arc::new(newer)
+            }
+            None => obj,
         }
     }
 
@@ -165,6 +182,20 @@ mod tests {
         // Forgotten once seen.
         assert_eq!(written.newer_than(&obj("u1", 9)), None);
         assert_eq!(written.newer_than(&obj("u2", 1)), None);
+    }
+
+    #[test]
+    fn freshest_carries_the_written_status_until_the_cache_has_it() {
+        let written: Written<ClassificationJobStatus> = Written::default();
+        let status = ClassificationJobStatus {
+            job_id: Some("abc".into()),
+            ..Default::default()
+        };
+        written.remember(&obj("u1", 10), status.clone());
+        let lagging = written.freshest(Arc::new(obj("u1", 9)));
+        assert_eq!(lagging.status, Some(status));
+        let current = written.freshest(Arc::new(obj("u1", 10)));
+        assert_eq!(current.status, None);
     }
 
     #[test]

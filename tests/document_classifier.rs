@@ -61,39 +61,6 @@ async fn create_classifier(api: &Api<DocumentClassifier>, manifest: serde_json::
         .expect("create DocumentClassifier");
 }
 
-/// Waits until `check` holds for the named classifier (None: it is gone).
-async fn wait_classifier(
-    api: &Api<DocumentClassifier>,
-    name: &str,
-    what: &str,
-    check: impl Fn(Option<&DocumentClassifier>) -> bool,
-) -> Option<DocumentClassifier> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let last = api.get_opt(name).await.expect("get DocumentClassifier");
-        if check(last.as_ref()) {
-            return last;
-        }
-        if Instant::now() > deadline {
-            panic!("{name}: timed out waiting for {what}; last seen: {last:#?}");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-fn ready(dc: Option<&DocumentClassifier>) -> Option<(String, String, String)> {
-    dc?.status
-        .as_ref()?
-        .conditions
-        .iter()
-        .find(|c| c.type_ == "Ready")
-        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
-}
-
-fn is_ready(dc: Option<&DocumentClassifier>) -> bool {
-    ready(dc).is_some_and(|r| r.0 == "True")
-}
-
 /// Classifiers the stand-in holds under `name`, with their status.
 async fn standin_classifiers(standin: &Standin, name: &str) -> Vec<(String, String)> {
     let out = standin

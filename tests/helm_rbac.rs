@@ -94,37 +94,6 @@ fn can_i(kubeconfig: &Path, args: &[&str]) -> bool {
     answer == "yes"
 }
 
-/// The Ready condition of a DocumentClassifier: (status, reason, message).
-fn classifier_ready(dc: &DocumentClassifier) -> Option<(String, String, String)> {
-    dc.status
-        .as_ref()?
-        .conditions
-        .iter()
-        .find(|c| c.type_ == "Ready")
-        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
-}
-
-/// Waits until `check` holds for the named classifier (None: it is gone).
-async fn wait_classifier(
-    api: &Api<DocumentClassifier>,
-    name: &str,
-    what: &str,
-    check: impl Fn(Option<&DocumentClassifier>) -> bool,
-) -> Option<DocumentClassifier> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let last = api.get_opt(name).await.expect("get DocumentClassifier");
-        if check(last.as_ref()) {
-            return last;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{name}: timed out waiting for {what}; last seen: {last:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 struct Case {
     /// Values given to the chart.
     values: serde_json::Value,
@@ -217,21 +186,10 @@ async fn operator_as_chart_service_account_completes_a_job(case: Case) {
     // patched onto the resource and the status written, as the chart's
     // ServiceAccount.
     let classifiers: Api<DocumentClassifier> = Api::namespaced(client.clone(), &jobs_ns);
-    let model: DocumentClassifier = serde_json::from_value(json!({
-        "apiVersion": "comprehend.operators.dev/v1alpha1",
-        "kind": "DocumentClassifier",
-        "metadata": {"name": "model"},
-        "spec": {
-            "documentClassifierName": format!("helm-rbac-{}", &uuid_like()[..8]),
-            "versionName": "v1",
-            "languageCode": "en",
-            // trained_classifier() above uploaded this training set.
-            "inputDataConfig": {"s3Uri": "s3://training/news/train.csv"},
-            "dataAccessRoleArn": ROLE,
-            "deletionPolicy": "Delete",
-        }
-    }))
-    .unwrap();
+    // trained_classifier() above uploaded this training set.
+    let mut manifest = classifier_manifest("model", "v1", "s3://training/news/train.csv", "Delete");
+    manifest["spec"]["documentClassifierName"] = json!(format!("helm-rbac-{}", &uuid_like()[..8]));
+    let model: DocumentClassifier = serde_json::from_value(manifest).unwrap();
     classifiers
         .create(&PostParams::default(), &model)
         .await
@@ -240,7 +198,7 @@ async fn operator_as_chart_service_account_completes_a_job(case: Case) {
         &classifiers,
         "model",
         "Ready=True as the chart's ServiceAccount",
-        |dc| dc.and_then(classifier_ready).is_some_and(|r| r.0 == "True"),
+        is_ready,
     )
     .await
     .unwrap();

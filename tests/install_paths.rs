@@ -1055,18 +1055,10 @@ fn argocd_health_for_every_state() {
 }
 
 fn classifier(generation: i64, status: Option<Value>) -> Value {
-    let mut obj = json!({
-        "apiVersion": "comprehend.operators.dev/v1alpha1",
-        "kind": "DocumentClassifier",
-        "metadata": {
-            "name": "news", "namespace": "default", "generation": generation,
-            "finalizers": ["comprehend.operators.dev/classifier"],
-        },
-        "spec": {
-            "documentClassifierName": "news", "versionName": "v1", "languageCode": "en",
-            "inputDataConfig": {"s3Uri": "s3://training/news/train.csv"},
-            "dataAccessRoleArn": "arn:aws:iam::123456789012:role/comprehend-data-access",
-        },
+    let mut obj = classifier_manifest("news", "v1", "s3://training/news/train.csv", "Retain");
+    obj["metadata"] = json!({
+        "name": "news", "namespace": "default", "generation": generation,
+        "finalizers": ["comprehend.operators.dev/classifier"],
     });
     if let Some(s) = status {
         obj["status"] = s;

@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_comprehend::config::{Credentials, Region};
+use comprehend_operator::classifier_crd::DocumentClassifier;
 use comprehend_operator::crd::{all_crds, ClassificationJob};
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -424,6 +425,42 @@ pub fn classifier_manifest(
             "deletionPolicy": policy,
         }
     })
+}
+
+/// Waits until `check` holds for the named classifier (None: it is gone),
+/// or fails with its last state.
+pub async fn wait_classifier(
+    api: &Api<DocumentClassifier>,
+    name: &str,
+    what: &str,
+    check: impl Fn(Option<&DocumentClassifier>) -> bool,
+) -> Option<DocumentClassifier> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let last = api.get_opt(name).await.expect("get DocumentClassifier");
+        if check(last.as_ref()) {
+            return last;
+        }
+        if Instant::now() > deadline {
+            panic!("{name}: timed out waiting for {what}; last seen: {last:#?}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The Ready condition of a DocumentClassifier: (status, reason, message).
+pub fn ready(dc: Option<&DocumentClassifier>) -> Option<(String, String, String)> {
+    dc?.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
+}
+
+/// Whether the classifier is Ready=True.
+pub fn is_ready(dc: Option<&DocumentClassifier>) -> bool {
+    ready(dc).is_some_and(|r| r.0 == "True")
 }
 
 /// A ClassificationJob manifest that uses the DocumentClassifier
