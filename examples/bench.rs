@@ -338,6 +338,54 @@ fn audit_writes(ns: &str, offset: u64) -> (HashMap<String, u32>, u64, u64) {
     (per_name, events, other)
 }
 
+/// When the API server received and finished a request (epoch seconds).
+#[derive(Clone, Copy, Default)]
+struct Span {
+    received: f64,
+    done: f64,
+}
+
+/// Per resource of `ns`, from the audit log after `offset`: its create and
+/// its first status write.
+fn audit_first_writes(ns: &str, offset: u64) -> HashMap<String, (Option<Span>, Option<Span>)> {
+    let mut out: HashMap<String, (Option<Span>, Option<Span>)> = HashMap::new();
+    let Some(dir) = std::env::var_os("TEST_ENV_DIR") else {
+        return out;
+    };
+    let Ok(mut f) = std::fs::File::open(PathBuf::from(dir).join("audit.log")) else {
+        return out;
+    };
+    let _ = f.seek(SeekFrom::Start(offset));
+    for line in std::io::BufReader::new(f).lines().map_while(Result::ok) {
+        if !line.contains(ns) || !line.contains("classificationjobs") {
+            continue;
+        }
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        let r = &v["objectRef"];
+        if r["namespace"] != ns || r["resource"] != "classificationjobs" {
+            continue;
+        }
+        let (Some(received), Some(done)) = (
+            v["requestReceivedTimestamp"].as_str().and_then(parse_time),
+            v["stageTimestamp"].as_str().and_then(parse_time),
+        ) else {
+            continue;
+        };
+        let span = Some(Span { received, done });
+        let entry = out
+            .entry(r["name"].as_str().unwrap_or("").to_string())
+            .or_default();
+        match (v["verb"].as_str(), r["subresource"].as_str()) {
+            (Some("create"), None) => entry.0 = span,
+            (Some("patch" | "update"), Some("status")) if entry.1.is_none() => entry.1 = span,
+            _ => {}
+        }
+    }
+    out
+}
+
 fn audit_len() -> u64 {
     std::env::var_os("TEST_ENV_DIR")
         .and_then(|d| std::fs::metadata(PathBuf::from(d).join("audit.log")).ok())
@@ -417,6 +465,9 @@ struct RunResult {
     lat_p99: f64,
     lat_max: f64,
     lat_n: usize,
+    /// p50 and p99 of the steps of create -> Start: the create call, until
+    /// the first status write arrives, that write, List + Start.
+    lat_steps: [(f64, f64); 4],
     load_before: String,
     load_after: String,
 }
@@ -625,6 +676,7 @@ async fn run_one(args: &Args, client: &Client, n: usize) -> RunResult {
         "==> N = {n}: latency probe, {} jobs at {}/s with free slots",
         args.latency_jobs, args.latency_rate
     );
+    let probe_audit_offset = audit_len();
     let mut sent: Vec<(String, f64)> = Vec::new();
     let gap = Duration::from_secs_f64(1.0 / args.latency_rate.max(0.1));
     for i in 0..args.latency_jobs {
@@ -656,6 +708,29 @@ async fn run_one(args: &Args, client: &Client, n: usize) -> RunResult {
             Some(submit.get(&id)? - at)
         })
         .collect();
+    // Where the time goes, step by step (API server times from its audit log).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let audit = audit_first_writes(&ns, probe_audit_offset);
+    let mut steps: [Vec<f64>; 4] = Default::default();
+    for (name, at) in &sent {
+        let (Some((Some(create), Some(first))), Some(submitted)) = (
+            audit.get(name),
+            snapshot
+                .get(name)
+                .and_then(|t| t.job_id.as_ref())
+                .and_then(|id| submit.get(id)),
+        ) else {
+            continue;
+        };
+        steps[0].push(create.done - at);
+        steps[1].push(first.received - create.done);
+        steps[2].push(first.done - first.received);
+        steps[3].push(submitted - first.done);
+    }
+    for (i, step) in steps.iter_mut().enumerate() {
+        step.sort_by(f64::total_cmp);
+        r.lat_steps[i] = (percentile(step, 50.0), percentile(step, 99.0));
+    }
     lat.sort_by(f64::total_cmp);
     r.lat_n = lat.len();
     r.lat_p50 = percentile(&lat, 50.0);
@@ -807,6 +882,20 @@ fn table(rs: &[RunResult]) -> String {
                 )
             }),
             "p99 <= 1 s",
+        ),
+        (
+            "  steps p50 / p99 s: create call; to first status write; that write; List + Start",
+            Box::new(|r| {
+                let [a, b, c, d] = r.lat_steps;
+                (
+                    format!(
+                        "{:.3}/{:.3}; {:.3}/{:.3}; {:.3}/{:.3}; {:.3}/{:.3}",
+                        a.0, a.1, b.0, b.1, c.0, c.1, d.0, d.1
+                    ),
+                    "-".into(),
+                )
+            }),
+            "-",
         ),
         (
             "RSS steady, N resources, after run / after restart MiB",
