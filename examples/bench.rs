@@ -81,6 +81,11 @@ struct Args {
     /// Hard limit for one run (seconds); the run fails after it.
     #[arg(long, default_value_t = 1200)]
     run_timeout: u64,
+    /// Print where the operator's memory is at each steady sample: threads,
+    /// open sockets, /proc smaps_rollup, and glibc's per-arena statistics
+    /// (malloc_stats through gdb, into the operator's log).
+    #[arg(long)]
+    diagnose: bool,
     /// Write the results into this Markdown file (between the bench markers).
     #[arg(long)]
     output: Option<PathBuf>,
@@ -268,6 +273,37 @@ fn proc_sample(pid: u32, clk_tck: f64) -> Option<(f64, f64, f64)> {
     // After "(comm) ": state is field 3, utime field 14, stime field 15.
     let cpu = (f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / clk_tck;
     Some((kib("VmRSS:") / 1024.0, kib("VmHWM:") / 1024.0, cpu))
+}
+
+/// Where the memory of process `pid` is (see `--diagnose`).
+fn diagnose(pid: u32, when: &str) {
+    let count = |dir: &str, pred: &dyn Fn(&str) -> bool| {
+        std::fs::read_dir(format!("/proc/{pid}/{dir}")).map_or(0, |d| {
+            d.filter_map(Result::ok)
+                .filter(|e| {
+                    std::fs::read_link(e.path())
+                        .map(|l| pred(&l.to_string_lossy()))
+                        .unwrap_or(true)
+                })
+                .count()
+        })
+    };
+    let threads = count("task", &|_| true);
+    let sockets = count("fd", &|l| l.starts_with("socket:"));
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+    eprintln!("--- diagnose {when}: pid {pid}, {threads} threads, {sockets} sockets\n{rollup}");
+    let gdb = Command::new("gdb")
+        .args([
+            "-batch",
+            "-p",
+            &pid.to_string(),
+            "-ex",
+            "call (void) malloc_stats()",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    eprintln!("--- malloc_stats (gdb: {gdb:?}) went to the operator's log");
 }
 
 fn clk_tck() -> f64 {
@@ -573,6 +609,9 @@ async fn run_one(args: &Args, client: &Client, n: usize) -> RunResult {
     if let Some((rss, _, _)) = proc_sample(pid, tck) {
         r.rss_steady_run = rss;
     }
+    if args.diagnose {
+        diagnose(pid, "after the run");
+    }
     sampler.abort();
     r.rss_peak_run = *peak.lock().unwrap();
 
@@ -670,6 +709,9 @@ async fn run_one(args: &Args, client: &Client, n: usize) -> RunResult {
     tokio::time::sleep(Duration::from_secs(3)).await;
     if let Some((rss, _, _)) = proc_sample(pid, tck) {
         r.rss_steady_restart = rss;
+    }
+    if args.diagnose {
+        diagnose(pid, "after the restart");
     }
 
     eprintln!(

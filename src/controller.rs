@@ -845,8 +845,10 @@ async fn housekeeping(
     // Jobs already running hold their slots before any queued job asks.
     for store in &stores {
         for job in store.state() {
-            let status = job.status.clone().unwrap_or_default();
-            if status.job_id.is_some() && !decide::is_finished(&status) {
+            let Some(status) = job.status.as_ref() else {
+                continue;
+            };
+            if status.job_id.is_some() && !decide::is_finished(status) {
                 ctx.slots.hold(&ctx.region(&job), &key_of(&job));
             }
         }
@@ -866,10 +868,19 @@ async fn housekeeping(
             for job in store.state() {
                 alive.insert(key_of(&job));
                 cached_rv.insert(job.uid().unwrap_or_default(), resource_version(&*job));
-                let status = job.status.clone().unwrap_or_default();
-                let phase = decide::condition(&status, decide::SUCCEEDED)
-                    .map_or("New".to_string(), |c| c.reason.clone());
-                *by_status.entry(phase).or_default() += 1;
+                // Read in place: a copy of every status each pass was
+                // megabytes of churn at thousands of resources.
+                let phase = job
+                    .status
+                    .as_ref()
+                    .and_then(|s| decide::condition(s, decide::SUCCEEDED))
+                    .map_or("New", |c| c.reason.as_str());
+                match by_status.get_mut(phase) {
+                    Some(n) => *n += 1,
+                    None => {
+                        by_status.insert(phase.to_string(), 1);
+                    }
+                }
             }
         }
         ctx.metrics.set_jobs_by_status(&by_status);
