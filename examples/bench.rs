@@ -290,8 +290,38 @@ fn diagnose(pid: u32, when: &str) {
     };
     let threads = count("task", &|_| true);
     let sockets = count("fd", &|l| l.starts_with("socket:"));
+    // Sockets by remote port (which peer holds the connections).
+    let inodes: std::collections::HashSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter_map(|e| std::fs::read_link(e.path()).ok())
+                .filter_map(|l| {
+                    let l = l.to_string_lossy().to_string();
+                    Some(l.strip_prefix("socket:[")?.strip_suffix(']')?.to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut by_peer: BTreeMap<u32, usize> = BTreeMap::new();
+    for table in ["tcp", "tcp6"] {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() > 9 && inodes.contains(f[9]) {
+                let port = f[2]
+                    .rsplit(':')
+                    .next()
+                    .and_then(|p| u32::from_str_radix(p, 16).ok())
+                    .unwrap_or(0);
+                *by_peer.entry(port).or_default() += 1;
+            }
+        }
+    }
     let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
-    eprintln!("--- diagnose {when}: pid {pid}, {threads} threads, {sockets} sockets\n{rollup}");
+    eprintln!(
+        "--- diagnose {when}: pid {pid}, {threads} threads, {sockets} sockets; \
+         by remote port: {by_peer:?}\n{rollup}"
+    );
     let gdb = Command::new("gdb")
         .args([
             "-batch",
@@ -501,8 +531,9 @@ struct RunResult {
     lat_p99: f64,
     lat_max: f64,
     lat_n: usize,
-    /// p50 and p99 of the steps of create -> Start: the create call, until
-    /// the first status write arrives, that write, List + Start.
+    /// p50 and p99 of the steps of create -> Start: the create call; the
+    /// watch, the queue and the List call until the first status write
+    /// arrives; that write; the Start call.
     lat_steps: [(f64, f64); 4],
     load_before: String,
     load_after: String,
@@ -553,6 +584,7 @@ async fn run_one(args: &Args, client: &Client, n: usize) -> RunResult {
         "--training-secs",
         "1",
     ]);
+    eprintln!("    stand-in at {}", standin.endpoint);
     standin.upload_documents("news").await;
     let arn = standin.trained_classifier("bench").await;
     let ns = namespace(client, &format!("bench-{n}")).await;
@@ -926,7 +958,7 @@ fn table(rs: &[RunResult]) -> String {
             "p99 <= 1 s",
         ),
         (
-            "  steps p50 / p99 s: create call; to first status write; that write; List + Start",
+            "  steps p50 / p99 s: create call; watch, queue and List until the first status write; that write; Start",
             Box::new(|r| {
                 let [a, b, c, d] = r.lat_steps;
                 (

@@ -261,30 +261,36 @@ pub fn list(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
             "SubmitTimeAfter",
         ],
     )?;
-    let mut jobs: Vec<Job> = app.read(|store| store.jobs.values().cloned().collect());
-    jobs.sort_by(|a, b| {
-        a.submit_time
-            .total_cmp(&b.submit_time)
-            .then_with(|| a.job_id.cmp(&b.job_id))
-    });
-    if let Some((member, value)) = filter {
-        let number = value.as_f64().unwrap_or_default();
-        let text = value.as_str().unwrap_or_default();
-        jobs.retain(|job| match member {
-            "JobName" => job.job_name.as_deref() == Some(text),
-            "JobStatus" => job.status.as_str() == text,
-            "SubmitTimeBefore" => job.submit_time < number,
-            _ => job.submit_time > number,
+    // Filtered, sorted and paged by reference under the lock; only the page
+    // is turned into JSON. (Copying every job first made each List cost
+    // milliseconds, with the lock held, once thousands of jobs existed.)
+    let (page, next) = app.read(|store| {
+        let number = filter.and_then(|(_, v)| v.as_f64()).unwrap_or_default();
+        let text = filter.and_then(|(_, v)| v.as_str()).unwrap_or_default();
+        let mut jobs: Vec<&Job> = store
+            .jobs
+            .values()
+            .filter(|job| match filter.map(|(member, _)| member) {
+                None => true,
+                Some("JobName") => job.job_name.as_deref() == Some(text),
+                Some("JobStatus") => job.status.as_str() == text,
+                Some("SubmitTimeBefore") => job.submit_time < number,
+                Some(_) => job.submit_time > number,
+            })
+            .collect();
+        jobs.sort_by(|a, b| {
+            a.submit_time
+                .total_cmp(&b.submit_time)
+                .then_with(|| a.job_id.cmp(&b.job_id))
         });
-        if member == "SubmitTimeAfter" {
+        if filter.is_some_and(|(member, _)| member == "SubmitTimeAfter") {
             // Newest first, as the API reference says for this filter.
             jobs.reverse();
         }
-    }
-    let (page, next) = paginate(jobs, request)?;
-    let mut out = json!({
-        "DocumentClassificationJobPropertiesList": page.iter().map(properties).collect::<Vec<_>>(),
-    });
+        paginate(jobs, request)
+            .map(|(page, next)| (page.into_iter().map(properties).collect::<Vec<_>>(), next))
+    })?;
+    let mut out = json!({ "DocumentClassificationJobPropertiesList": page });
     if let Some(next) = next {
         out["NextToken"] = json!(next);
     }
