@@ -49,6 +49,11 @@ const OPERATION_TIMEOUT: Duration = Duration::from_secs(20);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// TCP/TLS connect timeout: an unreachable endpoint should fail fast.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Idle connections kept open per endpoint, and for how long. A burst of
+/// concurrent calls opens many; without a bound each stayed open (with its
+/// buffers and TLS state) for 90 s.
+const IDLE_CONNECTIONS_PER_HOST: usize = 8;
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Page size for ListDocumentClassificationJobs (the API allows 1-500; a
 /// name filter normally matches one job, so this is only an upper bound).
 const LIST_PAGE_SIZE: i32 = 100;
@@ -144,7 +149,13 @@ impl AwsComprehend {
     /// the chain's region (e.g. `AWS_REGION`) is.
     pub async fn from_env(endpoint_url: Option<String>, region: Option<String>) -> Self {
         let region = region.filter(|r| !r.is_empty());
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+        let http = aws_smithy_http_client::Builder::new()
+            .pool_max_idle_per_host(IDLE_CONNECTIONS_PER_HOST)
+            .pool_idle_timeout(IDLE_TIMEOUT)
+            .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+            .build_https();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http);
         if let Some(r) = &region {
             loader = loader.region(Region::new(r.clone()));
         }

@@ -213,6 +213,12 @@ impl Context {
     }
 }
 
+/// Status writes (with their events) in flight at once, per controller.
+/// Each one in flight may need a connection to the API server, and every
+/// connection opened stays in the client's pool: 128 concurrent reconciles
+/// left about 150 idle connections (some 10 MiB) after a burst.
+const WRITES_IN_FLIGHT: usize = 16;
+
 /// Writes statuses for both controllers: only when they change, remembered
 /// against a lagging cache, counted, each with the event it deserves.
 pub(crate) struct StatusWriter<S> {
@@ -221,6 +227,7 @@ pub(crate) struct StatusWriter<S> {
     metrics: Arc<Metrics>,
     /// Statuses written that the cache has not caught up with.
     written: Written<S>,
+    in_flight: tokio::sync::Semaphore,
 }
 
 impl<S> StatusWriter<S>
@@ -233,6 +240,7 @@ where
             client,
             metrics,
             written: Written::default(),
+            in_flight: tokio::sync::Semaphore::new(WRITES_IN_FLIGHT),
         }
     }
 
@@ -263,6 +271,7 @@ where
         if &old == new {
             return Ok(());
         }
+        let _permit = self.in_flight.acquire().await.expect("never closed");
         let written = apply_status(&self.client, obj, new)
             .await
             .map_err(Error::Kube)?;
