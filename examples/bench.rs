@@ -369,22 +369,9 @@ const LIST: &str = "ListDocumentClassificationJobs";
 fn audit_writes(ns: &str, offset: u64) -> (HashMap<String, u32>, u64, u64) {
     let mut per_name = HashMap::new();
     let (mut events, mut other) = (0, 0);
-    let Some(dir) = std::env::var_os("TEST_ENV_DIR") else {
-        return (per_name, 0, 0);
-    };
-    let Ok(mut f) = std::fs::File::open(PathBuf::from(dir).join("audit.log")) else {
-        return (per_name, 0, 0);
-    };
-    let _ = f.seek(SeekFrom::Start(offset));
-    for line in std::io::BufReader::new(f).lines().map_while(Result::ok) {
-        if !line.contains(ns) || !line.contains("ResponseComplete") {
-            continue;
-        }
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
-            continue;
-        };
+    for v in audit_entries(ns, offset) {
         let r = &v["objectRef"];
-        if r["namespace"] != ns || v["stage"] != "ResponseComplete" {
+        if v["stage"] != "ResponseComplete" {
             continue;
         }
         let verb = v["verb"].as_str().unwrap_or("");
@@ -404,6 +391,22 @@ fn audit_writes(ns: &str, offset: u64) -> (HashMap<String, u32>, u64, u64) {
     (per_name, events, other)
 }
 
+/// The API server's audit entries about namespace `ns`, from byte `offset`
+/// of its audit log on (none without a log).
+fn audit_entries(ns: &str, offset: u64) -> impl Iterator<Item = serde_json::Value> + '_ {
+    let file = std::env::var_os("TEST_ENV_DIR")
+        .and_then(|dir| std::fs::File::open(PathBuf::from(dir).join("audit.log")).ok())
+        .map(|mut f| {
+            let _ = f.seek(SeekFrom::Start(offset));
+            f
+        });
+    file.into_iter()
+        .flat_map(|f| std::io::BufReader::new(f).lines().map_while(Result::ok))
+        .filter(move |line| line.contains(ns))
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(&line).ok())
+        .filter(move |v| v["objectRef"]["namespace"] == ns)
+}
+
 /// When the API server received and finished a request (epoch seconds).
 #[derive(Clone, Copy, Default)]
 struct Span {
@@ -415,22 +418,9 @@ struct Span {
 /// its first status write.
 fn audit_first_writes(ns: &str, offset: u64) -> HashMap<String, (Option<Span>, Option<Span>)> {
     let mut out: HashMap<String, (Option<Span>, Option<Span>)> = HashMap::new();
-    let Some(dir) = std::env::var_os("TEST_ENV_DIR") else {
-        return out;
-    };
-    let Ok(mut f) = std::fs::File::open(PathBuf::from(dir).join("audit.log")) else {
-        return out;
-    };
-    let _ = f.seek(SeekFrom::Start(offset));
-    for line in std::io::BufReader::new(f).lines().map_while(Result::ok) {
-        if !line.contains(ns) || !line.contains("classificationjobs") {
-            continue;
-        }
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
-            continue;
-        };
+    for v in audit_entries(ns, offset) {
         let r = &v["objectRef"];
-        if r["namespace"] != ns || r["resource"] != "classificationjobs" {
+        if r["resource"] != "classificationjobs" {
             continue;
         }
         let (Some(received), Some(done)) = (
