@@ -30,6 +30,7 @@ use aws_sdk_comprehend::types::{
     LanguageCode, OutputDataConfig, Split, Tag,
 };
 use aws_sdk_comprehend::Client;
+use aws_smithy_http_client::tls;
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;
 
@@ -149,11 +150,12 @@ impl AwsComprehend {
     /// the chain's region (e.g. `AWS_REGION`) is.
     pub async fn from_env(endpoint_url: Option<String>, region: Option<String>) -> Self {
         let region = region.filter(|r| !r.is_empty());
-        use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
         let http = aws_smithy_http_client::Builder::new()
             .pool_max_idle_per_host(IDLE_CONNECTIONS_PER_HOST)
             .pool_idle_timeout(IDLE_TIMEOUT)
-            .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::AwsLc,
+            ))
             .build_https();
         let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http);
         if let Some(r) = &region {

@@ -86,6 +86,7 @@ impl Context {
         result
     }
 
+    /// Through the shared writer; `dc` may be an `Arc` (deref coercion).
     async fn write_status(
         &self,
         dc: &DocumentClassifier,

@@ -222,7 +222,6 @@ pub fn create_request(dc: &DocumentClassifier) -> Result<CreateClassifierRequest
     })
 }
 
-/// The API spelling of a spec enum (its serde name).
 /// The condition of `type_`, if any.
 pub fn condition<'a>(
     status: &'a DocumentClassifierStatus,

@@ -20,6 +20,7 @@ use std::time::Duration;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions};
+use kube::core::object::HasStatus;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{predicates, watcher, Controller, WatchStreamExt};
@@ -37,7 +38,6 @@ use crate::http::Health;
 use crate::memory::{jittered, release_free_memory, resource_version, slim, Failures, Written};
 use crate::quota::{RateLimiter, Slot, SlotPool};
 use crate::telemetry::Metrics;
-use kube::core::object::HasStatus;
 
 /// Field manager of the operator's status writes.
 pub const MANAGER: &str = "comprehend-operator";
@@ -195,6 +195,15 @@ impl Context {
         self.metrics.aws_call(operation, outcome);
     }
 
+    /// Through the shared writer; `job` may be an `Arc` (deref coercion).
+    async fn write_status(
+        &self,
+        job: &ClassificationJob,
+        new: &ClassificationJobStatus,
+    ) -> Result<(), Error> {
+        self.status.write(job, new).await
+    }
+
     /// Frees a slot and wakes the resources that may take it.
     fn release_slot(&self, region: &str, key: &str) {
         for waiter in self.slots.release(region, key) {
@@ -202,14 +211,6 @@ impl Context {
                 let _ = self.wake.send(obj);
             }
         }
-    }
-
-    async fn write_status(
-        &self,
-        job: &ClassificationJob,
-        new: &ClassificationJobStatus,
-    ) -> Result<(), Error> {
-        self.status.write(job, new).await
     }
 }
 
@@ -884,12 +885,7 @@ async fn housekeeping(
                     .as_ref()
                     .and_then(|s| decide::condition(s, decide::SUCCEEDED))
                     .map_or("New", |c| c.reason.as_str());
-                match by_status.get_mut(phase) {
-                    Some(n) => *n += 1,
-                    None => {
-                        by_status.insert(phase.to_string(), 1);
-                    }
-                }
+                *by_status.entry(phase.to_string()).or_default() += 1;
             }
         }
         ctx.metrics.set_jobs_by_status(&by_status);

@@ -209,8 +209,7 @@ pub fn start_request(
     })
 }
 
-/// The API spelling of a spec enum (its serde name).
-/// The wire name of a serde enum value (`ONE_DOC_PER_LINE`, ...).
+/// The API spelling of a spec enum (its serde name, `ONE_DOC_PER_LINE`, ...).
 pub(crate) fn enum_str<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_value(value)
         .ok()
