@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 
 use crate::app::App;
-use crate::jobs::{request_tags, MAX_TAGS};
+use crate::jobs::request_tags;
 use crate::model::{self, Mode};
 use crate::protocol::{
     epoch_json, fingerprint, now_epoch, paginate, single_filter, str_member, ApiError,
@@ -168,11 +168,6 @@ pub fn create(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
                 version
                     .map(|v| format!(" and version {v}"))
                     .unwrap_or_default()
-            )));
-        }
-        if tags.len() > MAX_TAGS {
-            return Err(ApiError::too_many_tags(format!(
-                "A resource can have at most {MAX_TAGS} tags."
             )));
         }
         let classifier = Classifier {

@@ -17,9 +17,6 @@ use crate::protocol::{
 use crate::s3::{self, S3Error, S3Location};
 use crate::state::{Job, JobStatus, Store, Tag};
 
-/// Most tags one resource may carry.
-pub const MAX_TAGS: usize = 50;
-
 /// How many classes a multi-class prediction lists.
 pub const TOP_CLASSES: usize = 3;
 
@@ -40,26 +37,6 @@ pub fn request_tags(request: &Value) -> Vec<Tag> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-fn check_reader_config(request: &Value) -> Result<(), ApiError> {
-    let Some(reader) = request
-        .get("InputDataConfig")
-        .and_then(|c| c.get("DocumentReaderConfig"))
-    else {
-        return Ok(());
-    };
-    let has_features = reader
-        .get("FeatureTypes")
-        .and_then(Value::as_array)
-        .is_some_and(|f| !f.is_empty());
-    if has_features && str_member(reader, "DocumentReadAction") != Some("TEXTRACT_ANALYZE_DOCUMENT")
-    {
-        return Err(ApiError::invalid_request(
-            "FeatureTypes can be specified only when DocumentReadAction is TEXTRACT_ANALYZE_DOCUMENT.",
-        ));
-    }
-    Ok(())
 }
 
 /// The full URI of a job's `output.tar.gz`.
@@ -133,7 +110,6 @@ pub fn start(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
         }
         _ => {}
     }
-    check_reader_config(request)?;
 
     let limits = app.limits();
     let token = str_member(request, "ClientRequestToken").map(str::to_string);
@@ -178,11 +154,6 @@ pub fn start(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
                 "Concurrent job limit exceeded: at most {} document classification jobs can be \
                  active at once.",
                 limits.max_active_jobs
-            )));
-        }
-        if tags.len() > MAX_TAGS {
-            return Err(ApiError::too_many_tags(format!(
-                "A resource can have at most {MAX_TAGS} tags."
             )));
         }
 

@@ -2,7 +2,8 @@
 //!
 //! It speaks Comprehend's awsJson1_1 protocol, so the unmodified
 //! `aws-sdk-comprehend` client works against it with `endpoint_url`; it
-//! validates requests as the API reference says, enforces the service's
+//! validates requests against the Comprehend service model (the botocore
+//! extract in `model/comprehend.json`), enforces the service's
 //! quotas, really trains classifiers and runs jobs against S3 (an embedded
 //! s3s-fs server unless an external endpoint is given), can inject faults,
 //! and can persist its state. See [`start`].
@@ -27,6 +28,7 @@ pub mod jobs;
 pub mod model;
 pub mod protocol;
 pub mod quota;
+pub mod rules;
 pub mod s3;
 pub mod server;
 pub mod state;

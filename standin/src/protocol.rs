@@ -104,6 +104,17 @@ impl ApiError {
         Self::new("InvalidRequestException", message)
     }
 
+    /// `ValidationException`: the request breaks a constraint of the service
+    /// model (length, pattern, enum, range, required member).
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new("ValidationException", message)
+    }
+
+    /// `UnsupportedLanguageException`: the language is not supported here.
+    pub fn unsupported_language(message: impl Into<String>) -> Self {
+        Self::new("UnsupportedLanguageException", message)
+    }
+
     /// `InvalidFilterException`: the filter is invalid.
     pub fn invalid_filter(message: impl Into<String>) -> Self {
         Self::new("InvalidFilterException", message)

@@ -1,5 +1,6 @@
 //! The HTTP front: `POST /` with `X-Amz-Target` for the Comprehend API
-//! (faults, then rate quota, then validation, then the operation), the admin
+//! (faults, then rate quota, then validation against the service model, then
+//! the rules the model states only in prose, then the operation), the admin
 //! API under `/_standin/`, and AWS-shaped errors for anything else.
 
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use crate::app::{App, Outcome};
 use crate::faults::Verdict;
 use crate::protocol::{ok_response, parse_body, ApiError, Operation};
 use crate::validate::validate_request;
-use crate::{classifiers, jobs, tags};
+use crate::{classifiers, jobs, rules, tags};
 
 /// The router of one stand-in.
 pub fn router(app: Arc<App>) -> Router {
@@ -59,6 +60,7 @@ async fn api(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Re
         Verdict::Serve if !app.admit(op) => Err(ApiError::too_many_requests("Rate exceeded")),
         Verdict::Serve => parse_body(&body).and_then(|request| {
             validate_request(op, &request)?;
+            rules::check(op, &request)?;
             dispatch(&app, op, &request)
         }),
     };

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use crate::app::App;
-use crate::jobs::{request_tags, MAX_TAGS};
+use crate::jobs::request_tags;
 use crate::protocol::{str_member, ApiError};
+use crate::rules::{too_many_tags, MAX_TAGS};
 
 fn not_found(arn: &str) -> ApiError {
     ApiError::resource_not_found(format!("The specified resource ARN was not found: {arn}"))
@@ -29,9 +30,7 @@ pub fn tag(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
             }
         }
         if tags.len() > MAX_TAGS {
-            return Err(ApiError::too_many_tags(format!(
-                "A resource can have at most {MAX_TAGS} tags."
-            )));
+            return Err(too_many_tags());
         }
         store.tags.insert(arn.to_string(), tags);
         Ok(json!({}))

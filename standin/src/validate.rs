@@ -1,392 +1,331 @@
-//! Request validation, table-driven from the Comprehend API reference: each
-//! operation's input is described as a shape tree (types, required members,
-//! lengths, patterns, enums, list sizes, integer ranges), and one walker
-//! checks a JSON request against it and words the errors like the service:
-//! `1 validation error detected: Value 'x' at 'dataAccessRoleArn' failed to
-//! satisfy constraint: Member must satisfy regular expression pattern: ...`.
+//! Request validation read from the Comprehend service model: the extract in
+//! `model/comprehend.json` (botocore's own format, generated from a pinned
+//! botocore; never edited by hand) is embedded, turned once into a shape
+//! tree, and one walker checks a JSON request against its operation's input
+//! shape: types, required members, lengths (in characters), patterns (on the
+//! whole value), enums, list sizes and integer ranges. Every violated
+//! constraint is listed in one `ValidationException`, worded like the
+//! service: `1 validation error detected: Value 'x' at 'dataAccessRoleArn'
+//! failed to satisfy constraint: Member must satisfy regular expression
+//! pattern: ...`, quoting the model's pattern verbatim. A member of the
+//! wrong JSON type is a `SerializationException`.
 
-use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::LazyLock;
 
 use regex::Regex;
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::protocol::{ApiError, Operation};
 
-/// The type of one member, with its constraints.
+/// The service model extract, as generated.
+pub const MODEL_JSON: &str = include_str!("../model/comprehend.json");
+
+/// Model patterns are Java regular expressions. The few whose Java spelling
+/// the `regex` crate does not read are rewritten here, model pattern first,
+/// then its Rust equivalent (messages always quote the model's pattern).
+/// Every pattern of the current extract compiles as it is (`\p{ASCII}`,
+/// `\p{L}`, `\u0009` and the rest have the same meaning in both); a
+/// botocore update that brings one that does not fails the unit test
+/// `every_model_pattern_compiles` until it is added here.
+const JAVA_PATTERNS: &[(&str, &str)] = &[];
+
+/// A pattern of the model, with its compiled, anchored form.
 #[derive(Debug)]
-pub enum Ty {
-    /// A string with optional length bounds (in characters), a pattern the
-    /// whole string must match, and an enum set.
+pub struct Pattern {
+    /// The pattern as the model spells it, quoted in messages.
+    pub source: String,
+    regex: Regex,
+}
+
+impl Pattern {
+    /// Compiles a model pattern, anchored: the service applies patterns to
+    /// the whole value.
+    pub fn compile(source: &str) -> Result<Pattern, regex::Error> {
+        let rust = JAVA_PATTERNS
+            .iter()
+            .find(|(java, _)| *java == source)
+            .map_or(source, |(_, rust)| rust);
+        Ok(Pattern {
+            source: source.to_string(),
+            regex: Regex::new(&format!("^(?:{rust})$"))?,
+        })
+    }
+
+    /// Whether the whole of `value` matches.
+    pub fn matches(&self, value: &str) -> bool {
+        self.regex.is_match(value)
+    }
+}
+
+/// The type of a shape, with its constraints. Shapes refer to each other
+/// by index into [`ServiceModel::shapes`].
+#[derive(Debug)]
+pub enum Kind {
+    /// A string (or blob): length bounds in characters, a pattern, an enum.
     Str {
         /// Minimum length.
-        min: Option<usize>,
+        min: Option<i64>,
         /// Maximum length.
-        max: Option<usize>,
-        /// Regular expression the whole value must match.
-        pattern: Option<&'static str>,
+        max: Option<i64>,
+        /// Pattern the whole value must match.
+        pattern: Option<Pattern>,
         /// Allowed values.
-        values: Option<&'static [&'static str]>,
+        values: Option<Vec<String>>,
     },
-    /// An integer within `min..=max`.
+    /// An integer or long within `min..=max`.
     Int {
         /// Smallest allowed value.
-        min: i64,
+        min: Option<i64>,
         /// Largest allowed value.
-        max: i64,
+        max: Option<i64>,
     },
+    /// A float or double.
+    Number,
+    /// A boolean.
+    Bool,
     /// A timestamp (epoch seconds in awsJson1_1).
     Timestamp,
-    /// A structure with named members.
-    Struct(&'static [Member]),
+    /// A structure; members sorted by name.
+    Struct(Vec<Member>),
     /// A list with optional size bounds.
     List {
-        /// The type of each item.
-        item: &'static Ty,
+        /// The shape of each item.
+        member: usize,
         /// Minimum number of items.
-        min: Option<usize>,
+        min: Option<i64>,
         /// Maximum number of items.
-        max: Option<usize>,
+        max: Option<i64>,
     },
-    /// Anything (members this stand-in accepts without checking).
-    Any,
+    /// A map with optional size bounds.
+    Map {
+        /// The shape of each key.
+        key: usize,
+        /// The shape of each value.
+        value: usize,
+        /// Minimum number of entries.
+        min: Option<i64>,
+        /// Maximum number of entries.
+        max: Option<i64>,
+    },
 }
 
 /// A member of a structure.
 #[derive(Debug)]
 pub struct Member {
     /// The member's wire name (PascalCase).
-    pub name: &'static str,
+    pub name: String,
     /// Whether the member must be present.
     pub required: bool,
-    /// The member's type.
-    pub ty: &'static Ty,
+    /// Its shape.
+    pub shape: usize,
 }
 
-const fn req(name: &'static str, ty: &'static Ty) -> Member {
-    Member {
-        name,
-        required: true,
-        ty,
-    }
+/// One shape of the model.
+#[derive(Debug)]
+pub struct Shape {
+    /// The model's name of the shape.
+    pub name: String,
+    /// Its type and constraints.
+    pub kind: Kind,
 }
 
-const fn opt(name: &'static str, ty: &'static Ty) -> Member {
-    Member {
-        name,
-        required: false,
-        ty,
-    }
+/// One operation of the model.
+#[derive(Debug)]
+pub struct OperationSpec {
+    /// Its input shape.
+    pub input: usize,
+    /// The errors the model says it can answer.
+    pub errors: Vec<String>,
 }
 
-const fn string(min: Option<usize>, max: Option<usize>, pattern: &'static str) -> Ty {
-    Ty::Str {
-        min,
-        max,
-        pattern: Some(pattern),
-        values: None,
-    }
+/// The shape tree of the served operations.
+#[derive(Debug)]
+pub struct ServiceModel {
+    /// Every shape reachable from the operations' inputs.
+    pub shapes: Vec<Shape>,
+    /// Operations by name.
+    pub operations: BTreeMap<String, OperationSpec>,
 }
 
-const fn enumeration(values: &'static [&'static str]) -> Ty {
-    Ty::Str {
-        min: None,
-        max: None,
-        pattern: None,
-        values: Some(values),
-    }
+#[derive(Deserialize)]
+struct RawModel {
+    operations: BTreeMap<String, RawOperation>,
+    shapes: BTreeMap<String, RawShape>,
 }
 
-/// Pattern of `JobName` (and of `JobId`).
-pub const JOB_NAME_PATTERN: &str = r"^([\p{L}\p{Z}\p{N}_.:/=+\-%@]*)$";
-/// Pattern of `ClientRequestToken`.
-pub const CLIENT_REQUEST_TOKEN_PATTERN: &str = r"^[a-zA-Z0-9-]+$";
-/// Pattern of every `S3Uri`.
-pub const S3_URI_PATTERN: &str = r"s3://[a-z0-9][\.\-a-z0-9]{1,61}[a-z0-9](/.*)?";
-/// Pattern of `DataAccessRoleArn`.
-pub const IAM_ROLE_ARN_PATTERN: &str = r"arn:aws(-[^:]+)?:iam::[0-9]{12}:role/.+";
-/// Pattern of `DocumentClassifierArn`.
-pub const DOCUMENT_CLASSIFIER_ARN_PATTERN: &str = r"arn:aws(-[^:]+)?:comprehend:[a-zA-Z0-9-]*:[0-9]{12}:document-classifier/[a-zA-Z0-9](-*[a-zA-Z0-9])*(/version/[a-zA-Z0-9](-*[a-zA-Z0-9])*)?";
-/// Pattern of `FlywheelArn`.
-pub const FLYWHEEL_ARN_PATTERN: &str =
-    r"arn:aws(-[^:]+)?:comprehend:[a-zA-Z0-9-]*:[0-9]{12}:flywheel/[a-zA-Z0-9](-*[a-zA-Z0-9])*";
-/// Pattern of a resource ARN in the tagging operations.
-pub const COMPREHEND_ARN_PATTERN: &str = r"arn:aws(-[^:]+)?:comprehend:[a-zA-Z0-9-]*:[0-9]{12}:[a-zA-Z0-9-]{1,64}/[a-zA-Z0-9](-*[a-zA-Z0-9])*(/version/[a-zA-Z0-9](-*[a-zA-Z0-9])*)?";
-/// Pattern of KMS key ids, key ARNs, alias names and alias ARNs.
-pub const KMS_KEY_ID_PATTERN: &str = r"^\p{ASCII}+$";
-/// Pattern of security group ids and subnet ids.
-pub const VPC_ID_PATTERN: &str = r"[-0-9a-zA-Z]+";
-/// Pattern of `DocumentClassifierName` and `VersionName`.
-pub const RESOURCE_NAME_PATTERN: &str = r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$";
-/// Pattern of `LabelDelimiter`.
-pub const LABEL_DELIMITER_PATTERN: &str = r"^[ ~!@#$%^*\-_+=|\\:;\t>?/]$";
-/// Pattern of `ModelPolicy`.
-pub const MODEL_POLICY_PATTERN: &str = r"[\u{0009}\u{000A}\u{000D}\u{0020}-\u{00FF}]+";
+#[derive(Deserialize)]
+struct RawOperation {
+    input: String,
+    #[serde(default)]
+    errors: Vec<String>,
+}
 
-/// `JobStatus` values.
-pub const JOB_STATUSES: &[&str] = &[
-    "SUBMITTED",
-    "IN_PROGRESS",
-    "COMPLETED",
-    "FAILED",
-    "STOP_REQUESTED",
-    "STOPPED",
-];
-/// `ModelStatus` values.
-pub const MODEL_STATUSES: &[&str] = &[
-    "SUBMITTED",
-    "TRAINING",
-    "DELETING",
-    "STOP_REQUESTED",
-    "STOPPED",
-    "IN_ERROR",
-    "TRAINED",
-    "TRAINED_WITH_WARNING",
-];
-/// `LanguageCode` values.
-pub const LANGUAGE_CODES: &[&str] = &[
-    "en", "es", "fr", "de", "it", "pt", "ar", "hi", "ja", "ko", "zh", "zh-TW",
-];
+#[derive(Deserialize)]
+struct RawRef {
+    shape: String,
+}
 
-static JOB_NAME: Ty = string(Some(1), Some(256), JOB_NAME_PATTERN);
-static JOB_ID: Ty = string(Some(1), Some(32), JOB_NAME_PATTERN);
-static CLIENT_REQUEST_TOKEN: Ty = string(Some(1), Some(64), CLIENT_REQUEST_TOKEN_PATTERN);
-static S3_URI: Ty = string(None, Some(1024), S3_URI_PATTERN);
-static IAM_ROLE_ARN: Ty = string(Some(20), Some(2048), IAM_ROLE_ARN_PATTERN);
-static DOCUMENT_CLASSIFIER_ARN: Ty = string(None, Some(256), DOCUMENT_CLASSIFIER_ARN_PATTERN);
-static FLYWHEEL_ARN: Ty = string(None, Some(256), FLYWHEEL_ARN_PATTERN);
-static COMPREHEND_ARN: Ty = string(None, Some(256), COMPREHEND_ARN_PATTERN);
-static KMS_KEY_ID: Ty = string(None, Some(2048), KMS_KEY_ID_PATTERN);
-static VPC_ID: Ty = string(Some(1), Some(32), VPC_ID_PATTERN);
-static RESOURCE_NAME: Ty = string(None, Some(63), RESOURCE_NAME_PATTERN);
-static LABEL_DELIMITER: Ty = string(Some(1), Some(1), LABEL_DELIMITER_PATTERN);
-static MODEL_POLICY: Ty = string(Some(1), Some(20000), MODEL_POLICY_PATTERN);
-static NEXT_TOKEN: Ty = Ty::Str {
-    min: Some(1),
-    max: None,
-    pattern: None,
-    values: None,
-};
-static MAX_RESULTS: Ty = Ty::Int { min: 1, max: 500 };
-static TIMESTAMP: Ty = Ty::Timestamp;
-static ANY: Ty = Ty::Any;
+#[derive(Deserialize)]
+struct RawShape {
+    #[serde(rename = "type")]
+    ty: String,
+    min: Option<i64>,
+    max: Option<i64>,
+    pattern: Option<String>,
+    #[serde(rename = "enum")]
+    values: Option<Vec<String>>,
+    #[serde(default)]
+    required: Vec<String>,
+    members: Option<BTreeMap<String, RawRef>>,
+    member: Option<RawRef>,
+    key: Option<RawRef>,
+    value: Option<RawRef>,
+}
 
-static TAG_KEY: Ty = Ty::Str {
-    min: Some(1),
-    max: Some(128),
-    pattern: None,
-    values: None,
-};
-static TAG_VALUE: Ty = Ty::Str {
-    min: Some(0),
-    max: Some(256),
-    pattern: None,
-    values: None,
-};
-static TAG: Ty = Ty::Struct(&[req("Key", &TAG_KEY), opt("Value", &TAG_VALUE)]);
-static TAG_LIST: Ty = Ty::List {
-    item: &TAG,
-    min: None,
-    max: None,
-};
-static TAG_KEY_LIST: Ty = Ty::List {
-    item: &TAG_KEY,
-    min: None,
-    max: None,
-};
-
-static VPC_CONFIG: Ty = Ty::Struct(&[
-    req(
-        "SecurityGroupIds",
-        &Ty::List {
-            item: &VPC_ID,
-            min: Some(1),
-            max: Some(5),
-        },
-    ),
-    req(
-        "Subnets",
-        &Ty::List {
-            item: &VPC_ID,
-            min: Some(1),
-            max: Some(16),
-        },
-    ),
-]);
-
-static INPUT_FORMAT: Ty = enumeration(&["ONE_DOC_PER_FILE", "ONE_DOC_PER_LINE"]);
-static DOCUMENT_READER_CONFIG: Ty = Ty::Struct(&[
-    req(
-        "DocumentReadAction",
-        &enumeration(&["TEXTRACT_DETECT_DOCUMENT_TEXT", "TEXTRACT_ANALYZE_DOCUMENT"]),
-    ),
-    opt(
-        "DocumentReadMode",
-        &enumeration(&["SERVICE_DEFAULT", "FORCE_DOCUMENT_READ_ACTION"]),
-    ),
-    opt(
-        "FeatureTypes",
-        &Ty::List {
-            item: &enumeration(&["TABLES", "FORMS"]),
-            min: Some(1),
-            max: Some(2),
-        },
-    ),
-]);
-static INPUT_DATA_CONFIG: Ty = Ty::Struct(&[
-    req("S3Uri", &S3_URI),
-    opt("InputFormat", &INPUT_FORMAT),
-    opt("DocumentReaderConfig", &DOCUMENT_READER_CONFIG),
-]);
-static OUTPUT_DATA_CONFIG: Ty = Ty::Struct(&[req("S3Uri", &S3_URI), opt("KmsKeyId", &KMS_KEY_ID)]);
-
-static START_DOCUMENT_CLASSIFICATION_JOB: Ty = Ty::Struct(&[
-    opt("JobName", &JOB_NAME),
-    opt("DocumentClassifierArn", &DOCUMENT_CLASSIFIER_ARN),
-    req("InputDataConfig", &INPUT_DATA_CONFIG),
-    req("OutputDataConfig", &OUTPUT_DATA_CONFIG),
-    req("DataAccessRoleArn", &IAM_ROLE_ARN),
-    opt("ClientRequestToken", &CLIENT_REQUEST_TOKEN),
-    opt("VolumeKmsKeyId", &KMS_KEY_ID),
-    opt("VpcConfig", &VPC_CONFIG),
-    opt("Tags", &TAG_LIST),
-    opt("FlywheelArn", &FLYWHEEL_ARN),
-]);
-static DESCRIBE_DOCUMENT_CLASSIFICATION_JOB: Ty = Ty::Struct(&[req("JobId", &JOB_ID)]);
-static LIST_DOCUMENT_CLASSIFICATION_JOBS: Ty = Ty::Struct(&[
-    opt(
-        "Filter",
-        &Ty::Struct(&[
-            opt("JobName", &JOB_NAME),
-            opt("JobStatus", &enumeration(JOB_STATUSES)),
-            opt("SubmitTimeBefore", &TIMESTAMP),
-            opt("SubmitTimeAfter", &TIMESTAMP),
-        ]),
-    ),
-    opt("NextToken", &NEXT_TOKEN),
-    opt("MaxResults", &MAX_RESULTS),
-]);
-
-static CREATE_DOCUMENT_CLASSIFIER: Ty = Ty::Struct(&[
-    req("DocumentClassifierName", &RESOURCE_NAME),
-    opt("VersionName", &RESOURCE_NAME),
-    req("DataAccessRoleArn", &IAM_ROLE_ARN),
-    opt("Tags", &TAG_LIST),
-    req(
-        "InputDataConfig",
-        &Ty::Struct(&[
-            opt(
-                "DataFormat",
-                &enumeration(&["COMPREHEND_CSV", "AUGMENTED_MANIFEST"]),
-            ),
-            opt("S3Uri", &S3_URI),
-            opt("TestS3Uri", &S3_URI),
-            opt("LabelDelimiter", &LABEL_DELIMITER),
-            opt(
-                "AugmentedManifests",
-                &Ty::List {
-                    item: &ANY,
-                    min: None,
-                    max: None,
+impl ServiceModel {
+    /// Builds the shape tree from a model extract.
+    pub fn parse(json: &str) -> Result<ServiceModel, String> {
+        let raw: RawModel =
+            serde_json::from_str(json).map_err(|e| format!("not a model extract: {e}"))?;
+        let index: HashMap<&str, usize> = raw
+            .shapes
+            .keys()
+            .enumerate()
+            .map(|(i, name)| (name.as_str(), i))
+            .collect();
+        let resolve = |owner: &str, r: Option<&RawRef>, what: &str| -> Result<usize, String> {
+            let name = &r
+                .ok_or_else(|| format!("shape {owner} has no {what}"))?
+                .shape;
+            index
+                .get(name.as_str())
+                .copied()
+                .ok_or_else(|| format!("shape {owner} refers to unknown shape {name}"))
+        };
+        let mut shapes = Vec::with_capacity(raw.shapes.len());
+        for (name, shape) in &raw.shapes {
+            let kind = match shape.ty.as_str() {
+                "string" | "blob" => Kind::Str {
+                    min: shape.min,
+                    max: shape.max,
+                    pattern: shape
+                        .pattern
+                        .as_deref()
+                        .map(|p| Pattern::compile(p).map_err(|e| format!("pattern of {name}: {e}")))
+                        .transpose()?,
+                    values: shape.values.clone(),
                 },
-            ),
-            opt(
-                "DocumentType",
-                &enumeration(&["PLAIN_TEXT_DOCUMENT", "SEMI_STRUCTURED_DOCUMENT"]),
-            ),
-            opt(
-                "Documents",
-                &Ty::Struct(&[req("S3Uri", &S3_URI), opt("TestS3Uri", &S3_URI)]),
-            ),
-            opt("DocumentReaderConfig", &DOCUMENT_READER_CONFIG),
-        ]),
-    ),
-    opt(
-        "OutputDataConfig",
-        &Ty::Struct(&[
-            opt("S3Uri", &S3_URI),
-            opt("KmsKeyId", &KMS_KEY_ID),
-            opt("FlywheelStatsS3Prefix", &S3_URI),
-        ]),
-    ),
-    opt("ClientRequestToken", &CLIENT_REQUEST_TOKEN),
-    req("LanguageCode", &enumeration(LANGUAGE_CODES)),
-    opt("VolumeKmsKeyId", &KMS_KEY_ID),
-    opt("VpcConfig", &VPC_CONFIG),
-    opt("Mode", &enumeration(&["MULTI_CLASS", "MULTI_LABEL"])),
-    opt("ModelKmsKeyId", &KMS_KEY_ID),
-    opt("ModelPolicy", &MODEL_POLICY),
-]);
-static CLASSIFIER_ARN_ONLY: Ty =
-    Ty::Struct(&[req("DocumentClassifierArn", &DOCUMENT_CLASSIFIER_ARN)]);
-static LIST_DOCUMENT_CLASSIFIERS: Ty = Ty::Struct(&[
-    opt(
-        "Filter",
-        &Ty::Struct(&[
-            opt("Status", &enumeration(MODEL_STATUSES)),
-            opt("DocumentClassifierName", &RESOURCE_NAME),
-            opt("SubmitTimeBefore", &TIMESTAMP),
-            opt("SubmitTimeAfter", &TIMESTAMP),
-        ]),
-    ),
-    opt("NextToken", &NEXT_TOKEN),
-    opt("MaxResults", &MAX_RESULTS),
-]);
-static TAG_RESOURCE: Ty =
-    Ty::Struct(&[req("ResourceArn", &COMPREHEND_ARN), req("Tags", &TAG_LIST)]);
-static UNTAG_RESOURCE: Ty = Ty::Struct(&[
-    req("ResourceArn", &COMPREHEND_ARN),
-    req("TagKeys", &TAG_KEY_LIST),
-]);
-static LIST_TAGS_FOR_RESOURCE: Ty = Ty::Struct(&[req("ResourceArn", &COMPREHEND_ARN)]);
+                "integer" | "long" => Kind::Int {
+                    min: shape.min,
+                    max: shape.max,
+                },
+                "float" | "double" => Kind::Number,
+                "boolean" => Kind::Bool,
+                "timestamp" => Kind::Timestamp,
+                "structure" => {
+                    let members = shape.members.as_ref();
+                    for required in &shape.required {
+                        if !members.is_some_and(|m| m.contains_key(required)) {
+                            return Err(format!("{name} requires unknown member {required}"));
+                        }
+                    }
+                    // BTreeMap: members in name order, whatever order the
+                    // JSON reader keeps.
+                    let members = members
+                        .into_iter()
+                        .flatten()
+                        .map(|(member, r)| {
+                            Ok(Member {
+                                name: member.clone(),
+                                required: shape.required.contains(member),
+                                shape: resolve(name, Some(r), "member")?,
+                            })
+                        })
+                        .collect::<Result<Vec<_>, String>>()?;
+                    Kind::Struct(members)
+                }
+                "list" => Kind::List {
+                    member: resolve(name, shape.member.as_ref(), "member")?,
+                    min: shape.min,
+                    max: shape.max,
+                },
+                "map" => Kind::Map {
+                    key: resolve(name, shape.key.as_ref(), "key")?,
+                    value: resolve(name, shape.value.as_ref(), "value")?,
+                    min: shape.min,
+                    max: shape.max,
+                },
+                other => return Err(format!("shape {name} has unknown type {other}")),
+            };
+            shapes.push(Shape {
+                name: name.clone(),
+                kind,
+            });
+        }
+        let mut operations = BTreeMap::new();
+        for (name, op) in raw.operations {
+            let input = index
+                .get(op.input.as_str())
+                .copied()
+                .ok_or_else(|| format!("operation {name} has unknown input {}", op.input))?;
+            operations.insert(
+                name,
+                OperationSpec {
+                    input,
+                    errors: op.errors,
+                },
+            );
+        }
+        Ok(ServiceModel { shapes, operations })
+    }
 
-/// The input shape of an operation.
-pub fn input_shape(op: Operation) -> &'static Ty {
-    match op {
-        Operation::StartDocumentClassificationJob => &START_DOCUMENT_CLASSIFICATION_JOB,
-        Operation::DescribeDocumentClassificationJob => &DESCRIBE_DOCUMENT_CLASSIFICATION_JOB,
-        Operation::ListDocumentClassificationJobs => &LIST_DOCUMENT_CLASSIFICATION_JOBS,
-        Operation::CreateDocumentClassifier => &CREATE_DOCUMENT_CLASSIFIER,
-        Operation::DescribeDocumentClassifier
-        | Operation::StopTrainingDocumentClassifier
-        | Operation::DeleteDocumentClassifier => &CLASSIFIER_ARN_ONLY,
-        Operation::ListDocumentClassifiers => &LIST_DOCUMENT_CLASSIFIERS,
-        Operation::TagResource => &TAG_RESOURCE,
-        Operation::UntagResource => &UNTAG_RESOURCE,
-        Operation::ListTagsForResource => &LIST_TAGS_FOR_RESOURCE,
+    /// The spec of an operation the model has.
+    pub fn operation(&self, op: Operation) -> Option<&OperationSpec> {
+        self.operations.get(op.name())
+    }
+
+    /// A shape by its model name.
+    pub fn shape(&self, name: &str) -> Option<&Shape> {
+        self.shapes.iter().find(|s| s.name == name)
     }
 }
+
+/// The embedded model, built on first use.
+pub static MODEL: LazyLock<ServiceModel> = LazyLock::new(|| {
+    ServiceModel::parse(MODEL_JSON).expect("model/comprehend.json is a valid model extract")
+});
 
 /// Checks a request against its operation's input shape.
 ///
 /// A member of the wrong JSON type is a `SerializationException`; every
-/// violated constraint is listed in one `InvalidRequestException`.
+/// violated constraint is listed in one `ValidationException`.
 pub fn validate_request(op: Operation, request: &Value) -> Result<(), ApiError> {
+    let model = &*MODEL;
+    let Some(spec) = model.operation(op) else {
+        return Err(ApiError::internal(format!(
+            "The service model has no operation {}.",
+            op.name()
+        )));
+    };
     let mut errors = Vec::new();
-    check(input_shape(op), request, "", &mut errors)?;
+    Walker {
+        model,
+        errors: &mut errors,
+    }
+    .check(spec.input, request, "")?;
     match errors.len() {
         0 => Ok(()),
-        1 => Err(ApiError::invalid_request(format!(
+        1 => Err(ApiError::validation(format!(
             "1 validation error detected: {}",
             errors[0]
         ))),
-        n => Err(ApiError::invalid_request(format!(
+        n => Err(ApiError::validation(format!(
             "{n} validation errors detected: {}",
             errors.join("; ")
         ))),
     }
-}
-
-/// Whether `value` matches the whole of `pattern` (patterns are anchored, as
-/// the service applies them).
-pub fn matches(pattern: &'static str, value: &str) -> bool {
-    static CACHE: LazyLock<Mutex<HashMap<&'static str, Regex>>> =
-        LazyLock::new(|| Mutex::new(HashMap::new()));
-    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    let regex = cache.entry(pattern).or_insert_with(|| {
-        Regex::new(&format!("^(?:{pattern})$")).expect("API patterns are valid regexes")
-    });
-    regex.is_match(value)
 }
 
 /// `DataAccessRoleArn` -> `dataAccessRoleArn`, as the service names members
@@ -433,46 +372,45 @@ fn violation(value: &Value, path: &str, constraint: &str) -> String {
     )
 }
 
-/// The constraint messages a string breaks, without the path.
-fn string_violations(ty: &Ty, s: &str) -> Vec<String> {
+fn length_violations(len: usize, min: Option<i64>, max: Option<i64>) -> Vec<String> {
+    let len = len as i64;
     let mut out = Vec::new();
-    if let Ty::Str {
+    if let Some(min) = min.filter(|min| len < *min) {
+        out.push(format!(
+            "Member must have length greater than or equal to {min}"
+        ));
+    }
+    if let Some(max) = max.filter(|max| len > *max) {
+        out.push(format!(
+            "Member must have length less than or equal to {max}"
+        ));
+    }
+    out
+}
+
+/// The constraint messages a string breaks, without the path.
+fn string_violations(kind: &Kind, s: &str) -> Vec<String> {
+    let Kind::Str {
         min,
         max,
         pattern,
         values,
-    } = ty
-    {
-        let len = s.chars().count();
-        if let Some(min) = min {
-            if len < *min {
-                out.push(format!(
-                    "Member must have length greater than or equal to {min}"
-                ));
-            }
-        }
-        if let Some(max) = max {
-            if len > *max {
-                out.push(format!(
-                    "Member must have length less than or equal to {max}"
-                ));
-            }
-        }
-        if let Some(pattern) = pattern {
-            if !matches(pattern, s) {
-                out.push(format!(
-                    "Member must satisfy regular expression pattern: {pattern}"
-                ));
-            }
-        }
-        if let Some(values) = values {
-            if !values.contains(&s) {
-                out.push(format!(
-                    "Member must satisfy enum value set: [{}]",
-                    values.join(", ")
-                ));
-            }
-        }
+    } = kind
+    else {
+        return Vec::new();
+    };
+    let mut out = length_violations(s.chars().count(), *min, *max);
+    if let Some(pattern) = pattern.as_ref().filter(|p| !p.matches(s)) {
+        out.push(format!(
+            "Member must satisfy regular expression pattern: {}",
+            pattern.source
+        ));
+    }
+    if let Some(values) = values.as_ref().filter(|v| !v.iter().any(|v| v == s)) {
+        out.push(format!(
+            "Member must satisfy enum value set: [{}]",
+            values.join(", ")
+        ));
     }
     out
 }
@@ -481,186 +419,135 @@ fn type_error(path: &str, expected: &str) -> ApiError {
     ApiError::serialization(format!("Expected {expected} at '{path}'"))
 }
 
-fn check(ty: &Ty, value: &Value, path: &str, errors: &mut Vec<String>) -> Result<(), ApiError> {
-    match ty {
-        Ty::Any => {}
-        Ty::Str { .. } => {
-            let s = value.as_str().ok_or_else(|| type_error(path, "a string"))?;
-            for constraint in string_violations(ty, s) {
-                errors.push(violation(value, path, &constraint));
+struct Walker<'a> {
+    model: &'a ServiceModel,
+    errors: &'a mut Vec<String>,
+}
+
+impl Walker<'_> {
+    fn check(&mut self, shape: usize, value: &Value, path: &str) -> Result<(), ApiError> {
+        let model = self.model;
+        match &model.shapes[shape].kind {
+            kind @ Kind::Str { .. } => {
+                let s = value.as_str().ok_or_else(|| type_error(path, "a string"))?;
+                for constraint in string_violations(kind, s) {
+                    self.errors.push(violation(value, path, &constraint));
+                }
             }
-        }
-        Ty::Int { min, max } => {
-            let n = value
-                .as_i64()
-                .ok_or_else(|| type_error(path, "an integer"))?;
-            if n < *min {
-                errors.push(violation(
-                    value,
-                    path,
-                    &format!("Member must have value greater than or equal to {min}"),
-                ));
+            Kind::Int { min, max } => {
+                let n = value
+                    .as_i64()
+                    .ok_or_else(|| type_error(path, "an integer"))?;
+                if let Some(min) = min.filter(|min| n < *min) {
+                    self.errors.push(violation(
+                        value,
+                        path,
+                        &format!("Member must have value greater than or equal to {min}"),
+                    ));
+                }
+                if let Some(max) = max.filter(|max| n > *max) {
+                    self.errors.push(violation(
+                        value,
+                        path,
+                        &format!("Member must have value less than or equal to {max}"),
+                    ));
+                }
             }
-            if n > *max {
-                errors.push(violation(
-                    value,
-                    path,
-                    &format!("Member must have value less than or equal to {max}"),
-                ));
+            Kind::Number => {
+                if !value.is_number() {
+                    return Err(type_error(path, "a number"));
+                }
             }
-        }
-        Ty::Timestamp => {
-            if !value.is_number() {
-                return Err(type_error(path, "a timestamp in epoch seconds"));
+            Kind::Bool => {
+                if !value.is_boolean() {
+                    return Err(type_error(path, "a boolean"));
+                }
             }
-        }
-        Ty::Struct(members) => {
-            let object = value
-                .as_object()
-                .ok_or_else(|| type_error(path, "an object"))?;
-            for member in members.iter() {
-                let member_path = join(path, member.name);
-                match object.get(member.name) {
-                    None | Some(Value::Null) => {
-                        if member.required {
-                            errors.push(violation(
-                                &Value::Null,
-                                &member_path,
-                                "Member must not be null",
-                            ));
+            Kind::Timestamp => {
+                if !value.is_number() {
+                    return Err(type_error(path, "a timestamp in epoch seconds"));
+                }
+            }
+            Kind::Struct(members) => {
+                let object = value
+                    .as_object()
+                    .ok_or_else(|| type_error(path, "an object"))?;
+                for member in members {
+                    let member_path = join(path, &member.name);
+                    match object.get(&member.name) {
+                        None | Some(Value::Null) => {
+                            if member.required {
+                                self.errors.push(violation(
+                                    &Value::Null,
+                                    &member_path,
+                                    "Member must not be null",
+                                ));
+                            }
                         }
-                    }
-                    Some(member_value) => check(member.ty, member_value, &member_path, errors)?,
-                }
-            }
-        }
-        Ty::List { item, min, max } => {
-            let items = value.as_array().ok_or_else(|| type_error(path, "a list"))?;
-            if let Some(min) = min {
-                if items.len() < *min {
-                    errors.push(violation(
-                        value,
-                        path,
-                        &format!("Member must have length greater than or equal to {min}"),
-                    ));
-                }
-            }
-            if let Some(max) = max {
-                if items.len() > *max {
-                    errors.push(violation(
-                        value,
-                        path,
-                        &format!("Member must have length less than or equal to {max}"),
-                    ));
-                }
-            }
-            if let Ty::Str { .. } = item {
-                // The service reports string-list members together, at the
-                // list's path.
-                let mut broken: Vec<String> = Vec::new();
-                for element in items {
-                    let s = element
-                        .as_str()
-                        .ok_or_else(|| type_error(path, "a list of strings"))?;
-                    for constraint in string_violations(item, s) {
-                        if !broken.contains(&constraint) {
-                            broken.push(constraint);
+                        Some(member_value) => {
+                            self.check(member.shape, member_value, &member_path)?
                         }
                     }
                 }
-                if !broken.is_empty() {
-                    errors.push(violation(
-                        value,
-                        path,
-                        &format!("Member must satisfy constraint: [{}]", broken.join(", ")),
-                    ));
+            }
+            Kind::List { member, min, max } => {
+                let items = value.as_array().ok_or_else(|| type_error(path, "a list"))?;
+                for constraint in length_violations(items.len(), *min, *max) {
+                    self.errors.push(violation(value, path, &constraint));
                 }
-            } else {
-                for (index, element) in items.iter().enumerate() {
-                    let element_path = format!("{path}.{}.member", index + 1);
-                    check(item, element, &element_path, errors)?;
+                let item_kind = &model.shapes[*member].kind;
+                if let Kind::Str { .. } = item_kind {
+                    // The service reports string-list members together, at
+                    // the list's path.
+                    let mut broken: Vec<String> = Vec::new();
+                    for element in items {
+                        let s = element
+                            .as_str()
+                            .ok_or_else(|| type_error(path, "a list of strings"))?;
+                        for constraint in string_violations(item_kind, s) {
+                            if !broken.contains(&constraint) {
+                                broken.push(constraint);
+                            }
+                        }
+                    }
+                    if !broken.is_empty() {
+                        self.errors.push(violation(
+                            value,
+                            path,
+                            &format!("Member must satisfy constraint: [{}]", broken.join(", ")),
+                        ));
+                    }
+                } else {
+                    for (index, element) in items.iter().enumerate() {
+                        let element_path = format!("{path}.{}.member", index + 1);
+                        self.check(*member, element, &element_path)?;
+                    }
+                }
+            }
+            Kind::Map {
+                key,
+                value: value_shape,
+                min,
+                max,
+            } => {
+                let object = value.as_object().ok_or_else(|| type_error(path, "a map"))?;
+                for constraint in length_violations(object.len(), *min, *max) {
+                    self.errors.push(violation(value, path, &constraint));
+                }
+                for (k, v) in object {
+                    let entry_path = format!("{path}.{k}");
+                    self.check(
+                        *key,
+                        &Value::String(k.clone()),
+                        &format!("{entry_path}.key"),
+                    )?;
+                    self.check(*value_shape, v, &format!("{entry_path}.value"))?;
                 }
             }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn start(overrides: Value) -> Value {
-        let mut request = json!({
-            "JobName": "job-1",
-            "DocumentClassifierArn": "arn:aws:comprehend:us-east-1:123456789012:document-classifier/c1",
-            "InputDataConfig": {"S3Uri": "s3://in-bucket/docs/", "InputFormat": "ONE_DOC_PER_LINE"},
-            "OutputDataConfig": {"S3Uri": "s3://out-bucket/results/"},
-            "DataAccessRoleArn": "arn:aws:iam::123456789012:role/comprehend",
-        });
-        for (k, v) in overrides.as_object().unwrap() {
-            request[k] = v.clone();
-        }
-        request
-    }
-
-    #[test]
-    fn a_good_request_passes() {
-        validate_request(Operation::StartDocumentClassificationJob, &start(json!({}))).unwrap();
-    }
-
-    #[test]
-    fn role_arn_message_names_the_member_and_pattern() {
-        let err = validate_request(
-            Operation::StartDocumentClassificationJob,
-            &start(json!({"DataAccessRoleArn": "arn:aws:iam::12:role/x-long-enough"})),
-        )
-        .unwrap_err();
-        assert_eq!(err.code, "InvalidRequestException");
-        assert_eq!(
-            err.message,
-            "1 validation error detected: Value 'arn:aws:iam::12:role/x-long-enough' at 'dataAccessRoleArn' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:aws(-[^:]+)?:iam::[0-9]{12}:role/.+"
-        );
-    }
-
-    #[test]
-    fn nested_and_list_paths() {
-        let err = validate_request(
-            Operation::StartDocumentClassificationJob,
-            &start(json!({
-                "InputDataConfig": {"S3Uri": "s3://In"},
-                "VpcConfig": {"SecurityGroupIds": ["sg-1"], "Subnets": ["subnet_1"]},
-                "Tags": [{"Value": "v"}],
-            })),
-        )
-        .unwrap_err();
-        assert!(
-            err.message.starts_with("3 validation errors detected: "),
-            "{}",
-            err.message
-        );
-        assert!(err.message.contains("at 'inputDataConfig.s3Uri'"));
-        assert!(err.message.contains("at 'vpcConfig.subnets'"));
-        assert!(err.message.contains("Value null at 'tags.1.member.key'"));
-    }
-
-    #[test]
-    fn job_names_allow_unicode_letters() {
-        assert!(matches(
-            JOB_NAME_PATTERN,
-            "Auftrag-Überprüfung 1:2/3=4+5%6@7"
-        ));
-        assert!(!matches(JOB_NAME_PATTERN, "bad!name"));
-    }
-
-    #[test]
-    fn wrong_types_are_serialization_errors() {
-        let err = validate_request(
-            Operation::ListDocumentClassificationJobs,
-            &json!({"MaxResults": "ten"}),
-        )
-        .unwrap_err();
-        assert_eq!(err.code, "SerializationException");
-    }
-}
+mod tests;

@@ -60,6 +60,7 @@ async fn start_validation_follows_the_api_reference() {
         ) -> StartDocumentClassificationJobFluentBuilder,
         &'static str,
     );
+    // Constraints of the service model: ValidationException.
     let cases: Vec<Case> = vec![
         ("bad JobName chars", |b| b.job_name("bad!name"), "'jobName'"),
         (
@@ -163,27 +164,6 @@ async fn start_validation_follows_the_api_reference() {
             "Value null at 'outputDataConfig'",
         ),
         (
-            "FeatureTypes without ANALYZE",
-            |b| {
-                b.input_data_config(
-                    InputDataConfig::builder()
-                        .s3_uri("s3://in-bucket/x")
-                        .document_reader_config(
-                            DocumentReaderConfig::builder()
-                                .document_read_action(
-                                    DocumentReadAction::TextractDetectDocumentText,
-                                )
-                                .feature_types(DocumentReadFeatureTypes::Tables)
-                                .build()
-                                .unwrap(),
-                        )
-                        .build()
-                        .unwrap(),
-                )
-            },
-            "FeatureTypes",
-        ),
-        (
             "bad token",
             |b| b.client_request_token("not a token!"),
             "'clientRequestToken'",
@@ -206,6 +186,67 @@ async fn start_validation_follows_the_api_reference() {
             },
             "'tags.1.member.key'",
         ),
+    ];
+    for (name, mutate, expected) in cases {
+        let err = mutate(good_start(&h))
+            .send()
+            .await
+            .expect_err(name)
+            .into_service_error();
+        assert_eq!(err.code(), Some("ValidationException"), "{name}: {err:?}");
+        let message = err.message().unwrap_or_default();
+        assert!(
+            message.contains("validation error") && message.contains(expected),
+            "{name}: {message}"
+        );
+    }
+
+    // Rules the model states only in prose: InvalidRequestException.
+    let cases: Vec<Case> = vec![
+        (
+            "FeatureTypes without ANALYZE",
+            |b| {
+                b.input_data_config(
+                    InputDataConfig::builder()
+                        .s3_uri("s3://in-bucket/x")
+                        .document_reader_config(
+                            DocumentReaderConfig::builder()
+                                .document_read_action(
+                                    DocumentReadAction::TextractDetectDocumentText,
+                                )
+                                .feature_types(DocumentReadFeatureTypes::Tables)
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+            },
+            "FeatureTypes",
+        ),
+        (
+            "ANALYZE without FeatureTypes",
+            |b| {
+                b.input_data_config(
+                    InputDataConfig::builder()
+                        .s3_uri("s3://in-bucket/x")
+                        .document_reader_config(
+                            DocumentReaderConfig::builder()
+                                .document_read_action(DocumentReadAction::TextractAnalyzeDocument)
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+            },
+            "FeatureTypes is required when DocumentReadAction is TEXTRACT_ANALYZE_DOCUMENT",
+        ),
+        (
+            "reserved tag key",
+            |b| b.tags(Tag::builder().key("AWS:team").value("v").build().unwrap()),
+            "reserved",
+        ),
         (
             "neither classifier nor flywheel",
             |b| b.set_document_classifier_arn(None),
@@ -223,6 +264,18 @@ async fn start_validation_follows_the_api_reference() {
         let message = err.message().unwrap_or_default();
         assert!(message.contains(expected), "{name}: {message}");
     }
+
+    // More than 50 tags: TooManyTagsException.
+    let tags: Vec<Tag> = (0..51)
+        .map(|i| Tag::builder().key(format!("k{i}")).build().unwrap())
+        .collect();
+    let err = good_start(&h)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_too_many_tags_exception(), "{err:?}");
 
     // The good request passes validation and fails only on the missing
     // classifier.
@@ -243,6 +296,7 @@ async fn role_arn_message_is_worded_like_the_service() {
         .await
         .unwrap_err()
         .into_service_error();
+    assert_eq!(err.code(), Some("ValidationException"));
     assert_eq!(
         err.message(),
         Some(
@@ -265,7 +319,7 @@ async fn list_validation_and_filters() {
             .await
             .unwrap_err()
             .into_service_error();
-        assert!(err.is_invalid_request_exception(), "{max}: {err:?}");
+        assert_eq!(err.code(), Some("ValidationException"), "{max}: {err:?}");
         assert!(err.message().unwrap_or_default().contains("'maxResults'"));
     }
     let err = h
@@ -418,7 +472,11 @@ async fn unknown_operations_get_aws_shaped_errors() {
     )
     .await;
     assert_eq!(response.status, 400);
-    assert_eq!(response.json()["__type"], "InvalidRequestException");
+    assert_eq!(response.json()["__type"], "ValidationException");
+    assert_eq!(
+        response.header("x-amzn-errortype"),
+        Some("ValidationException")
+    );
     assert_eq!(
         response.json()["Message"],
         "1 validation error detected: Value null at 'jobId' failed to satisfy constraint: \
@@ -737,7 +795,14 @@ async fn create_classifier_validation_follows_the_api_reference() {
             .await
             .expect_err(name)
             .into_service_error();
-        assert!(err.is_invalid_request_exception(), "{name}: {err:?}");
+        // Constraints of the model are ValidationException; the rest is
+        // checked by the operation.
+        let code = if name == "no S3Uri" {
+            "InvalidRequestException"
+        } else {
+            "ValidationException"
+        };
+        assert_eq!(err.code(), Some(code), "{name}: {err:?}");
         let message = err.message().unwrap_or_default();
         assert!(message.contains(expected), "{name}: {message}");
     }
@@ -762,7 +827,7 @@ async fn tagging_validation() {
         .await
         .unwrap_err()
         .into_service_error();
-    assert!(err.is_invalid_request_exception(), "{err:?}");
+    assert_eq!(err.code(), Some("ValidationException"), "{err:?}");
     assert!(err.message().unwrap().contains("'resourceArn'"));
 
     let err = h
@@ -791,6 +856,6 @@ async fn tagging_validation() {
         .await
         .unwrap_err()
         .into_service_error();
-    assert!(err.is_invalid_request_exception(), "{err:?}");
+    assert_eq!(err.code(), Some("ValidationException"), "{err:?}");
     assert!(err.message().unwrap().contains("'tags.1.member.value'"));
 }
