@@ -237,27 +237,40 @@ pub fn list(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
             "SubmitTimeAfter",
         ],
     )?;
-    let mut classifiers: Vec<Classifier> =
-        app.read(|store| store.classifiers.values().cloned().collect());
-    classifiers.sort_by(|a, b| {
-        a.submit_time
-            .total_cmp(&b.submit_time)
-            .then_with(|| a.arn.cmp(&b.arn))
-    });
-    if let Some((member, value)) = filter {
-        let number = value.as_f64().unwrap_or_default();
-        let text = value.as_str().unwrap_or_default();
-        classifiers.retain(|c| match member {
-            "Status" => c.status.as_str() == text,
-            "DocumentClassifierName" => c.name == text,
-            "SubmitTimeBefore" => c.submit_time < number,
-            _ => c.submit_time > number,
+    // Filtered, sorted and paged by reference under the lock, as for jobs.
+    let (page, next) = app.read(|store| {
+        let number = filter.and_then(|(_, v)| v.as_f64()).unwrap_or_default();
+        let text = filter.and_then(|(_, v)| v.as_str()).unwrap_or_default();
+        let mut classifiers: Vec<&Classifier> = store
+            .classifiers
+            .values()
+            .filter(|c| match filter.map(|(member, _)| member) {
+                None => true,
+                Some("Status") => c.status.as_str() == text,
+                Some("DocumentClassifierName") => c.name == text,
+                Some("SubmitTimeBefore") => c.submit_time < number,
+                Some(_) => c.submit_time > number,
+            })
+            .collect();
+        classifiers.sort_by(|a, b| {
+            a.submit_time
+                .total_cmp(&b.submit_time)
+                .then_with(|| a.arn.cmp(&b.arn))
         });
-    }
-    let (page, next) = paginate(classifiers, request)?;
-    let mut out = json!({
-        "DocumentClassifierPropertiesList": page.iter().map(properties).collect::<Vec<_>>(),
-    });
+        // Newest first with SubmitTimeAfter, as for jobs.
+        let newest_first = filter.is_some_and(|(member, _)| member == "SubmitTimeAfter");
+        if newest_first {
+            classifiers.reverse();
+        }
+        paginate(
+            classifiers,
+            |c| (c.submit_time, c.arn.as_str()),
+            newest_first,
+            request,
+        )
+        .map(|(page, next)| (page.into_iter().map(properties).collect::<Vec<_>>(), next))
+    })?;
+    let mut out = json!({ "DocumentClassifierPropertiesList": page });
     if let Some(next) = next {
         out["NextToken"] = json!(next);
     }

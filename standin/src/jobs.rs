@@ -254,12 +254,18 @@ pub fn list(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
                 .total_cmp(&b.submit_time)
                 .then_with(|| a.job_id.cmp(&b.job_id))
         });
-        if filter.is_some_and(|(member, _)| member == "SubmitTimeAfter") {
-            // Newest first, as the API reference says for this filter.
+        // Newest first, as the API reference says for this filter.
+        let newest_first = filter.is_some_and(|(member, _)| member == "SubmitTimeAfter");
+        if newest_first {
             jobs.reverse();
         }
-        paginate(jobs, request)
-            .map(|(page, next)| (page.into_iter().map(properties).collect::<Vec<_>>(), next))
+        paginate(
+            jobs,
+            |job| (job.submit_time, job.job_id.as_str()),
+            newest_first,
+            request,
+        )
+        .map(|(page, next)| (page.into_iter().map(properties).collect::<Vec<_>>(), next))
     })?;
     let mut out = json!({ "DocumentClassificationJobPropertiesList": page });
     if let Some(next) = next {

@@ -262,24 +262,73 @@ pub fn str_member<'a>(value: &'a Value, name: &str) -> Option<&'a str> {
 /// The default page size of the List operations.
 pub const DEFAULT_MAX_RESULTS: usize = 100;
 
+/// The prefix of the stand-in's `NextToken` values (a format version).
+const TOKEN_PREFIX: &str = "p1";
+
+/// A `NextToken`: the sort key (submit time, then id or ARN) of the last
+/// item a page returned, hex-encoded. The next page starts after that item
+/// in the sort order, so items added or removed meanwhile neither shift the
+/// pages nor make them repeat or skip what was there before.
+pub fn page_token(time: f64, id: &str) -> String {
+    let mut token = format!("{TOKEN_PREFIX}{:016x}", time.to_bits());
+    for byte in id.bytes() {
+        token.push_str(&format!("{byte:02x}"));
+    }
+    token
+}
+
+/// The (submit time, id) a `NextToken` holds.
+pub fn parse_page_token(token: &str) -> Option<(f64, String)> {
+    let hex = token.strip_prefix(TOKEN_PREFIX)?;
+    if hex.len() < 16 || hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let time = f64::from_bits(u64::from_str_radix(&hex[..16], 16).ok()?);
+    let bytes = (16..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
+        .collect::<Result<Vec<u8>, _>>()
+        .ok()?;
+    Some((time, String::from_utf8(bytes).ok()?))
+}
+
 /// One page of `items` from `NextToken`/`MaxResults`, with the token of the
-/// next page if there is one.
-pub fn paginate<T>(items: Vec<T>, request: &Value) -> Result<(Vec<T>, Option<String>), ApiError> {
+/// next page if there is one. `items` are sorted by `key` (submit time,
+/// then id), ascending, or descending when `newest_first`.
+pub fn paginate<T>(
+    items: Vec<T>,
+    key: impl Fn(&T) -> (f64, &str),
+    newest_first: bool,
+    request: &Value,
+) -> Result<(Vec<T>, Option<String>), ApiError> {
     let start = match str_member(request, "NextToken") {
         None => 0,
-        Some(token) => token
-            .strip_prefix("page-")
-            .and_then(|n| n.parse::<usize>().ok())
-            .ok_or_else(|| ApiError::invalid_request(format!("Invalid NextToken: {token}")))?,
+        Some(token) => {
+            let (time, id) = parse_page_token(token)
+                .ok_or_else(|| ApiError::invalid_request(format!("Invalid NextToken: {token}")))?;
+            items.partition_point(|item| {
+                let (t, i) = key(item);
+                let order = t.total_cmp(&time).then_with(|| i.cmp(id.as_str()));
+                if newest_first {
+                    order.is_ge()
+                } else {
+                    order.is_le()
+                }
+            })
+        }
     };
     let size = request
         .get("MaxResults")
         .and_then(Value::as_u64)
         .map(|n| n as usize)
-        .unwrap_or(DEFAULT_MAX_RESULTS);
-    let total = items.len();
-    let page: Vec<T> = items.into_iter().skip(start).take(size).collect();
-    let next = (start + size < total).then(|| format!("page-{}", start + size));
+        .unwrap_or(DEFAULT_MAX_RESULTS)
+        .max(1);
+    let end = start.saturating_add(size).min(items.len());
+    let next = (end < items.len()).then(|| {
+        let (time, id) = key(&items[end - 1]);
+        page_token(time, id)
+    });
+    let page: Vec<T> = items.into_iter().skip(start).take(end - start).collect();
     Ok((page, next))
 }
 
@@ -350,25 +399,86 @@ mod tests {
         assert!(parse_body(b"{").is_err());
     }
 
+    fn ids(items: &[(f64, String)]) -> Vec<&str> {
+        items.iter().map(|(_, id)| id.as_str()).collect()
+    }
+
+    fn page(
+        items: &[(f64, String)],
+        newest_first: bool,
+        request: serde_json::Value,
+    ) -> (Vec<(f64, String)>, Option<String>) {
+        paginate(
+            items.to_vec(),
+            |(t, id)| (*t, id.as_str()),
+            newest_first,
+            &request,
+        )
+        .unwrap()
+    }
+
     #[test]
     fn pages_follow_tokens() {
-        let items: Vec<u32> = (0..5).collect();
-        let (page, next) = paginate(items.clone(), &serde_json::json!({"MaxResults": 2})).unwrap();
-        assert_eq!(page, vec![0, 1]);
+        let items: Vec<(f64, String)> = (0..5).map(|i| (f64::from(i), format!("id{i}"))).collect();
+        let (first, next) = page(&items, false, serde_json::json!({"MaxResults": 2}));
+        assert_eq!(ids(&first), ["id0", "id1"]);
         let next = next.unwrap();
-        let (page, next) = paginate(
-            items.clone(),
-            &serde_json::json!({"MaxResults": 2, "NextToken": next}),
+        let (second, next) = page(
+            &items,
+            false,
+            serde_json::json!({"MaxResults": 2, "NextToken": next}),
+        );
+        assert_eq!(ids(&second), ["id2", "id3"]);
+        let (third, next) = page(
+            &items,
+            false,
+            serde_json::json!({"MaxResults": 2, "NextToken": next.unwrap()}),
+        );
+        assert_eq!((ids(&third), next), (vec!["id4"], None));
+        assert!(paginate(
+            items,
+            |(t, id)| (*t, id.as_str()),
+            false,
+            &serde_json::json!({"NextToken": "junk"})
         )
-        .unwrap();
-        assert_eq!(page, vec![2, 3]);
-        let (page, next) = paginate(
-            items.clone(),
-            &serde_json::json!({"MaxResults": 2, "NextToken": next.unwrap()}),
-        )
-        .unwrap();
-        assert_eq!((page, next), (vec![4], None));
-        assert!(paginate(items, &serde_json::json!({"NextToken": "junk"})).is_err());
+        .is_err());
+    }
+
+    #[test]
+    fn pages_continue_after_the_last_item_whatever_arrives() {
+        // Newest first, ties on time broken by id.
+        let mut items: Vec<(f64, String)> = vec![
+            (3.0, "c".into()),
+            (2.0, "b2".into()),
+            (2.0, "b1".into()),
+            (1.0, "a".into()),
+        ];
+        let (first, next) = page(&items, true, serde_json::json!({"MaxResults": 2}));
+        assert_eq!(ids(&first), ["c", "b2"]);
+        // Newer items arrive at the front, one is removed from page 1.
+        items.insert(0, (5.0, "e".into()));
+        items.insert(0, (6.0, "f".into()));
+        items.retain(|(_, id)| id != "c");
+        let (second, next) = page(
+            &items,
+            true,
+            serde_json::json!({"MaxResults": 2, "NextToken": next.unwrap()}),
+        );
+        assert_eq!(ids(&second), ["b1", "a"]);
+        assert_eq!(next, None);
+    }
+
+    #[test]
+    fn tokens_round_trip() {
+        let arn = "arn:aws:comprehend:us-east-1:123456789012:document-classifier/x/version/v1";
+        let token = page_token(1_700_000_000.123, arn);
+        assert!(token.bytes().all(|b| b.is_ascii_alphanumeric()));
+        assert_eq!(
+            parse_page_token(&token),
+            Some((1_700_000_000.123, arn.to_string()))
+        );
+        assert_eq!(parse_page_token("page-2"), None);
+        assert_eq!(parse_page_token("p1zz"), None);
     }
 
     #[test]

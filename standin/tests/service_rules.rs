@@ -1,16 +1,20 @@
 //! Through the real `aws-sdk-comprehend` client: the rules the service
-//! model states only in prose.
+//! model states only in prose, and List pages that stay right while
+//! resources arrive between pages.
 
 mod common;
+
+use std::collections::HashMap;
 
 use aws_sdk_comprehend::error::ProvideErrorMetadata;
 use aws_sdk_comprehend::operation::create_document_classifier::builders::CreateDocumentClassifierFluentBuilder;
 use aws_sdk_comprehend::types::{
-    AugmentedManifestsListItem, DocumentClassifierDataFormat, DocumentClassifierDocumentTypeFormat,
-    DocumentClassifierDocuments, DocumentClassifierInputDataConfig,
-    DocumentClassifierOutputDataConfig, DocumentReadAction, DocumentReaderConfig, LanguageCode,
-    Tag,
+    AugmentedManifestsListItem, DocumentClassificationJobFilter, DocumentClassifierDataFormat,
+    DocumentClassifierDocumentTypeFormat, DocumentClassifierDocuments, DocumentClassifierFilter,
+    DocumentClassifierInputDataConfig, DocumentClassifierOutputDataConfig, DocumentReadAction,
+    DocumentReaderConfig, InputFormat, LanguageCode, Tag,
 };
+use aws_smithy_types::DateTime;
 use common::{Harness, ROLE};
 
 fn create(h: &Harness, name: &str) -> CreateDocumentClassifierFluentBuilder {
@@ -251,5 +255,159 @@ async fn tag_limits_count_existing_tags_and_reserve_aws_keys() {
             .unwrap_err()
             .into_service_error();
         assert!(err.is_invalid_request_exception(), "{key}: {err:?}");
+    }
+}
+
+/// Walks the pages from `first` on with `next`, `between` run after the
+/// first page, and counts how often each id came back.
+async fn walk<F, Fut>(first: (Vec<String>, Option<String>), mut next: F) -> HashMap<String, usize>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = (Vec<String>, Option<String>)>,
+{
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let (mut ids, mut token) = first;
+    loop {
+        for id in ids {
+            *seen.entry(id).or_default() += 1;
+        }
+        let Some(t) = token else { break };
+        (ids, token) = next(t).await;
+    }
+    seen
+}
+
+#[tokio::test]
+async fn job_pages_stay_right_while_jobs_arrive() {
+    let h = Harness::fast().await;
+    let classifier = h.trained_classifier("pages").await;
+    let start = |i: usize| {
+        let h = &h;
+        let classifier = classifier.clone();
+        async move {
+            h.start_job(
+                &format!("page-job-{i}"),
+                &classifier,
+                "s3://in-bucket/x",
+                InputFormat::OneDocPerFile,
+                "s3://out-bucket/",
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let mut before = Vec::new();
+    for i in 0..5 {
+        before.push(start(i).await);
+    }
+    let list = |filter: Option<DocumentClassificationJobFilter>, token: Option<String>| {
+        let h = &h;
+        async move {
+            let page = h
+                .comprehend
+                .list_document_classification_jobs()
+                .set_filter(filter)
+                .max_results(2)
+                .set_next_token(token)
+                .send()
+                .await
+                .unwrap();
+            let ids: Vec<String> = page
+                .document_classification_job_properties_list()
+                .iter()
+                .filter_map(|p| p.job_id().map(str::to_string))
+                .collect();
+            (ids, page.next_token().map(str::to_string))
+        }
+    };
+    let newest_first = || {
+        Some(
+            DocumentClassificationJobFilter::builder()
+                .submit_time_after(DateTime::from_secs(0))
+                .build(),
+        )
+    };
+
+    for (order, filter) in [("oldest first", None), ("newest first", newest_first())] {
+        let first = list(filter.clone(), None).await;
+        assert_eq!(first.0.len(), 2, "{order}");
+        // Jobs arrive between page 1 and page 2.
+        let mut arrived = Vec::new();
+        for i in 0..2 {
+            arrived.push(start(100 + i + 10 * usize::from(filter.is_some())).await);
+        }
+        let seen = walk(first, |t| list(filter.clone(), Some(t))).await;
+        for id in &before {
+            assert_eq!(seen.get(id), Some(&1), "{order}: {id} in {seen:?}");
+        }
+        for (id, count) in &seen {
+            assert_eq!(*count, 1, "{order}: {id} repeated");
+        }
+        if filter.is_some() {
+            // Newest first: what arrived is before page 1, so not seen.
+            assert!(arrived.iter().all(|id| !seen.contains_key(id)), "{order}");
+        }
+        before.extend(arrived);
+    }
+
+    let err = h
+        .comprehend
+        .list_document_classification_jobs()
+        .next_token("page-2")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_invalid_request_exception(), "{err:?}");
+}
+
+#[tokio::test]
+async fn classifier_pages_stay_right_while_classifiers_arrive() {
+    let h = Harness::fast().await;
+    let mut before = Vec::new();
+    for i in 0..4 {
+        before.push(
+            create(&h, &format!("paged-{i}"))
+                .send()
+                .await
+                .unwrap()
+                .document_classifier_arn
+                .unwrap(),
+        );
+    }
+    let list = |token: Option<String>| {
+        let h = &h;
+        async move {
+            let page = h
+                .comprehend
+                .list_document_classifiers()
+                .filter(
+                    DocumentClassifierFilter::builder()
+                        .submit_time_after(DateTime::from_secs(0))
+                        .build(),
+                )
+                .max_results(2)
+                .set_next_token(token)
+                .send()
+                .await
+                .unwrap();
+            let arns: Vec<String> = page
+                .document_classifier_properties_list()
+                .iter()
+                .filter_map(|p| p.document_classifier_arn().map(str::to_string))
+                .collect();
+            (arns, page.next_token().map(str::to_string))
+        }
+    };
+    let first = list(None).await;
+    // Newest first.
+    assert_eq!(first.0, vec![before[3].clone(), before[2].clone()]);
+    for i in 0..3 {
+        create(&h, &format!("late-{i}")).send().await.unwrap();
+    }
+    let seen = walk(first, |t| list(Some(t))).await;
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    for arn in &before {
+        assert_eq!(seen.get(arn), Some(&1), "{arn} in {seen:?}");
     }
 }
