@@ -380,10 +380,9 @@ async fn process(app: &Arc<App>, job: &Job) -> Result<(), String> {
             .to_string();
         let text = String::from_utf8_lossy(&object.body);
         if one_doc_per_line {
+            // One prediction a line, blank lines included, as the service
+            // writes them.
             for (index, line) in text.lines().enumerate() {
-                if line.trim().is_empty() {
-                    continue;
-                }
                 predictions.push(predict(&model, file.clone(), Some(index), line));
             }
         } else {

@@ -379,7 +379,8 @@ async fn job_runs_one_doc_per_line_and_writes_the_archive() {
 
     let (names, lines) = read_output(&h, &expected_uri).await;
     assert_eq!(names, vec!["predictions.jsonl"]);
-    assert_eq!(lines.len(), 3);
+    // One line out per line in, the blank one included.
+    assert_eq!(lines.len(), 4);
     for line in &lines {
         assert_eq!(keys(line), vec!["Classes", "File", "Line"]);
         let classes = line["Classes"].as_array().unwrap();
@@ -402,13 +403,14 @@ async fn job_runs_one_doc_per_line_and_writes_the_archive() {
         located,
         vec![
             ("a.txt".to_string(), "0".to_string()),
+            ("a.txt".to_string(), "1".to_string()),
             ("a.txt".to_string(), "2".to_string()),
             ("b.txt".to_string(), "0".to_string()),
         ]
     );
     assert_eq!(lines[0]["Classes"][0]["Name"], "SPORTS");
-    assert_eq!(lines[1]["Classes"][0]["Name"], "POLITICS");
-    assert_eq!(lines[2]["Classes"][0]["Name"], "COOKING");
+    assert_eq!(lines[2]["Classes"][0]["Name"], "POLITICS");
+    assert_eq!(lines[3]["Classes"][0]["Name"], "COOKING");
 
     // The status filter, before a second job exists that could also finish.
     let completed = h
