@@ -6,6 +6,8 @@
 //! families).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsStr;
+use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -32,13 +34,29 @@ pub enum LogFormat {
 /// drown the operator's own lines.
 pub const DEFAULT_LOG_FILTER: &str = "info,kube=warn,aws=warn,hyper=warn";
 
+/// Whether logs written to stdout may carry ANSI colour codes: only when
+/// stdout is a terminal and `NO_COLOR` (<https://no-color.org>) is unset or
+/// empty. In a pod stdout is a pipe, and `kubectl logs` or a log collector
+/// would show the escape sequences as text.
+pub fn log_colours(stdout_is_terminal: bool, no_color: Option<&OsStr>) -> bool {
+    stdout_is_terminal && no_color.is_none_or(OsStr::is_empty)
+}
+
 /// Sets up `tracing` for the process; `RUST_LOG` overrides
 /// [`DEFAULT_LOG_FILTER`]. A second call is a no-op (the first subscriber
 /// stays), which keeps tests that call it more than once working.
 pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let ansi = log_colours(
+        std::io::stdout().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
+    // The subscriber writes to stdout (its default writer), the stream
+    // checked above.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi);
     // `try_init` instead of `init`: failing because a subscriber is already
     // set is not worth a panic.
     let _ = match format {
@@ -221,6 +239,18 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logs_are_coloured_only_on_a_terminal_without_no_color() {
+        // A pod's stdout (what `kubectl logs` shows) is no terminal.
+        assert!(!log_colours(false, None));
+        assert!(!log_colours(false, Some(OsStr::new(""))));
+        assert!(log_colours(true, None));
+        // NO_COLOR counts only when non-empty.
+        assert!(log_colours(true, Some(OsStr::new(""))));
+        assert!(!log_colours(true, Some(OsStr::new("1"))));
+        assert!(!log_colours(false, Some(OsStr::new("1"))));
+    }
 
     #[test]
     fn every_metric_is_encoded_with_its_labels() {

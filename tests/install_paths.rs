@@ -717,6 +717,69 @@ fn dockerfile_builds_what_the_tests_build() {
     }
 }
 
+/// In a container stdout is a pipe (what `kubectl logs` reads), never a
+/// terminal: the text log format must write no ANSI colour codes there.
+#[test]
+fn text_logs_off_a_terminal_carry_no_colour_codes() {
+    // A kubeconfig for an API server that is not there: the operator logs
+    // its start-up lines before it first calls it.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kubeconfig");
+    std::fs::write(
+        &config,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: none\n  cluster:\n    \
+         server: http://127.0.0.1:1\ncontexts:\n- name: none\n  context:\n    cluster: none\n    \
+         user: none\nusers:\n- name: none\n  user: {}\ncurrent-context: none\n",
+    )
+    .unwrap();
+    // Only what the run needs: no NO_COLOR, no LOG_FORMAT from outside.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_comprehend-operator"))
+        .args(["run", "--log-format", "text", "--region", "us-east-1"])
+        .args(["--endpoint-url", "http://127.0.0.1:1"])
+        .args(["--http-addr", "127.0.0.1:0"])
+        .env_clear()
+        .env("KUBECONFIG", &config)
+        .env("RUST_LOG", "info")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start comprehend-operator");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = Vec::new();
+        let mut lines = std::io::BufReader::new(stdout);
+        let mut line = Vec::new();
+        while lines.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
+            all.extend_from_slice(&line);
+            if String::from_utf8_lossy(&line).contains("serving /healthz") {
+                let _ = tx.send(());
+            }
+            line.clear();
+        }
+        all
+    });
+    let served = rx.recv_timeout(Duration::from_secs(30)).is_ok();
+    let _ = child.kill();
+    let _ = child.wait();
+    let out = reader.join().unwrap();
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        served && text.contains("starting"),
+        "the operator logged no start-up lines within 30 s:\n{text}"
+    );
+    assert!(
+        !out.contains(&0x1b),
+        "ESC (ANSI escape sequences) in logs written to a pipe:\n{}",
+        text.escape_debug()
+    );
+}
+
 // ---------------------------------------------------------------------------
 // The Argo CD health check.
 
