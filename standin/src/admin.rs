@@ -5,7 +5,8 @@
 //! - `GET /_standin/stats`: per-operation counters, active jobs, the most
 //!   active jobs seen at once, and every job and classifier.
 //! - `GET`/`PUT /_standin/faults`: `{throttleFraction, errorFraction,
-//!   latencyMs, failJobNames}`; a PUT changes only the members it gives.
+//!   latencyMs, failJobNames, denyOperations}`; a PUT changes only the
+//!   members it gives.
 //! - `GET`/`PUT /_standin/limits`: `{startTps, describeTps, listTps,
 //!   classifierWriteTps, classifierReadTps, tagTps, listTagsTps,
 //!   maxActiveJobs, jobQueuedSecs, jobRunningSecs, trainingSecs,

@@ -149,6 +149,11 @@ impl App {
         (latency, injector.verdict())
     }
 
+    /// Whether calls of this operation are to be denied.
+    pub fn denies(&self, op: Operation) -> bool {
+        lock(&self.faults).denies(op)
+    }
+
     /// Whether a job of this name is to fail.
     pub fn fails_job(&self, job_name: Option<&str>) -> bool {
         lock(&self.faults).fails_job(job_name)

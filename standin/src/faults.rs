@@ -1,5 +1,6 @@
-//! Fault injection: throttle or fail a fraction of calls, add latency, and
-//! make named jobs fail. Random draws come from a seedable generator so a
+//! Fault injection: throttle or fail a fraction of calls, add latency, make
+//! named jobs fail, and deny named operations (AccessDeniedException, as
+//! when the caller's role loses a permission). Random draws come from a seedable generator so a
 //! test can replay the same sequence.
 
 use std::collections::BTreeSet;
@@ -8,6 +9,8 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
+
+use crate::protocol::Operation;
 
 /// The faults to inject, as the admin API reads and writes them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -21,6 +24,9 @@ pub struct Faults {
     pub latency_ms: u64,
     /// Jobs with one of these names end FAILED.
     pub fail_job_names: BTreeSet<String>,
+    /// Operations (by name, e.g. `DescribeDocumentClassificationJob`)
+    /// answered `AccessDeniedException` until the set is changed.
+    pub deny_operations: BTreeSet<String>,
 }
 
 impl Faults {
@@ -44,8 +50,19 @@ impl Faults {
         Ok(())
     }
 
-    /// Rejects fractions outside 0..=1.
+    /// Rejects fractions outside 0..=1 and operation names the stand-in
+    /// does not serve.
     pub fn check(&self) -> Result<(), String> {
+        if let Some(unknown) = self
+            .deny_operations
+            .iter()
+            .find(|name| !Operation::ALL.iter().any(|op| op.name() == name.as_str()))
+        {
+            return Err(format!(
+                "denyOperations: unknown operation '{unknown}' (expected one of {})",
+                Operation::ALL.map(Operation::name).join(", ")
+            ));
+        }
         for (name, value) in [
             ("throttleFraction", self.throttle_fraction),
             ("errorFraction", self.error_fraction),
@@ -106,6 +123,11 @@ impl FaultInjector {
         }
     }
 
+    /// Whether calls of this operation are denied.
+    pub fn denies(&self, op: Operation) -> bool {
+        self.faults.deny_operations.contains(op.name())
+    }
+
     /// Whether a job of this name is to fail.
     pub fn fails_job(&self, job_name: Option<&str>) -> bool {
         job_name.is_some_and(|name| self.faults.fail_job_names.contains(name))
@@ -162,5 +184,26 @@ mod tests {
         assert!(faults
             .merge(&serde_json::json!({"errorFraction": 2}))
             .is_err());
+    }
+
+    #[test]
+    fn denied_operations_are_named_exactly() {
+        let mut faults = Faults::default();
+        faults
+            .merge(&serde_json::json!({"denyOperations": ["DescribeDocumentClassificationJob"]}))
+            .unwrap();
+        let injector = FaultInjector::new(faults.clone(), Some(1));
+        assert!(injector.denies(Operation::DescribeDocumentClassificationJob));
+        assert!(!injector.denies(Operation::StartDocumentClassificationJob));
+        let err = faults
+            .merge(&serde_json::json!({"denyOperations": ["DetectSentiment"]}))
+            .unwrap_err();
+        assert!(err.contains("DetectSentiment"), "{err}");
+        // The failed merge left the set as it was; an empty list clears it.
+        assert_eq!(faults.deny_operations.len(), 1);
+        faults
+            .merge(&serde_json::json!({"denyOperations": []}))
+            .unwrap();
+        assert!(faults.deny_operations.is_empty());
     }
 }

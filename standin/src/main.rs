@@ -85,6 +85,14 @@ struct Cli {
         value_delimiter = ','
     )]
     fail_job_names: Vec<String>,
+    /// An operation answered AccessDeniedException (repeatable;
+    /// comma-separated in the environment).
+    #[arg(
+        long = "deny-operation",
+        env = "STANDIN_DENY_OPERATIONS",
+        value_delimiter = ','
+    )]
+    deny_operations: Vec<String>,
     /// Seed of the fault-injection random source.
     #[arg(long, env = "STANDIN_SEED")]
     seed: Option<u64>,
@@ -123,6 +131,7 @@ impl Cli {
                 error_fraction: self.error_fraction,
                 latency_ms: self.latency_ms,
                 fail_job_names: self.fail_job_names.iter().cloned().collect(),
+                deny_operations: self.deny_operations.iter().cloned().collect(),
             },
             seed: self.seed,
         }

@@ -110,6 +110,11 @@ impl ApiError {
         Self::new("ValidationException", message)
     }
 
+    /// `AccessDeniedException`: the caller may not call this operation.
+    pub fn access_denied(message: impl Into<String>) -> Self {
+        Self::new("AccessDeniedException", message)
+    }
+
     /// `UnsupportedLanguageException`: the language is not supported here.
     pub fn unsupported_language(message: impl Into<String>) -> Self {
         Self::new("UnsupportedLanguageException", message)

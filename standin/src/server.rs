@@ -1,6 +1,7 @@
 //! The HTTP front: `POST /` with `X-Amz-Target` for the Comprehend API
-//! (faults, then rate quota, then validation against the service model, then
-//! the rules the model states only in prose, then the operation), the admin
+//! (faults and denied operations, then rate quota, then validation against
+//! the service model, then the rules the model states only in prose, then
+//! the operation), the admin
 //! API under `/_standin/`, and AWS-shaped errors for anything else.
 
 use std::sync::Arc;
@@ -52,7 +53,11 @@ async fn api(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Re
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
+    // A denied operation is refused before anything else, as IAM refuses
+    // it before the service sees it (the verdict is still drawn, so a
+    // seeded run stays in step).
     let result = match verdict {
+        _ if app.denies(op) => Err(access_denied(&app, op)),
         Verdict::Throttle => Err(ApiError::too_many_requests("Rate exceeded")),
         Verdict::Fail => Err(ApiError::internal(
             "An internal error occurred (injected by the stand-in).",
@@ -80,6 +85,16 @@ async fn api(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Re
             error.into_response()
         }
     }
+}
+
+/// `AccessDeniedException` worded as IAM words it for an assumed role.
+fn access_denied(app: &App, op: Operation) -> ApiError {
+    let action = format!("comprehend:{}", op.name());
+    ApiError::access_denied(format!(
+        "User: arn:aws:sts::{}:assumed-role/comprehend-standin-caller/session is not authorized \
+         to perform: {action} because no identity-based policy allows the {action} action",
+        app.account.id
+    ))
 }
 
 fn dispatch(app: &Arc<App>, op: Operation, request: &Value) -> Result<Value, ApiError> {

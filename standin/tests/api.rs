@@ -681,7 +681,13 @@ async fn admin_limits_and_bad_input() {
         .json();
     assert_eq!(
         faults,
-        json!({"throttleFraction": 0.0, "errorFraction": 0.0, "latencyMs": 0, "failJobNames": []})
+        json!({
+            "throttleFraction": 0.0,
+            "errorFraction": 0.0,
+            "latencyMs": 0,
+            "failJobNames": [],
+            "denyOperations": [],
+        })
     );
 }
 

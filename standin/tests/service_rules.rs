@@ -1,6 +1,6 @@
 //! Through the real `aws-sdk-comprehend` client: the rules the service
-//! model states only in prose, and List pages that stay right while
-//! resources arrive between pages.
+//! model states only in prose, denied operations (AccessDeniedException),
+//! and List pages that stay right while resources arrive between pages.
 
 mod common;
 
@@ -12,10 +12,11 @@ use aws_sdk_comprehend::types::{
     AugmentedManifestsListItem, DocumentClassificationJobFilter, DocumentClassifierDataFormat,
     DocumentClassifierDocumentTypeFormat, DocumentClassifierDocuments, DocumentClassifierFilter,
     DocumentClassifierInputDataConfig, DocumentClassifierOutputDataConfig, DocumentReadAction,
-    DocumentReaderConfig, InputFormat, LanguageCode, Tag,
+    DocumentReaderConfig, InputFormat, JobStatus, LanguageCode, Tag,
 };
 use aws_smithy_types::DateTime;
-use common::{Harness, ROLE};
+use common::{fast_config, raw_request, Harness, ROLE};
+use comprehend_standin::Faults;
 
 fn create(h: &Harness, name: &str) -> CreateDocumentClassifierFluentBuilder {
     h.comprehend
@@ -256,6 +257,129 @@ async fn tag_limits_count_existing_tags_and_reserve_aws_keys() {
             .into_service_error();
         assert!(err.is_invalid_request_exception(), "{key}: {err:?}");
     }
+}
+
+#[tokio::test]
+async fn denied_operations_answer_access_denied_until_restored() {
+    let mut config = fast_config();
+    config.limits.job_queued_secs = 0.5;
+    config.faults = Faults {
+        deny_operations: ["ListDocumentClassifiers".to_string()].into(),
+        ..Faults::default()
+    };
+    let h = Harness::start(config).await;
+    let endpoint = h.running.endpoint();
+
+    // Denied from the start by Config.
+    let err = h
+        .comprehend
+        .list_document_classifiers()
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(err.code(), Some("AccessDeniedException"), "{err:?}");
+
+    let classifier = h.trained_classifier("permissions").await;
+    let job = h
+        .start_job(
+            "permissions",
+            &classifier,
+            "s3://in-bucket/x",
+            InputFormat::OneDocPerFile,
+            "s3://out-bucket/",
+        )
+        .await
+        .unwrap();
+
+    // Detach the Describe permission mid-job.
+    let response = raw_request(
+        endpoint,
+        "PUT",
+        "/_standin/faults",
+        &[],
+        r#"{"denyOperations": ["DescribeDocumentClassificationJob"]}"#,
+    )
+    .await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(
+        response.json()["denyOperations"],
+        serde_json::json!(["DescribeDocumentClassificationJob"])
+    );
+    for _ in 0..2 {
+        let err = h
+            .comprehend
+            .describe_document_classification_job()
+            .job_id(&job)
+            .send()
+            .await
+            .unwrap_err()
+            .into_service_error();
+        assert_eq!(err.code(), Some("AccessDeniedException"), "{err:?}");
+        let message = err.message().unwrap();
+        assert!(
+            message.starts_with("User: arn:aws:sts::123456789012:assumed-role/")
+                && message.contains(
+                    "is not authorized to perform: comprehend:DescribeDocumentClassificationJob"
+                ),
+            "{message}"
+        );
+    }
+    let raw = common::raw_call(
+        endpoint,
+        Some("Comprehend_20171127.DescribeDocumentClassificationJob"),
+        &format!(r#"{{"JobId": "{job}"}}"#),
+    )
+    .await;
+    assert_eq!(raw.status, 400);
+    assert_eq!(raw.json()["__type"], "AccessDeniedException");
+    // Other operations still answer, ListDocumentClassifiers again too.
+    h.comprehend
+        .list_document_classification_jobs()
+        .send()
+        .await
+        .unwrap();
+    h.comprehend
+        .list_document_classifiers()
+        .send()
+        .await
+        .unwrap();
+
+    // An unknown operation name is refused and changes nothing.
+    let response = raw_request(
+        endpoint,
+        "PUT",
+        "/_standin/faults",
+        &[],
+        r#"{"denyOperations": ["DescribeEverything"]}"#,
+    )
+    .await;
+    assert_eq!(response.status, 400);
+    assert!(response.body.contains("DescribeEverything"));
+
+    // Restore: the job went on meanwhile and is seen to finish.
+    let response = raw_request(
+        endpoint,
+        "PUT",
+        "/_standin/faults",
+        &[],
+        r#"{"denyOperations": []}"#,
+    )
+    .await;
+    assert_eq!(response.status, 200);
+    let props = h.wait_job(&job).await;
+    assert!(matches!(
+        props.job_status(),
+        Some(JobStatus::Completed | JobStatus::Failed)
+    ));
+    let stats = raw_request(endpoint, "GET", "/_standin/stats", &[], "")
+        .await
+        .json();
+    // Two denied through the SDK, one raw.
+    assert_eq!(
+        stats["operations"]["DescribeDocumentClassificationJob"]["errors"],
+        3
+    );
 }
 
 /// Walks the pages from `first` on with `next`, `between` run after the
