@@ -1,6 +1,7 @@
 //! Through the real `aws-sdk-comprehend` client: the rules the service
 //! model states only in prose, denied operations (AccessDeniedException),
-//! and List pages that stay right while resources arrive between pages.
+//! a classifier not trained yet, and List pages that stay right while
+//! resources arrive between pages.
 
 mod common;
 
@@ -11,11 +12,12 @@ use aws_sdk_comprehend::operation::create_document_classifier::builders::CreateD
 use aws_sdk_comprehend::types::{
     AugmentedManifestsListItem, DocumentClassificationJobFilter, DocumentClassifierDataFormat,
     DocumentClassifierDocumentTypeFormat, DocumentClassifierDocuments, DocumentClassifierFilter,
-    DocumentClassifierInputDataConfig, DocumentClassifierOutputDataConfig, DocumentReadAction,
-    DocumentReaderConfig, InputFormat, JobStatus, LanguageCode, Tag,
+    DocumentClassifierInputDataConfig, DocumentClassifierMode, DocumentClassifierOutputDataConfig,
+    DocumentReadAction, DocumentReaderConfig, InputFormat, JobStatus, LanguageCode, ModelStatus,
+    Tag,
 };
 use aws_smithy_types::DateTime;
-use common::{fast_config, raw_request, Harness, ROLE};
+use common::{fast_config, raw_request, Harness, ROLE, TRAINING_CSV};
 use comprehend_standin::Faults;
 
 fn create(h: &Harness, name: &str) -> CreateDocumentClassifierFluentBuilder {
@@ -380,6 +382,52 @@ async fn denied_operations_answer_access_denied_until_restored() {
         stats["operations"]["DescribeDocumentClassificationJob"]["errors"],
         3
     );
+}
+
+#[tokio::test]
+async fn a_classifier_not_trained_yet_is_unavailable() {
+    let mut config = fast_config();
+    config.limits.training_secs = 30.0;
+    let h = Harness::start(config).await;
+    let arn = h
+        .create_classifier("not-yet", TRAINING_CSV, DocumentClassifierMode::MultiClass)
+        .await;
+    for _ in 0..2 {
+        let err = h
+            .start_job(
+                "too-early",
+                &arn,
+                "s3://in-bucket/x",
+                InputFormat::OneDocPerFile,
+                "s3://out-bucket/",
+            )
+            .await
+            .unwrap_err()
+            .into_service_error();
+        assert!(err.is_resource_unavailable_exception(), "{err:?}");
+        assert_eq!(err.code(), Some("ResourceUnavailableException"));
+        let status = h
+            .comprehend
+            .describe_document_classifier()
+            .document_classifier_arn(&arn)
+            .send()
+            .await
+            .unwrap()
+            .document_classifier_properties
+            .unwrap()
+            .status
+            .unwrap();
+        assert!(
+            matches!(status, ModelStatus::Submitted | ModelStatus::Training),
+            "{status:?}"
+        );
+        // (The status may have moved on from the one the message names.)
+        assert!(
+            err.message().unwrap().contains("is not ready to use"),
+            "{err:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
 }
 
 /// Walks the pages from `first` on with `next`, `between` run after the
