@@ -1,8 +1,9 @@
-//! Custom document classifiers: CreateDocumentClassifier (COMPREHEND_CSV
-//! training data read from S3), DescribeDocumentClassifier,
-//! ListDocumentClassifiers, StopTrainingDocumentClassifier,
-//! DeleteDocumentClassifier, and the training run
-//! (SUBMITTED -> TRAINING -> TRAINED or IN_ERROR, or STOPPED).
+//! Custom document classifiers: CreateDocumentClassifier (COMPREHEND_CSV or
+//! AUGMENTED_MANIFEST training data read from S3),
+//! DescribeDocumentClassifier, ListDocumentClassifiers,
+//! StopTrainingDocumentClassifier and DeleteDocumentClassifier. The
+//! training run (SUBMITTED -> TRAINING -> TRAINED or IN_ERROR, or STOPPED)
+//! is in `training.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,18 +12,12 @@ use serde_json::{json, Map, Value};
 
 use crate::app::App;
 use crate::jobs::request_tags;
-use crate::model::{self, Mode};
+use crate::model::Mode;
 use crate::protocol::{
     epoch_json, fingerprint, now_epoch, paginate, single_filter, str_member, ApiError,
 };
-use crate::s3::{self, S3Error, S3Location};
-use crate::state::{Classifier, ClassifierMetadata, ModelStatus, Store};
-
-/// The label delimiter when none is given.
-pub const DEFAULT_LABEL_DELIMITER: &str = "|";
-
-/// How often a waiting training run looks for a stop request.
-const STOP_POLL: Duration = Duration::from_millis(50);
+use crate::state::{Classifier, ModelStatus, Store};
+use crate::training::{spawn_training, DEFAULT_LABEL_DELIMITER};
 
 fn mode_name(mode: Mode) -> &'static str {
     match mode {
@@ -106,19 +101,35 @@ pub fn properties(classifier: &Classifier) -> Value {
 pub fn create(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
     let input = &request["InputDataConfig"];
     let data_format = str_member(input, "DataFormat").unwrap_or("COMPREHEND_CSV");
-    if data_format == "AUGMENTED_MANIFEST" {
-        return Err(ApiError::invalid_request(
-            "DataFormat AUGMENTED_MANIFEST is not supported by this stand-in; use COMPREHEND_CSV.",
-        ));
-    }
     if str_member(input, "DocumentType") == Some("SEMI_STRUCTURED_DOCUMENT")
         || input.get("Documents").is_some()
     {
         return Err(ApiError::invalid_request(
-            "Semi-structured training documents are not supported by this stand-in.",
+            "Native document (SEMI_STRUCTURED_DOCUMENT) training is not supported by this \
+             stand-in; train a plain-text model.",
         ));
     }
-    if str_member(input, "S3Uri").is_none() {
+    if data_format == "AUGMENTED_MANIFEST" {
+        let manifests = input
+            .get("AugmentedManifests")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        if manifests.is_empty() {
+            return Err(ApiError::invalid_request(
+                "AugmentedManifests must be specified when DataFormat is AUGMENTED_MANIFEST.",
+            ));
+        }
+        if manifests
+            .iter()
+            .any(|m| str_member(m, "DocumentType") == Some("SEMI_STRUCTURED_DOCUMENT"))
+        {
+            return Err(ApiError::invalid_request(
+                "Augmented manifests of SEMI_STRUCTURED_DOCUMENT documents are not supported \
+                 by this stand-in; use PLAIN_TEXT_DOCUMENT manifests.",
+            ));
+        }
+    } else if str_member(input, "S3Uri").is_none() {
         return Err(ApiError::invalid_request(
             "S3Uri must be specified when DataFormat is COMPREHEND_CSV.",
         ));
@@ -142,7 +153,10 @@ pub fn create(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
 
     let mut reported_input = input.clone();
     reported_input["DataFormat"] = json!(data_format);
-    if mode == Mode::MultiLabel && reported_input.get("LabelDelimiter").is_none() {
+    if mode == Mode::MultiLabel
+        && data_format == "COMPREHEND_CSV"
+        && reported_input.get("LabelDelimiter").is_none()
+    {
         reported_input["LabelDelimiter"] = json!(DEFAULT_LABEL_DELIMITER);
     }
 
@@ -333,12 +347,6 @@ pub fn delete(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
     Ok(json!({}))
 }
 
-/// Starts the background training of a classifier (also used to resume).
-pub fn spawn_training(app: &Arc<App>, arn: String) {
-    let task_app = Arc::clone(app);
-    app.spawn(async move { train(task_app, arn).await });
-}
-
 /// Starts the background removal of a DELETING classifier.
 pub fn spawn_deletion(app: &Arc<App>, arn: String) {
     let task_app = Arc::clone(app);
@@ -361,155 +369,5 @@ pub fn spawn_deletion(app: &Arc<App>, arn: String) {
                 store.classifier_tokens.retain(|_, a| a != &arn);
             }
         });
-    });
-}
-
-/// Moves a classifier to a final status, unless it has gone meanwhile.
-fn finish(app: &App, arn: &str, update: impl FnOnce(&mut Classifier)) {
-    app.write(|store| {
-        if let Some(classifier) = store.classifiers.get_mut(arn) {
-            update(classifier);
-            classifier.end_time.get_or_insert_with(now_epoch);
-        }
-    });
-}
-
-fn stopped(classifier: &mut Classifier) {
-    classifier.status = ModelStatus::Stopped;
-    classifier.message = Some("Training was stopped by StopTrainingDocumentClassifier.".into());
-}
-
-fn in_error(message: String) -> impl FnOnce(&mut Classifier) {
-    move |classifier| {
-        classifier.status = ModelStatus::InError;
-        classifier.message = Some(message);
-    }
-}
-
-fn status_of(app: &App, arn: &str) -> Option<ModelStatus> {
-    app.read(|store| store.classifiers.get(arn).map(|c| c.status))
-}
-
-async fn read_csv(app: &App, uri: &str) -> Result<String, String> {
-    let location =
-        S3Location::parse(uri).ok_or_else(|| format!("INVALID_INPUT: {uri} is not an S3 URI."))?;
-    let objects = s3::read_prefix(&app.s3, &location)
-        .await
-        .map_err(|e| match e {
-            S3Error::NoSuchBucket(bucket) => format!(
-                "NO_READ_ACCESS_TO_INPUT: The provided data access role does not have proper \
-                 access to the training data at {uri}: the bucket {bucket} does not exist."
-            ),
-            S3Error::Other(detail) => {
-                format!(
-                    "NO_READ_ACCESS_TO_INPUT: Unable to read the training data at {uri}: {detail}"
-                )
-            }
-        })?;
-    if objects.is_empty() {
-        return Err(format!(
-            "INPUT_FILES_NOT_FOUND: No training data found at {uri}."
-        ));
-    }
-    let mut text = String::new();
-    for object in objects {
-        let part = String::from_utf8(object.body).map_err(|_| {
-            format!(
-                "INVALID_INPUT: The training file s3://{}/{} is not UTF-8 text.",
-                location.bucket, object.key
-            )
-        })?;
-        text.push_str(&part);
-        if !text.ends_with('\n') {
-            text.push('\n');
-        }
-    }
-    Ok(text)
-}
-
-async fn train(app: Arc<App>, arn: String) {
-    let Some(classifier) = app.read(|store| store.classifiers.get(&arn).cloned()) else {
-        return;
-    };
-    match classifier.status {
-        ModelStatus::StopRequested => return finish(&app, &arn, stopped),
-        ModelStatus::Submitted | ModelStatus::Training => {}
-        _ => return,
-    }
-    let input = &classifier.input_data_config;
-    let training_uri = str_member(input, "S3Uri").unwrap_or_default().to_string();
-    let training = match read_csv(&app, &training_uri).await {
-        Ok(text) => text,
-        Err(message) => return finish(&app, &arn, in_error(message)),
-    };
-    let test = match str_member(input, "TestS3Uri") {
-        Some(uri) => match read_csv(&app, uri).await {
-            Ok(text) => Some(text),
-            Err(message) => return finish(&app, &arn, in_error(message)),
-        },
-        None => None,
-    };
-
-    let training_secs = app.limits().training_secs;
-    let done_at = app.write(|store| {
-        let classifier = store.classifiers.get_mut(&arn)?;
-        if classifier.status == ModelStatus::Submitted {
-            classifier.status = ModelStatus::Training;
-        }
-        let now = now_epoch();
-        classifier.training_start_time.get_or_insert(now);
-        Some(
-            *classifier
-                .training_done_at
-                .get_or_insert(now + training_secs),
-        )
-    });
-    let Some(done_at) = done_at else { return };
-
-    loop {
-        match status_of(&app, &arn) {
-            Some(ModelStatus::StopRequested) => return finish(&app, &arn, stopped),
-            Some(ModelStatus::Training) => {}
-            _ => return,
-        }
-        let wait = done_at - now_epoch();
-        if wait <= 0.0 {
-            break;
-        }
-        tokio::time::sleep(STOP_POLL.min(Duration::from_secs_f64(wait))).await;
-    }
-
-    let mode = classifier.mode;
-    let delimiter = str_member(input, "LabelDelimiter")
-        .unwrap_or(DEFAULT_LABEL_DELIMITER)
-        .to_string();
-    let report = tokio::task::spawn_blocking(move || {
-        model::train(&training, test.as_deref(), mode, &delimiter)
-    })
-    .await
-    .unwrap_or_else(|e| Err(format!("training crashed: {e}")));
-
-    finish(&app, &arn, move |classifier| {
-        if classifier.status == ModelStatus::StopRequested {
-            return stopped(classifier);
-        }
-        if classifier.status != ModelStatus::Training {
-            return;
-        }
-        let now = now_epoch();
-        classifier.training_end_time = Some(now);
-        match report {
-            Ok(report) => {
-                classifier.status = ModelStatus::Trained;
-                classifier.metadata = Some(ClassifierMetadata {
-                    number_of_labels: report.number_of_labels,
-                    number_of_trained_documents: report.number_of_trained_documents,
-                    number_of_test_documents: report.number_of_test_documents,
-                    evaluation_metrics: report.metrics,
-                });
-                classifier.model = Some(report.model);
-            }
-            Err(message) => in_error(format!("INVALID_INPUT: {message}"))(classifier),
-        }
     });
 }

@@ -25,6 +25,7 @@ pub mod archive;
 pub mod classifiers;
 pub mod faults;
 pub mod jobs;
+pub mod manifest;
 pub mod model;
 pub mod protocol;
 pub mod quota;
@@ -33,6 +34,7 @@ pub mod s3;
 pub mod server;
 pub mod state;
 pub mod tags;
+pub mod training;
 pub mod validate;
 
 use std::net::SocketAddr;
@@ -261,7 +263,7 @@ fn resume(app: &Arc<App>) {
         jobs::spawn_run(app, job_id);
     }
     for arn in training {
-        classifiers::spawn_training(app, arn);
+        training::spawn_training(app, arn);
     }
     for arn in deleting {
         classifiers::spawn_deletion(app, arn);

@@ -196,7 +196,7 @@ async fn bad_training_data_ends_in_error() {
     assert!(err.is_resource_unavailable_exception(), "{err:?}");
     assert_eq!(err.code(), Some("ResourceUnavailableException"));
 
-    // AUGMENTED_MANIFEST is refused up front.
+    // AUGMENTED_MANIFEST without any manifest is refused up front.
     let err = h
         .comprehend
         .create_document_classifier()

@@ -150,6 +150,18 @@ async fn create_classifier_prose_rules() {
             "50",
         ),
         (
+            "AUGMENTED_MANIFEST without manifests",
+            |b| {
+                b.input_data_config(
+                    DocumentClassifierInputDataConfig::builder()
+                        .data_format(DocumentClassifierDataFormat::AugmentedManifest)
+                        .build(),
+                )
+            },
+            "InvalidRequestException",
+            "AugmentedManifests must be specified",
+        ),
+        (
             "manifest attribute name breaking the model's pattern",
             |b| {
                 b.input_data_config(

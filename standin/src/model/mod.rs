@@ -2,8 +2,8 @@
 //!
 //! Training data is a `COMPREHEND_CSV` file (RFC 4180 CSV, no header, the
 //! label in column 1 and the document text in column 2; see `csv.rs`), or
-//! labelled documents read from elsewhere, given to [`train_documents`].
-//! The model is a
+//! labelled documents read from elsewhere (SageMaker Ground Truth augmented
+//! manifests, `crate::manifest`) given to [`train_documents`]. The model is a
 //! multinomial naive Bayes with Laplace smoothing over lowercase word tokens
 //! (runs of Unicode alphanumeric characters):
 //!
