@@ -95,14 +95,19 @@ pub fn predictions_archive(predictions: &[Prediction], mtime: u64) -> io::Result
         jsonl.push_str(&to_json_line(prediction));
         jsonl.push('\n');
     }
+    single_member_archive(PREDICTIONS_MEMBER, jsonl.as_bytes(), mtime)
+}
+
+/// A `.tar.gz` holding one file.
+pub fn single_member_archive(name: &str, content: &[u8], mtime: u64) -> io::Result<Vec<u8>> {
     let encoder = GzEncoder::new(Vec::new(), Compression::default());
     let mut builder = tar::Builder::new(encoder);
     let mut header = tar::Header::new_gnu();
-    header.set_size(jsonl.len() as u64);
+    header.set_size(content.len() as u64);
     header.set_mode(0o644);
     header.set_mtime(mtime);
     header.set_entry_type(tar::EntryType::Regular);
-    builder.append_data(&mut header, PREDICTIONS_MEMBER, jsonl.as_bytes())?;
+    builder.append_data(&mut header, name, content)?;
     let encoder = builder.into_inner()?;
     encoder.finish()
 }

@@ -14,10 +14,10 @@ use crate::app::App;
 use crate::jobs::request_tags;
 use crate::model::Mode;
 use crate::protocol::{
-    epoch_json, fingerprint, now_epoch, paginate, single_filter, str_member, ApiError,
+    epoch_json, fingerprint, new_id, now_epoch, paginate, single_filter, str_member, ApiError,
 };
 use crate::state::{Classifier, ModelStatus, Store};
-use crate::training::{spawn_training, DEFAULT_LABEL_DELIMITER};
+use crate::training::{output_uri, spawn_training, DEFAULT_LABEL_DELIMITER};
 
 fn mode_name(mode: Mode) -> &'static str {
     match mode {
@@ -160,6 +160,16 @@ pub fn create(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
         reported_input["LabelDelimiter"] = json!(DEFAULT_LABEL_DELIMITER);
     }
 
+    // The training output's full location is reported from the start, as
+    // for jobs.
+    let classifier_id = new_id();
+    let mut reported_output = request.get("OutputDataConfig").cloned();
+    if let Some(output) = reported_output.as_mut() {
+        if let Some(prefix) = str_member(output, "S3Uri").map(str::to_string) {
+            output["S3Uri"] = json!(output_uri(&prefix, &app.account.id, &classifier_id));
+        }
+    }
+
     let created = app.write(|store: &mut Store| {
         if let Some(token) = &token {
             if let Some(existing) = store
@@ -186,6 +196,7 @@ pub fn create(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
         }
         let classifier = Classifier {
             arn: arn.clone(),
+            classifier_id: classifier_id.clone(),
             name: name.to_string(),
             version_name: version.map(str::to_string),
             status: ModelStatus::Submitted,
@@ -201,7 +212,7 @@ pub fn create(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
                 .to_string(),
             mode,
             input_data_config: reported_input.clone(),
-            output_data_config: request.get("OutputDataConfig").cloned(),
+            output_data_config: reported_output.clone(),
             data_access_role_arn: str_member(request, "DataAccessRoleArn")
                 .unwrap_or_default()
                 .to_string(),

@@ -160,6 +160,10 @@ pub struct ClassifierMetadata {
 pub struct Classifier {
     /// `arn:aws:comprehend:<region>:<account>:document-classifier/<name>[/version/<v>]`.
     pub arn: String,
+    /// 32 hex characters, in the training output path (`<account>-CLR-<id>`);
+    /// a snapshot without one gets a new one.
+    #[serde(default = "crate::protocol::new_id")]
+    pub classifier_id: String,
     /// `DocumentClassifierName`.
     pub name: String,
     /// `VersionName`.
@@ -186,7 +190,7 @@ pub struct Classifier {
     pub mode: Mode,
     /// `InputDataConfig` as reported (defaults filled in).
     pub input_data_config: Value,
-    /// `OutputDataConfig` as given.
+    /// `OutputDataConfig` as reported (`S3Uri` is the full output path).
     pub output_data_config: Option<Value>,
     /// `DataAccessRoleArn`.
     pub data_access_role_arn: String,

@@ -1,7 +1,9 @@
 //! The training run of a classifier: read the training data from S3
 //! (`COMPREHEND_CSV`, or `AUGMENTED_MANIFEST` files split TRAIN/TEST),
-//! SUBMITTED -> TRAINING for the configured time, train, then TRAINED, or
-//! IN_ERROR with a message, or STOPPED when a stop was asked for.
+//! SUBMITTED -> TRAINING for the configured time, train, write the training
+//! output (`output.tar.gz` with `confusion_matrix.json`) when an output
+//! location was given, then TRAINED, or IN_ERROR with a message, or STOPPED
+//! when a stop was asked for.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,8 +11,9 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::app::App;
+use crate::archive;
 use crate::manifest;
-use crate::model::{self, Document, Mode};
+use crate::model::{self, Document, Mode, TrainingReport};
 use crate::protocol::{now_epoch, str_member};
 use crate::s3::{self, S3Error, S3Location, S3Object};
 use crate::state::{Classifier, ClassifierMetadata, ModelStatus};
@@ -18,8 +21,19 @@ use crate::state::{Classifier, ClassifierMetadata, ModelStatus};
 /// The label delimiter when none is given.
 pub const DEFAULT_LABEL_DELIMITER: &str = "|";
 
+/// The member of a classifier's `output.tar.gz` holding the confusion matrix.
+pub const CONFUSION_MATRIX_MEMBER: &str = "confusion_matrix.json";
+
 /// How often a waiting training run looks for a stop request.
 const STOP_POLL: Duration = Duration::from_millis(50);
+
+/// The full URI of a classifier's training output.
+pub fn output_uri(output_prefix: &str, account: &str, classifier_id: &str) -> String {
+    format!(
+        "{}/{account}-CLR-{classifier_id}/output/output.tar.gz",
+        output_prefix.trim_end_matches('/')
+    )
+}
 
 /// Starts the background training of a classifier (also used to resume).
 pub fn spawn_training(app: &Arc<App>, arn: String) {
@@ -183,6 +197,29 @@ async fn read_training_data(app: &App, classifier: &Classifier) -> Result<Traini
     })
 }
 
+/// Writes `output.tar.gz` with `confusion_matrix.json` to `uri`.
+async fn write_output(app: &App, uri: &str, report: &TrainingReport) -> Result<(), String> {
+    let location =
+        S3Location::parse(uri).ok_or_else(|| format!("INVALID_OUTPUT: {uri} is not an S3 URI."))?;
+    let json = serde_json::to_vec_pretty(&report.confusion_matrix)
+        .map_err(|e| format!("INTERNAL_ERROR: cannot write the confusion matrix: {e}"))?;
+    let archive =
+        archive::single_member_archive(CONFUSION_MATRIX_MEMBER, &json, now_epoch() as u64)
+            .map_err(|e| format!("INTERNAL_ERROR: cannot build the output archive: {e}"))?;
+    s3::put(&app.s3, &location, archive)
+        .await
+        .map_err(|e| match e {
+            S3Error::NoSuchBucket(bucket) => format!(
+                "NO_WRITE_ACCESS_TO_OUTPUT: The provided data access role does not have write \
+                 access to the output S3 URI {uri}: the bucket {bucket} does not exist."
+            ),
+            S3Error::Other(detail) => format!(
+                "NO_WRITE_ACCESS_TO_OUTPUT: Unable to write the training output to {uri}: \
+                 {detail}"
+            ),
+        })
+}
+
 async fn train(app: Arc<App>, arn: String) {
     let Some(classifier) = app.read(|store| store.classifiers.get(&arn).cloned()) else {
         return;
@@ -238,6 +275,15 @@ async fn train(app: Arc<App>, arn: String) {
     .await
     .unwrap_or_else(|e| Err(format!("training crashed: {e}")))
     .map_err(|message| format!("INVALID_INPUT: {message}"));
+    let output = classifier
+        .output_data_config
+        .as_ref()
+        .and_then(|o| str_member(o, "S3Uri"));
+    let report = match (report, output) {
+        (Ok(report), Some(uri)) => write_output(&app, uri, &report).await.map(|()| report),
+        (report, _) => report,
+    };
+
     finish(&app, &arn, move |classifier| {
         if classifier.status == ModelStatus::StopRequested {
             return stopped(classifier);
@@ -261,4 +307,21 @@ async fn train(app: Arc<App>, arn: String) {
             Err(message) => in_error(message)(classifier),
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_uri_has_the_service_layout() {
+        assert_eq!(
+            output_uri("s3://out/training/", "123456789012", "abc"),
+            "s3://out/training/123456789012-CLR-abc/output/output.tar.gz"
+        );
+        assert_eq!(
+            output_uri("s3://out", "123456789012", "abc"),
+            "s3://out/123456789012-CLR-abc/output/output.tar.gz"
+        );
+    }
 }

@@ -1,7 +1,8 @@
 //! Training through the real `aws-sdk-comprehend` client: SageMaker Ground
 //! Truth augmented manifests (TRAIN/TEST split, multi-class and
 //! multi-label) give the same classifier as the same data in
-//! COMPREHEND_CSV.
+//! COMPREHEND_CSV, and the training output (`output.tar.gz` with the
+//! confusion matrix) lands where Describe says.
 
 mod common;
 
@@ -9,8 +10,8 @@ use std::io::Read;
 
 use aws_sdk_comprehend::types::{
     AugmentedManifestsListItem, DocumentClassifierDataFormat, DocumentClassifierInputDataConfig,
-    DocumentClassifierMode, DocumentClassifierProperties, InputFormat, JobStatus, LanguageCode,
-    ModelStatus, Split,
+    DocumentClassifierMode, DocumentClassifierOutputDataConfig, DocumentClassifierProperties,
+    InputFormat, JobStatus, LanguageCode, ModelStatus, Split,
 };
 use common::{Harness, MULTI_LABEL_CSV, ROLE, TRAINING_CSV};
 use serde_json::{json, Value};
@@ -383,4 +384,94 @@ async fn malformed_manifests_end_in_error() {
     assert_eq!(h.wait_classifier(&missing).await, ModelStatus::InError);
     let message = describe(&h, &missing).await.message.unwrap();
     assert!(message.contains("INPUT_FILES_NOT_FOUND"), "{message}");
+}
+
+#[tokio::test]
+async fn training_output_lands_where_describe_says() {
+    let h = Harness::fast().await;
+    h.bucket("train").await;
+    h.bucket("train-out").await;
+    h.put("train", "news.csv", TRAINING_CSV).await;
+    let create_with_output = |name: &'static str, prefix: &'static str| {
+        h.comprehend
+            .create_document_classifier()
+            .document_classifier_name(name)
+            .data_access_role_arn(ROLE)
+            .language_code(LanguageCode::En)
+            .input_data_config(
+                DocumentClassifierInputDataConfig::builder()
+                    .s3_uri("s3://train/news.csv")
+                    .build(),
+            )
+            .output_data_config(
+                DocumentClassifierOutputDataConfig::builder()
+                    .s3_uri(prefix)
+                    .build(),
+            )
+            .send()
+    };
+    let arn = create_with_output("with-output", "s3://train-out/models/")
+        .await
+        .unwrap()
+        .document_classifier_arn
+        .unwrap();
+
+    // The full location, from the start.
+    let uri = describe(&h, &arn)
+        .await
+        .output_data_config
+        .unwrap()
+        .s3_uri
+        .unwrap();
+    let id = uri
+        .strip_prefix("s3://train-out/models/123456789012-CLR-")
+        .and_then(|rest| rest.strip_suffix("/output/output.tar.gz"))
+        .unwrap_or_else(|| panic!("{uri}"));
+    assert_eq!(id.len(), 32);
+    assert!(id.chars().all(|c| c.is_ascii_hexdigit()), "{id}");
+
+    assert_eq!(h.wait_classifier(&arn).await, ModelStatus::Trained);
+    let props = describe(&h, &arn).await;
+    assert_eq!(
+        props.output_data_config().unwrap().s3_uri(),
+        Some(uri.as_str())
+    );
+    assert!(props.training_start_time().is_some());
+    assert!(props.training_end_time().is_some());
+    let test_documents = props
+        .classifier_metadata()
+        .unwrap()
+        .number_of_test_documents()
+        .unwrap();
+
+    let members = archive(&h, &uri).await;
+    assert_eq!(members.len(), 1);
+    assert_eq!(members[0].0, "confusion_matrix.json");
+    let matrix: Value = serde_json::from_str(&members[0].1).unwrap();
+    assert_eq!(matrix["type"], "multi_class");
+    assert_eq!(matrix["labels"], json!(["COOKING", "POLITICS", "SPORTS"]));
+    let rows = matrix["confusion_matrix"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    let total: u64 = rows
+        .iter()
+        .flat_map(|r| r.as_array().unwrap())
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(total, u64::try_from(test_documents).unwrap());
+
+    // No output location: nothing reported. A missing output bucket: the
+    // training ends IN_ERROR.
+    let plain = h.trained_classifier("no-output").await;
+    assert!(describe(&h, &plain).await.output_data_config.is_none());
+    let broken = create_with_output("broken-output", "s3://no-such-bucket/models")
+        .await
+        .unwrap()
+        .document_classifier_arn
+        .unwrap();
+    assert_eq!(h.wait_classifier(&broken).await, ModelStatus::InError);
+    let message = describe(&h, &broken).await.message.unwrap();
+    assert!(
+        message.starts_with("NO_WRITE_ACCESS_TO_OUTPUT"),
+        "{message}"
+    );
 }

@@ -19,6 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 
 mod csv;
 
@@ -113,6 +114,9 @@ pub struct TrainingReport {
     pub number_of_trained_documents: usize,
     /// Number of documents the model was tested on.
     pub number_of_test_documents: usize,
+    /// The confusion matrix on the same documents as the metrics, as the
+    /// service writes it in `confusion_matrix.json`.
+    pub confusion_matrix: Value,
 }
 
 /// Parses a `COMPREHEND_CSV` training file, holds out a deterministic ~10%
@@ -204,7 +208,7 @@ pub fn train_documents(
     };
 
     let model = fit(mode, labels, &train_docs);
-    let metrics = if test_docs.is_empty() {
+    let (metrics, confusion_matrix) = if test_docs.is_empty() {
         model.evaluate(&train_docs)
     } else {
         model.evaluate(&test_docs.iter().collect::<Vec<_>>())
@@ -215,6 +219,7 @@ pub fn train_documents(
         number_of_test_documents: test_docs.len(),
         model,
         metrics,
+        confusion_matrix,
     })
 }
 
@@ -337,8 +342,8 @@ impl TrainedModel {
         }
     }
 
-    /// Metrics of the model on labelled documents.
-    fn evaluate(&self, documents: &[&Document]) -> EvaluationMetrics {
+    /// Metrics and confusion matrix of the model on labelled documents.
+    fn evaluate(&self, documents: &[&Document]) -> (EvaluationMetrics, Value) {
         let truth: Vec<Vec<usize>> = documents
             .iter()
             .map(|d| {
@@ -349,7 +354,10 @@ impl TrainedModel {
             })
             .collect();
         let predicted: Vec<Vec<usize>> = documents.iter().map(|d| self.decide(&d.text)).collect();
-        metrics(self.labels.len(), &truth, &predicted)
+        (
+            metrics(self.labels.len(), &truth, &predicted),
+            confusion_matrix(self.mode, &self.labels, &truth, &predicted),
+        )
     }
 }
 
@@ -457,6 +465,43 @@ fn metrics(k: usize, truth: &[Vec<usize>], predicted: &[Vec<usize>]) -> Evaluati
         micro_recall,
         micro_f1_score: harmonic_mean(micro_precision, micro_recall),
         hamming_loss: ratio(fp + fn_, (n * k) as u64),
+    }
+}
+
+/// The confusion matrix of label decisions, as `confusion_matrix.json` of
+/// the service's training output holds it. Multi-class: rows are the true
+/// classes, columns the predicted ones. Multi-label: for each label,
+/// `[[true negatives, false positives], [false negatives, true positives]]`.
+fn confusion_matrix(
+    mode: Mode,
+    labels: &[String],
+    truth: &[Vec<usize>],
+    predicted: &[Vec<usize>],
+) -> Value {
+    let k = labels.len();
+    match mode {
+        Mode::MultiClass => {
+            let mut matrix = vec![vec![0u64; k]; k];
+            for (t, p) in truth.iter().zip(predicted) {
+                if let (Some(&t), Some(&p)) = (t.first(), p.first()) {
+                    if t < k && p < k {
+                        matrix[t][p] += 1;
+                    }
+                }
+            }
+            json!({"type": "multi_class", "confusion_matrix": matrix, "labels": labels, "all_labels": labels})
+        }
+        Mode::MultiLabel => {
+            let mut matrices = vec![[[0u64; 2]; 2]; k];
+            for (t, p) in truth.iter().zip(predicted) {
+                for (i, matrix) in matrices.iter_mut().enumerate() {
+                    let actual = usize::from(t.contains(&i));
+                    let decided = usize::from(p.contains(&i));
+                    matrix[actual][decided] += 1;
+                }
+            }
+            json!({"type": "multi_label", "confusion_matrix": matrices, "labels": labels, "all_labels": labels})
+        }
     }
 }
 

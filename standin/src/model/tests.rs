@@ -467,6 +467,40 @@ fn metrics_multi_class_by_hand() {
     assert_eq!(metrics(3, &[], &[]), EvaluationMetrics::default());
 }
 
+#[test]
+fn confusion_matrices_by_hand() {
+    let labels: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+    // Multi-class: rows are the truth, columns the prediction.
+    let m = confusion_matrix(
+        Mode::MultiClass,
+        &labels,
+        &[vec![0], vec![0], vec![1], vec![2]],
+        &[vec![0], vec![1], vec![1], vec![1]],
+    );
+    assert_eq!(
+        m,
+        serde_json::json!({
+            "type": "multi_class",
+            "confusion_matrix": [[1, 1, 0], [0, 1, 0], [0, 1, 0]],
+            "labels": ["a", "b", "c"],
+            "all_labels": ["a", "b", "c"],
+        })
+    );
+    // Multi-label: per label [[TN, FP], [FN, TP]]; truth {0,1} {1} {2},
+    // predicted {0} {1,2} {2}.
+    let m = confusion_matrix(
+        Mode::MultiLabel,
+        &labels,
+        &[vec![0, 1], vec![1], vec![2]],
+        &[vec![0], vec![1, 2], vec![2]],
+    );
+    assert_eq!(m["type"], "multi_label");
+    assert_eq!(
+        m["confusion_matrix"],
+        serde_json::json!([[[2, 0], [0, 1]], [[1, 0], [1, 1]], [[1, 1], [0, 1]]])
+    );
+}
+
 // ---- multi-label ----
 
 /// 48 documents: the 36 single-topic ones, 6 about sports and finance,
