@@ -1,3 +1,19 @@
+// Why hand-written: kube-lease-manager 0.13.1 was checked (it targets
+// kube 5.0 and k8s-openapi 0.29, so no second kube) and does not fit:
+// * no renew deadline: its requests have no timeout and a holder that cannot
+//   reach the API server keeps reporting leadership while the lease expires
+//   for others (the hung-API-server unit test below has no counterpart);
+// * expiry is judged by the holder's renewTime against the local clock only
+//   (a fixed "grace" for skew), without client-go's observed-time rule, and
+//   it force-clears another holder's lease it judges expired;
+// * timings are whole seconds and there is no retry period (the tests use
+//   400 ms);
+// * it counts the first acquisition as a transition (leaseTransitions 1,
+//   where client-go and tests/leader_election.rs expect 0);
+// * it writes with server-side apply and strategic-merge patches, so it needs
+//   `patch` on leases, which the RBAC in config/rbac and the Helm chart does
+//   not grant (get, create, update).
+
 //! Leader election on a coordination.k8s.io/v1 `Lease`, the way client-go's
 //! `leaderelection` package does it, so that only one replica calls
 //! Comprehend at a time.
