@@ -4,9 +4,11 @@
 
 #![allow(dead_code)] // Each test binary uses a different subset.
 
+use std::io::Read;
 use std::time::{Duration, Instant};
 
 use aws_sdk_comprehend::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_comprehend::operation::start_document_classification_job::builders::StartDocumentClassificationJobFluentBuilder;
 use aws_sdk_comprehend::types::{
     DocumentClassifierInputDataConfig, DocumentClassifierMode, InputDataConfig, InputFormat,
     JobStatus, LanguageCode, ModelStatus, OutputDataConfig,
@@ -366,4 +368,54 @@ pub async fn raw_call(endpoint: &str, target: Option<&str>, body: &str) -> RawRe
         headers.push(("X-Amz-Target", target));
     }
     raw_request(endpoint, "POST", "/", &headers, body).await
+}
+
+/// A classifier ARN that passes validation (no such classifier exists).
+pub const CLASSIFIER: &str = "arn:aws:comprehend:us-east-1:123456789012:document-classifier/demo";
+
+/// A ONE_DOC_PER_LINE job input at `uri`.
+pub fn input(uri: &str) -> InputDataConfig {
+    InputDataConfig::builder()
+        .s3_uri(uri)
+        .input_format(InputFormat::OneDocPerLine)
+        .build()
+        .unwrap()
+}
+
+/// A job output at `uri`.
+pub fn output(uri: &str) -> OutputDataConfig {
+    OutputDataConfig::builder().s3_uri(uri).build().unwrap()
+}
+
+/// A start request that passes validation (the classifier does not exist,
+/// so it ends in ResourceNotFoundException).
+pub fn good_start(h: &Harness) -> StartDocumentClassificationJobFluentBuilder {
+    h.comprehend
+        .start_document_classification_job()
+        .job_name("good-job")
+        .document_classifier_arn(CLASSIFIER)
+        .data_access_role_arn(ROLE)
+        .input_data_config(input("s3://in-bucket/docs/"))
+        .output_data_config(output("s3://out-bucket/results/"))
+}
+
+/// Downloads an `output.tar.gz` and returns its members' names and the
+/// parsed lines of `predictions.jsonl`.
+pub async fn read_output(h: &Harness, uri: &str) -> (Vec<String>, Vec<serde_json::Value>) {
+    let rest = uri.strip_prefix("s3://").unwrap();
+    let (bucket, key) = rest.split_once('/').unwrap();
+    let bytes = h.get(bucket, key).await;
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&bytes[..]));
+    let mut names = Vec::new();
+    let mut lines = Vec::new();
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        names.push(entry.path().unwrap().display().to_string());
+        let mut text = String::new();
+        entry.read_to_string(&mut text).unwrap();
+        for line in text.lines() {
+            lines.push(serde_json::from_str(line).unwrap());
+        }
+    }
+    (names, lines)
 }
