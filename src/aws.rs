@@ -24,7 +24,8 @@ use aws_sdk_comprehend::error::{BuildError, DisplayErrorContext, ProvideErrorMet
 use aws_sdk_comprehend::types::{
     AugmentedManifestsDocumentTypeFormat, AugmentedManifestsListItem, ClassifierEvaluationMetrics,
     DocumentClassificationJobFilter, DocumentClassificationJobProperties,
-    DocumentClassifierDataFormat, DocumentClassifierFilter, DocumentClassifierInputDataConfig,
+    DocumentClassifierDataFormat, DocumentClassifierDocumentTypeFormat,
+    DocumentClassifierDocuments, DocumentClassifierFilter, DocumentClassifierInputDataConfig,
     DocumentClassifierMode, DocumentClassifierOutputDataConfig, DocumentClassifierProperties,
     DocumentReadAction, DocumentReadFeatureTypes, DocumentReadMode, InputDataConfig, InputFormat,
     LanguageCode, OutputDataConfig, Split, Tag,
@@ -36,7 +37,8 @@ use aws_smithy_types::DateTime;
 
 use crate::comprehend::{
     AwsError, ClassifierDescription, ClassifierMetrics, Comprehend, CreateClassifierRequest,
-    ErrorKind, JobDescription, ModelRef, StartJobRequest, StartedJob, VpcConfig,
+    DocumentReaderConfig, ErrorKind, JobDescription, ModelRef, StartJobRequest, StartedJob,
+    VpcConfig,
 };
 
 /// Attempts the SDK makes per call (the first try plus one retry). Kept small
@@ -226,16 +228,16 @@ impl AwsComprehend {
 
 #[async_trait]
 impl Comprehend for AwsComprehend {
-    async fn find_job_by_name(
+    async fn find_jobs_by_name(
         &self,
         region: &str,
         job_name: &str,
-    ) -> Result<Option<JobDescription>, AwsError> {
+    ) -> Result<Vec<JobDescription>, AwsError> {
         let client = self.client(region);
         let filter = DocumentClassificationJobFilter::builder()
             .job_name(job_name)
             .build();
-        let mut newest: Option<DocumentClassificationJobProperties> = None;
+        let mut found: Vec<DocumentClassificationJobProperties> = Vec::new();
         let mut next_token: Option<String> = None;
         for _ in 0..MAX_LIST_PAGES {
             let page = client
@@ -246,25 +248,23 @@ impl Comprehend for AwsComprehend {
                 .send()
                 .await
                 .map_err(|e| classify_error(&e))?;
-            for job in page.document_classification_job_properties_list() {
-                // The filter should already match exactly; checking again
-                // keeps a lenient endpoint from handing us a stranger's job.
-                if job.job_name().is_some_and(|n| n != job_name) {
-                    continue;
-                }
-                if newest
-                    .as_ref()
-                    .is_none_or(|best| job.submit_time() > best.submit_time())
-                {
-                    newest = Some(job.clone());
-                }
-            }
+            // The filter should already match exactly; checking again
+            // keeps a lenient endpoint from handing us a stranger's job.
+            found.extend(
+                page.document_classification_job_properties_list()
+                    .iter()
+                    .filter(|job| job.job_name().is_none_or(|n| n == job_name))
+                    .cloned(),
+            );
             match page.next_token().filter(|t| !t.is_empty()) {
                 // A token that repeats would loop for ever; treat it as the end.
                 Some(token) if next_token.as_deref() != Some(token) => {
                     next_token = Some(token.to_owned());
                 }
-                _ => return newest.map(|job| describe_props(&job, None)).transpose(),
+                _ => {
+                    found.sort_by(|a, b| b.submit_time().cmp(&a.submit_time()));
+                    return found.iter().map(|job| describe_props(job, None)).collect();
+                }
             }
         }
         Err(malformed(&format!(
@@ -400,13 +400,19 @@ impl Comprehend for AwsComprehend {
             .data_access_role_arn(&req.data_access_role_arn)
             .set_volume_kms_key_id(req.volume_kms_key_id.clone())
             .set_model_kms_key_id(req.model_kms_key_id.clone())
+            .set_model_policy(req.model_policy.clone())
             .client_request_token(&req.client_request_token);
-        // Without a location or key there is nothing to say: no member at all.
-        if req.output_s3_uri.is_some() || req.output_kms_key_id.is_some() {
+        // Without a location, key or prefix there is nothing to say: no
+        // member at all.
+        if req.output_s3_uri.is_some()
+            || req.output_kms_key_id.is_some()
+            || req.flywheel_stats_s3_prefix.is_some()
+        {
             call = call.output_data_config(
                 DocumentClassifierOutputDataConfig::builder()
                     .set_s3_uri(req.output_s3_uri.clone())
                     .set_kms_key_id(req.output_kms_key_id.clone())
+                    .set_flywheel_stats_s3_prefix(req.flywheel_stats_s3_prefix.clone())
                     .build(),
             );
         }
@@ -505,6 +511,21 @@ fn classifier_input_data_config(
                 .build()
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let documents = req
+        .documents
+        .as_ref()
+        .map(|d| {
+            DocumentClassifierDocuments::builder()
+                .s3_uri(&d.s3_uri)
+                .set_test_s3_uri(d.test_s3_uri.clone())
+                .build()
+        })
+        .transpose()?;
+    let reader = req
+        .document_reader_config
+        .as_ref()
+        .map(sdk_document_reader_config)
+        .transpose()?;
     Ok(DocumentClassifierInputDataConfig::builder()
         .set_data_format(
             req.data_format
@@ -519,7 +540,35 @@ fn classifier_input_data_config(
         } else {
             Some(manifests)
         })
+        .set_document_type(
+            req.document_type
+                .as_deref()
+                .map(DocumentClassifierDocumentTypeFormat::from),
+        )
+        .set_documents(documents)
+        .set_document_reader_config(reader)
         .build())
+}
+
+/// The SDK's `DocumentReaderConfig` for a classifier's training documents;
+/// no feature types means no `FeatureTypes` member.
+fn sdk_document_reader_config(
+    r: &DocumentReaderConfig,
+) -> Result<aws_sdk_comprehend::types::DocumentReaderConfig, BuildError> {
+    aws_sdk_comprehend::types::DocumentReaderConfig::builder()
+        .document_read_action(DocumentReadAction::from(r.document_read_action.as_str()))
+        .set_document_read_mode(r.document_read_mode.as_deref().map(DocumentReadMode::from))
+        .set_feature_types(if r.feature_types.is_empty() {
+            None
+        } else {
+            Some(
+                r.feature_types
+                    .iter()
+                    .map(|f| DocumentReadFeatureTypes::from(f.as_str()))
+                    .collect(),
+            )
+        })
+        .build()
 }
 
 /// The classifier name inside a classifier ARN
@@ -552,6 +601,11 @@ fn describe_classifier_props(
         submit_time: p.submit_time().and_then(rfc3339),
         training_start_time: p.training_start_time().and_then(rfc3339),
         training_end_time: p.training_end_time().and_then(rfc3339),
+        output_s3_uri: p
+            .output_data_config()
+            .and_then(|o| o.s3_uri())
+            .filter(|u| !u.is_empty())
+            .map(str::to_owned),
         metrics: meta
             .and_then(|m| m.evaluation_metrics())
             .map(classifier_metrics),
@@ -637,6 +691,11 @@ fn describe_props(
         submit_time: p.submit_time().and_then(rfc3339),
         end_time: p.end_time().and_then(rfc3339),
         document_classifier_arn: p.document_classifier_arn().map(str::to_owned),
+        flywheel_arn: p.flywheel_arn().map(str::to_owned),
+        input_s3_uri: p
+            .input_data_config()
+            .map(|i| i.s3_uri().to_owned())
+            .filter(|u| !u.is_empty()),
         output_s3_uri: p
             .output_data_config()
             .map(|o| o.s3_uri().to_owned())
@@ -810,7 +869,7 @@ mod tests {
     use aws_smithy_types::body::SdkBody;
 
     use super::*;
-    use crate::comprehend::{AugmentedManifest, DocumentReaderConfig};
+    use crate::comprehend::{AugmentedManifest, ClassifierDocuments, DocumentReaderConfig};
 
     const CLASSIFIER: &str =
         "arn:aws:comprehend:eu-west-1:111122223333:document-classifier/news/version/v1";
@@ -1026,6 +1085,12 @@ mod tests {
                             .submit_time(DateTime::from_secs_and_nanos(NOON, 999_000_000))
                             .end_time(DateTime::from_secs(NOON + 367))
                             .document_classifier_arn(CLASSIFIER)
+                            .input_data_config(
+                                InputDataConfig::builder()
+                                    .s3_uri("s3://in-bucket/docs/")
+                                    .build()
+                                    .unwrap(),
+                            )
                             .output_data_config(
                                 OutputDataConfig::builder()
                                     .s3_uri("s3://out-bucket/results/111122223333-CLN-job-1/output/output.tar.gz")
@@ -1054,6 +1119,8 @@ mod tests {
                 submit_time: Some("2024-05-01T12:00:00Z".into()),
                 end_time: Some("2024-05-01T12:06:07Z".into()),
                 document_classifier_arn: Some(CLASSIFIER.into()),
+                flywheel_arn: None,
+                input_s3_uri: Some("s3://in-bucket/docs/".into()),
                 output_s3_uri: Some(
                     "s3://out-bucket/results/111122223333-CLN-job-1/output/output.tar.gz".into()
                 ),
@@ -1149,9 +1216,11 @@ mod tests {
             |c| c.retry_config(RetryConfig::disabled())
         ));
 
-        let job = aws.find_job_by_name("", "ns-job").await.unwrap().unwrap();
+        let jobs = aws.find_jobs_by_name("", "ns-job").await.unwrap();
 
-        assert_eq!(job.job_id, "newest");
+        let ids: Vec<&str> = jobs.iter().map(|j| j.job_id.as_str()).collect();
+        assert_eq!(ids, ["newest", "middle", "old"]);
+        let job = &jobs[0];
         assert_eq!(job.job_status, "IN_PROGRESS");
         assert_eq!(job.submit_time.as_deref(), Some("2024-05-01T12:00:00Z"));
         assert_eq!(first_page.num_calls(), 1);
@@ -1164,7 +1233,7 @@ mod tests {
             .then_output(|| ListDocumentClassificationJobsOutput::builder().build());
         let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
 
-        assert_eq!(aws.find_job_by_name("", "ns-job").await.unwrap(), None);
+        assert_eq!(aws.find_jobs_by_name("", "ns-job").await.unwrap(), vec![]);
         assert_eq!(rule.num_calls(), 1);
     }
 
@@ -1177,7 +1246,7 @@ mod tests {
         });
         let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
 
-        assert_eq!(aws.find_job_by_name("", "ns-job").await.unwrap(), None);
+        assert_eq!(aws.find_jobs_by_name("", "ns-job").await.unwrap(), vec![]);
         assert_eq!(rule.num_calls(), 2);
     }
 
@@ -1192,7 +1261,7 @@ mod tests {
         });
         let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
 
-        let err = aws.find_job_by_name("", "ns-job").await.unwrap_err();
+        let err = aws.find_jobs_by_name("", "ns-job").await.unwrap_err();
 
         assert_eq!(err.kind, ErrorKind::Transient);
         assert_eq!(err.code, "ResponseError");
@@ -1201,6 +1270,7 @@ mod tests {
 
     const NEWS: &str = "arn:aws:comprehend:eu-west-1:111122223333:document-classifier/news";
     const MODEL_KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/model";
+    const MODEL_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"comprehend:ImportModel","Resource":"*"}]}"#;
 
     fn full_classifier_request() -> CreateClassifierRequest {
         CreateClassifierRequest {
@@ -1230,11 +1300,23 @@ mod tests {
                     document_type: None,
                 },
             ],
+            document_type: Some("SEMI_STRUCTURED_DOCUMENT".into()),
+            documents: Some(ClassifierDocuments {
+                s3_uri: "s3://train-bucket/pdfs/".into(),
+                test_s3_uri: Some("s3://train-bucket/test-pdfs/".into()),
+            }),
+            document_reader_config: Some(DocumentReaderConfig {
+                document_read_action: "TEXTRACT_ANALYZE_DOCUMENT".into(),
+                document_read_mode: Some("FORCE_DOCUMENT_READ_ACTION".into()),
+                feature_types: vec!["TABLES".into(), "FORMS".into()],
+            }),
             output_s3_uri: Some("s3://out-bucket/classifier/".into()),
             output_kms_key_id: Some("alias/out".into()),
+            flywheel_stats_s3_prefix: Some("s3://lake-bucket/stats/".into()),
             data_access_role_arn: ROLE.into(),
             volume_kms_key_id: Some("alias/volume".into()),
             model_kms_key_id: Some(MODEL_KEY.into()),
+            model_policy: Some(MODEL_POLICY.into()),
             vpc_config: Some(VpcConfig {
                 security_group_ids: vec!["sg-1".into()],
                 subnets: vec!["subnet-a".into(), "subnet-b".into()],
@@ -1283,17 +1365,36 @@ mod tests {
                             .build()
                             .unwrap(),
                     )
+                    .document_type(DocumentClassifierDocumentTypeFormat::SemiStructuredDocument)
+                    .documents(
+                        DocumentClassifierDocuments::builder()
+                            .s3_uri("s3://train-bucket/pdfs/")
+                            .test_s3_uri("s3://train-bucket/test-pdfs/")
+                            .build()
+                            .unwrap(),
+                    )
+                    .document_reader_config(
+                        aws_sdk_comprehend::types::DocumentReaderConfig::builder()
+                            .document_read_action(DocumentReadAction::TextractAnalyzeDocument)
+                            .document_read_mode(DocumentReadMode::ForceDocumentReadAction)
+                            .feature_types(DocumentReadFeatureTypes::Tables)
+                            .feature_types(DocumentReadFeatureTypes::Forms)
+                            .build()
+                            .unwrap(),
+                    )
                     .build(),
             )
             .output_data_config(
                 DocumentClassifierOutputDataConfig::builder()
                     .s3_uri("s3://out-bucket/classifier/")
                     .kms_key_id("alias/out")
+                    .flywheel_stats_s3_prefix("s3://lake-bucket/stats/")
                     .build(),
             )
             .data_access_role_arn(ROLE)
             .volume_kms_key_id("alias/volume")
             .model_kms_key_id(MODEL_KEY)
+            .model_policy(MODEL_POLICY)
             .vpc_config(
                 aws_sdk_comprehend::types::VpcConfig::builder()
                     .security_group_ids("sg-1")
@@ -1369,6 +1470,7 @@ mod tests {
                 assert_eq!(req.output_data_config(), None);
                 assert_eq!(req.volume_kms_key_id(), None);
                 assert_eq!(req.model_kms_key_id(), None);
+                assert_eq!(req.model_policy(), None);
                 assert_eq!(req.vpc_config(), None);
                 assert_eq!(req.data_access_role_arn(), Some(ROLE));
                 assert_eq!(req.client_request_token(), Some("uid-1"));
@@ -1390,11 +1492,16 @@ mod tests {
             test_s3_uri: None,
             label_delimiter: None,
             augmented_manifests: vec![],
+            document_type: None,
+            documents: None,
+            document_reader_config: None,
             output_s3_uri: None,
             output_kms_key_id: None,
+            flywheel_stats_s3_prefix: None,
             data_access_role_arn: ROLE.into(),
             volume_kms_key_id: None,
             model_kms_key_id: None,
+            model_policy: None,
             vpc_config: None,
             tags: BTreeMap::new(),
             client_request_token: "uid-1".into(),
@@ -1426,6 +1533,80 @@ mod tests {
         let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
         let req = CreateClassifierRequest {
             output_s3_uri: None,
+            flywheel_stats_s3_prefix: None,
+            ..full_classifier_request()
+        };
+
+        aws.create_classifier("", &req).await.unwrap();
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn create_classifier_sends_output_config_for_a_flywheel_prefix_alone() {
+        let rule = mock!(Client::create_document_classifier)
+            .match_requests(|req| {
+                assert_eq!(
+                    req.output_data_config(),
+                    Some(
+                        &DocumentClassifierOutputDataConfig::builder()
+                            .flywheel_stats_s3_prefix("s3://lake-bucket/stats/")
+                            .build()
+                    )
+                );
+                true
+            })
+            .then_output(|| {
+                CreateDocumentClassifierOutput::builder()
+                    .document_classifier_arn(NEWS)
+                    .build()
+            });
+        let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
+        let req = CreateClassifierRequest {
+            output_s3_uri: None,
+            output_kms_key_id: None,
+            ..full_classifier_request()
+        };
+
+        aws.create_classifier("", &req).await.unwrap();
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn create_classifier_reader_without_feature_types_sends_no_feature_types() {
+        let rule = mock!(Client::create_document_classifier)
+            .match_requests(|req| {
+                let input = req.input_data_config().unwrap();
+                assert_eq!(
+                    input.document_reader_config(),
+                    Some(
+                        &aws_sdk_comprehend::types::DocumentReaderConfig::builder()
+                            .document_read_action(DocumentReadAction::TextractDetectDocumentText)
+                            .build()
+                            .unwrap()
+                    )
+                );
+                assert_eq!(
+                    input.documents().map(|d| (d.s3_uri(), d.test_s3_uri())),
+                    Some(("s3://train-bucket/pdfs/", None))
+                );
+                true
+            })
+            .then_output(|| {
+                CreateDocumentClassifierOutput::builder()
+                    .document_classifier_arn(NEWS)
+                    .build()
+            });
+        let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
+        let req = CreateClassifierRequest {
+            documents: Some(ClassifierDocuments {
+                s3_uri: "s3://train-bucket/pdfs/".into(),
+                test_s3_uri: None,
+            }),
+            document_reader_config: Some(DocumentReaderConfig {
+                document_read_action: "TEXTRACT_DETECT_DOCUMENT_TEXT".into(),
+                document_read_mode: None,
+                feature_types: vec![],
+            }),
             ..full_classifier_request()
         };
 
@@ -1576,6 +1757,9 @@ mod tests {
         assert_eq!(rule.num_calls(), MAX_LIST_PAGES);
     }
 
+    const TRAINING_OUTPUT: &str =
+        "s3://out-bucket/classifier/111122223333-CLR-0123456789abcdef/output/output.tar.gz";
+
     #[tokio::test]
     async fn describe_classifier_maps_metrics_counts_and_times() {
         let rule = mock!(Client::describe_document_classifier)
@@ -1592,6 +1776,11 @@ mod tests {
                             .submit_time(DateTime::from_secs_and_nanos(NOON, 999_000_000))
                             .training_start_time(DateTime::from_secs(NOON + 60))
                             .training_end_time(DateTime::from_secs(NOON + 3661))
+                            .output_data_config(
+                                DocumentClassifierOutputDataConfig::builder()
+                                    .s3_uri(TRAINING_OUTPUT)
+                                    .build(),
+                            )
                             .classifier_metadata(
                                 ClassifierMetadata::builder()
                                     .number_of_labels(4)
@@ -1632,6 +1821,7 @@ mod tests {
                 submit_time: Some("2024-05-01T12:00:00Z".into()),
                 training_start_time: Some("2024-05-01T12:01:00Z".into()),
                 training_end_time: Some("2024-05-01T13:01:01Z".into()),
+                output_s3_uri: Some(TRAINING_OUTPUT.into()),
                 metrics: Some(ClassifierMetrics {
                     accuracy: Some(0.5),
                     precision: Some(0.25),
@@ -1845,7 +2035,7 @@ mod tests {
                 aws.start_job("", &full_request()).await.unwrap_err(),
                 expected
             );
-            assert_eq!(aws.find_job_by_name("", "n").await.unwrap_err(), expected);
+            assert_eq!(aws.find_jobs_by_name("", "n").await.unwrap_err(), expected);
         }
     }
 
@@ -1903,7 +2093,7 @@ mod tests {
             .build();
         let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
 
-        let err = aws.find_job_by_name("", "n").await.unwrap_err();
+        let err = aws.find_jobs_by_name("", "n").await.unwrap_err();
 
         assert_eq!(err.kind, ErrorKind::Transient);
         assert_eq!(err.code, "InternalServerException");

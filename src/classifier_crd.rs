@@ -13,13 +13,19 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::crd::{Tag, VpcConfig};
+use crate::crd::{
+    document_reader_rules, immutability_rule, tag_rules, DocumentReaderConfig, Tag, VpcConfig,
+};
 
 /// `DocumentClassifierName` and `VersionName`: letters, digits and inner
 /// hyphens.
 pub const RESOURCE_NAME_PATTERN: &str = r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$";
 /// `LabelDelimiter`: one of the characters the API allows.
 pub const LABEL_DELIMITER_PATTERN: &str = r"^[ ~!@#$%^*\-_+=|\\:;\t>?/]$";
+/// `Policy`: the service model's `[\u0009\u000A\u000D\u0020-\u00FF]+`,
+/// anchored and spelled for Go's regexp (the API server's), which has no
+/// `\uXXXX`.
+pub const MODEL_POLICY_PATTERN: &str = r"^[\x{0009}\x{000A}\x{000D}\x{0020}-\x{00FF}]+$";
 
 /// A custom classifier to train. It cannot change once training has started:
 /// create a new version (a new `versionName`) instead.
@@ -38,31 +44,29 @@ pub const LABEL_DELIMITER_PATTERN: &str = r"^[ ~!@#$%^*\-_+=|\\:;\t>?/]$";
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status","description":"Whether the classifier is trained"}"#,
     printcolumn = r#"{"name":"F1","type":"number","jsonPath":".status.evaluationMetrics.f1Score","description":"F1 score on the test data"}"#,
     printcolumn = r#"{"name":"ARN","type":"string","jsonPath":".status.documentClassifierArn","priority":1,"description":"ARN of the classifier"}"#,
+    printcolumn = r#"{"name":"Output","type":"string","jsonPath":".status.outputS3Uri","priority":1,"description":"S3 URI of the training output (confusion matrix)"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]
 pub struct DocumentClassifierSpec {
-    /// Name of the classifier in Comprehend (1-63 letters, digits and inner
-    /// hyphens). Together with `versionName` it must be unique in the
+    /// Name of the classifier in Comprehend (at most 63 letters, digits and
+    /// inner hyphens). Together with `versionName` it must be unique in the
     /// account and Region; the operator finds a classifier it created again
     /// by this pair.
-    #[schemars(
-        length(min = 1, max = 63),
-        regex(pattern = r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
-    )]
+    #[schemars(length(max = 63), regex(pattern = r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$"))]
     pub document_classifier_name: String,
 
-    /// Version of the classifier (1-63 letters, digits and inner hyphens).
-    /// Train a new model under the same name by creating another
+    /// Version of the classifier (at most 63 letters, digits and inner
+    /// hyphens). Train a new model under the same name by creating another
     /// DocumentClassifier with a new version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(
-        length(min = 1, max = 63),
-        regex(pattern = r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
-    )]
+    #[schemars(length(max = 63), regex(pattern = r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$"))]
     pub version_name: Option<String>,
 
-    /// Language of the training documents.
+    /// Language of the training documents, one of those custom
+    /// classification supports: de, en, es, fr, it or pt for a plain-text
+    /// model; en only for a native document model (`inputDataConfig.documentType`
+    /// SEMI_STRUCTURED_DOCUMENT). All documents must be in this language.
     pub language_code: LanguageCode,
 
     /// MULTI_CLASS (one class a document, the default) or MULTI_LABEL (any
@@ -74,7 +78,7 @@ pub struct DocumentClassifierSpec {
     pub input_data_config: ClassifierInputDataConfig,
 
     /// Where Comprehend writes the confusion matrix and other training
-    /// output.
+    /// output. Required (with `s3Uri`) for a native document model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_data_config: Option<ClassifierOutputDataConfig>,
 
@@ -89,22 +93,34 @@ pub struct DocumentClassifierSpec {
     /// KMS key that encrypts the storage volume of the training instances:
     /// a key ID in this account, or a key ARN from any account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 2048), regex(pattern = r"^[ -~]+$"))]
+    #[schemars(length(max = 2048), regex(pattern = r"^[\x00-\x7F]+$"))]
     pub volume_kms_key_id: Option<String>,
 
     /// KMS key that encrypts the trained model: key ID, alias name, key ARN
     /// or alias ARN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 2048), regex(pattern = r"^[ -~]+$"))]
+    #[schemars(length(max = 2048), regex(pattern = r"^[\x00-\x7F]+$"))]
     pub model_kms_key_id: Option<String>,
 
     /// Trains inside your VPC.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vpc_config: Option<VpcConfig>,
 
-    /// Tags put on the classifier.
+    /// Resource-based policy attached to the trained model, for example to
+    /// let another AWS account import it: a JSON document on one line,
+    /// 1-20000 characters (tab, line feed, carriage return and U+0020 to
+    /// U+00FF).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 1, max = 20000),
+        regex(pattern = r"^[\x{0009}\x{000A}\x{000D}\x{0020}-\x{00FF}]+$")
+    )]
+    pub model_policy: Option<String>,
+
+    /// Tags put on the classifier: at most 50, keys unique, none beginning
+    /// with the reserved `aws:`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 200))]
+    #[schemars(length(max = 50))]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["key"]))]
     pub tags: Vec<Tag>,
 
@@ -121,45 +137,94 @@ pub struct DocumentClassifierSpec {
     pub deletion_policy: DeletionPolicy,
 }
 
-/// Languages Comprehend trains custom classifiers in.
-#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+/// A classifier's language. Comprehend's `LanguageCode` lists more
+/// languages (ar, hi, ja, ko, zh, zh-TW) than custom classification trains
+/// in; the schema offers only the six it supports. Any other value is kept
+/// as written ([`LanguageCode::Unsupported`]) rather than failing to
+/// deserialize: one object the operator cannot read would stop the watch of
+/// every DocumentClassifier. The operator refuses such a spec instead.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum LanguageCode {
+    /// German.
+    De,
     /// English.
-    #[serde(rename = "en")]
     En,
     /// Spanish.
-    #[serde(rename = "es")]
     Es,
     /// French.
-    #[serde(rename = "fr")]
     Fr,
-    /// German.
-    #[serde(rename = "de")]
-    De,
     /// Italian.
-    #[serde(rename = "it")]
     It,
     /// Portuguese.
-    #[serde(rename = "pt")]
     Pt,
-    /// Arabic.
-    #[serde(rename = "ar")]
-    Ar,
-    /// Hindi.
-    #[serde(rename = "hi")]
-    Hi,
-    /// Japanese.
-    #[serde(rename = "ja")]
-    Ja,
-    /// Korean.
-    #[serde(rename = "ko")]
-    Ko,
-    /// Simplified Chinese.
-    #[serde(rename = "zh")]
-    Zh,
-    /// Traditional Chinese.
-    #[serde(rename = "zh-TW")]
-    ZhTw,
+    /// A value custom classification does not support, as written.
+    Unsupported(String),
+}
+
+impl LanguageCode {
+    /// The languages custom classification trains plain-text models in.
+    pub const SUPPORTED: [&'static str; 6] = ["de", "en", "es", "fr", "it", "pt"];
+    /// The languages it trains native document models in.
+    pub const SUPPORTED_NATIVE: [&'static str; 1] = ["en"];
+
+    /// The API's spelling.
+    pub fn as_str(&self) -> &str {
+        match self {
+            LanguageCode::De => "de",
+            LanguageCode::En => "en",
+            LanguageCode::Es => "es",
+            LanguageCode::Fr => "fr",
+            LanguageCode::It => "it",
+            LanguageCode::Pt => "pt",
+            LanguageCode::Unsupported(other) => other,
+        }
+    }
+}
+
+impl From<&str> for LanguageCode {
+    fn from(value: &str) -> Self {
+        match value {
+            "de" => LanguageCode::De,
+            "en" => LanguageCode::En,
+            "es" => LanguageCode::Es,
+            "fr" => LanguageCode::Fr,
+            "it" => LanguageCode::It,
+            "pt" => LanguageCode::Pt,
+            other => LanguageCode::Unsupported(other.to_string()),
+        }
+    }
+}
+
+impl Serialize for LanguageCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for LanguageCode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = String::deserialize(deserializer)?;
+        Ok(LanguageCode::from(value.as_str()))
+    }
+}
+
+/// Only the supported languages, as a plain string enum (the field's doc
+/// comment is its description).
+impl JsonSchema for LanguageCode {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "LanguageCode".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "enum": LanguageCode::SUPPORTED,
+        })
+    }
 }
 
 /// How many classes a document gets.
@@ -193,8 +258,9 @@ pub struct ClassifierInputDataConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_format: Option<DataFormat>,
 
-    /// S3 URI of the training CSV (an object or a prefix). Required with
-    /// COMPREHEND_CSV.
+    /// S3 URI of the training CSV (an object, or a prefix whose objects are
+    /// all used). Required with COMPREHEND_CSV. For a native document model
+    /// the CSV names the documents under `documents.s3Uri`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         length(max = 1024),
@@ -220,9 +286,61 @@ pub struct ClassifierInputDataConfig {
     )]
     pub label_delimiter: Option<String>,
 
-    /// The augmented manifest files, with AUGMENTED_MANIFEST.
+    /// The augmented manifest files (SageMaker Ground Truth output).
+    /// Required with AUGMENTED_MANIFEST, allowed only with it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub augmented_manifests: Vec<AugmentedManifest>,
+
+    /// PLAIN_TEXT_DOCUMENT (the default) or SEMI_STRUCTURED_DOCUMENT (a
+    /// native document model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_type: Option<DocumentType>,
+
+    /// Where the training (and test) documents of a native document model
+    /// are. Required with documentType SEMI_STRUCTURED_DOCUMENT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub documents: Option<ClassifierDocuments>,
+
+    /// How Comprehend extracts text from the PDF and image training
+    /// documents of a native document model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_reader_config: Option<DocumentReaderConfig>,
+}
+
+/// The kind of training documents: PLAIN_TEXT_DOCUMENT (the default)
+/// trains a plain-text model; SEMI_STRUCTURED_DOCUMENT trains a native
+/// document model on PDF files, which needs `documents`,
+/// `outputDataConfig.s3Uri` and languageCode en.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum DocumentType {
+    /// UTF-8 text: a plain-text model.
+    #[serde(rename = "PLAIN_TEXT_DOCUMENT")]
+    PlainTextDocument,
+    /// PDF and other documents with layout: a native document model.
+    #[serde(rename = "SEMI_STRUCTURED_DOCUMENT")]
+    SemiStructuredDocument,
+}
+
+/// The training documents of a native document model.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassifierDocuments {
+    /// S3 URI (prefix) of the training documents named in the training CSV
+    /// (`inputDataConfig.s3Uri`).
+    #[schemars(
+        length(max = 1024),
+        regex(pattern = r"^s3://[a-z0-9][\.\-a-z0-9]{1,61}[a-z0-9](/.*)?$")
+    )]
+    pub s3_uri: String,
+
+    /// S3 URI (prefix) of the test documents named in the test CSV
+    /// (`inputDataConfig.testS3Uri`); only with a test CSV.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(max = 1024),
+        regex(pattern = r"^s3://[a-z0-9][\.\-a-z0-9]{1,61}[a-z0-9](/.*)?$")
+    )]
+    pub test_s3_uri: Option<String>,
 }
 
 /// The format of the training data.
@@ -251,15 +369,14 @@ pub struct AugmentedManifest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split: Option<Split>,
 
-    /// The JSON attribute names that hold the labels (1-63 letters, digits
-    /// and inner hyphens each).
-    #[schemars(
-        length(min = 1),
-        inner(
-            length(min = 1, max = 63),
-            regex(pattern = r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
-        )
-    )]
+    /// The JSON attribute names that hold the labels: the
+    /// LabelAttributeName of the Ground Truth labeling job, or of one or more
+    /// jobs of a chained labeling job (1-63 letters, digits and inner hyphens
+    /// each).
+    #[schemars(inner(
+        length(min = 1, max = 63),
+        regex(pattern = r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
+    ))]
     pub attribute_names: Vec<String>,
 
     /// S3 prefix of the annotation files of semi-structured documents.
@@ -321,8 +438,16 @@ pub struct ClassifierOutputDataConfig {
     /// KMS key that encrypts the output: key ID, alias name, key ARN or alias
     /// ARN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 2048), regex(pattern = r"^[ -~]+$"))]
+    #[schemars(length(max = 2048), regex(pattern = r"^[\x00-\x7F]+$"))]
     pub kms_key_id: Option<String>,
+
+    /// S3 prefix of the data lake where a flywheel keeps its statistics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(max = 1024),
+        regex(pattern = r"^s3://[a-z0-9][\.\-a-z0-9]{1,61}[a-z0-9](/.*)?$")
+    )]
+    pub flywheel_stats_s3_prefix: Option<String>,
 }
 
 /// How well the classifier did on the test data.
@@ -378,6 +503,11 @@ pub struct DocumentClassifierStatus {
     /// When training ended (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub training_end_time: Option<String>,
+    /// S3 URI of the training output, `output.tar.gz` (the confusion matrix
+    /// and, in MULTI_LABEL mode, per-label metrics), as Comprehend reports
+    /// it: under `outputDataConfig.s3Uri`, in a folder of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_s3_uri: Option<String>,
     /// Metrics on the test data, once trained.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evaluation_metrics: Option<EvaluationMetrics>,
@@ -415,167 +545,102 @@ pub fn document_classifier_crd() -> CustomResourceDefinition {
     let version = &mut crd["spec"]["versions"][0];
     let root = &mut version["schema"]["openAPIV3Schema"];
     root["x-kubernetes-validations"] = json!([{
-        "rule": immutability_rule(&root["properties"]["spec"]),
+        "rule": immutability_rule(
+            &root["properties"]["spec"],
+            &["deletionPolicy"],
+            "!has(oldSelf.status) || !has(oldSelf.status.specHash)",
+        ),
         "message": "spec is immutable once training has started (status.specHash is set), except deletionPolicy; create a DocumentClassifier with a new versionName instead"
     }]);
     let spec = &mut root["properties"]["spec"];
     spec["properties"]["deletionPolicy"]["default"] = json!("Retain");
-    spec["properties"]["inputDataConfig"]["x-kubernetes-validations"] = json!([
-        {
-            "rule": "(has(self.dataFormat) && self.dataFormat == 'AUGMENTED_MANIFEST') ? (has(self.augmentedManifests) && size(self.augmentedManifests) > 0) : has(self.s3Uri)",
-            "message": "s3Uri is required with dataFormat COMPREHEND_CSV, augmentedManifests with AUGMENTED_MANIFEST"
-        }
-    ]);
+    tag_rules(spec);
+    data_format_rules(&mut spec["properties"]["inputDataConfig"]);
+    document_reader_rules(
+        &mut spec["properties"]["inputDataConfig"]["properties"]["documentReaderConfig"],
+    );
+    native_document_rules(spec);
     serde_json::from_value(crd).expect("patched CRD deserializes")
 }
 
-/// The CEL rule that freezes every spec field but `deletionPolicy` once
-/// training has started: field by field, since CEL cannot compare an object
-/// minus one key.
-fn immutability_rule(spec_schema: &serde_json::Value) -> String {
-    let required: Vec<&str> = spec_schema["required"]
-        .as_array()
-        .map(|r| r.iter().filter_map(|v| v.as_str()).collect())
-        .unwrap_or_default();
-    let mut fields: Vec<String> = spec_schema["properties"]
-        .as_object()
-        .map(|p| p.keys().cloned().collect())
-        .unwrap_or_default();
-    fields.sort();
-    let same: Vec<String> = fields
-        .iter()
-        .filter(|f| f.as_str() != "deletionPolicy")
-        .map(|f| {
-            if required.contains(&f.as_str()) {
-                format!("self.spec.{f} == oldSelf.spec.{f}")
-            } else {
-                format!(
-                    "(has(self.spec.{f}) == has(oldSelf.spec.{f}) && (!has(self.spec.{f}) || self.spec.{f} == oldSelf.spec.{f}))"
-                )
+/// COMPREHEND_CSV (the default) needs `s3Uri`, AUGMENTED_MANIFEST needs
+/// `augmentedManifests`: structurally (an `anyOf` each, which every API
+/// server enforces; as in [`native_document_rules`], the branch with the
+/// requirement comes first and matches the data format, so that its error
+/// is the one reported), and as a CEL rule whose message newer servers show.
+fn data_format_rules(input: &mut serde_json::Value) {
+    let format = |f: &str| json!({"dataFormat": {"enum": [f]}});
+    input["allOf"] = json!([
+        {"anyOf": [
+            {"required": ["s3Uri"], "properties": format("COMPREHEND_CSV")},
+            {"required": ["dataFormat"], "properties": format("AUGMENTED_MANIFEST")}
+        ]},
+        {"anyOf": [
+            {
+                "required": ["augmentedManifests"],
+                "properties": {
+                    "dataFormat": {"enum": ["AUGMENTED_MANIFEST"]},
+                    "augmentedManifests": {"minItems": 1}
+                }
+            },
+            {"properties": format("COMPREHEND_CSV")}
+        ]}
+    ]);
+    input["x-kubernetes-validations"] = json!([{
+        "rule": "(has(self.dataFormat) && self.dataFormat == 'AUGMENTED_MANIFEST') ? (has(self.augmentedManifests) && size(self.augmentedManifests) > 0) : has(self.s3Uri)",
+        "message": "s3Uri is required with dataFormat COMPREHEND_CSV, augmentedManifests with AUGMENTED_MANIFEST"
+    }]);
+}
+
+/// CEL guard: the spec trains a native document model.
+const NATIVE: &str = "has(self.inputDataConfig.documentType) && self.inputDataConfig.documentType == 'SEMI_STRUCTURED_DOCUMENT'";
+
+/// A native document model (documentType SEMI_STRUCTURED_DOCUMENT) is
+/// trained in English only, on `inputDataConfig.documents`, and needs
+/// `outputDataConfig.s3Uri` (the service model: OutputDataConfig "is
+/// mandatory if you are training a native document model"). Each rule is an
+/// `anyOf` (a native model with what it needs, or a plain-text model) for
+/// every API server, and a CEL rule with its own message for newer ones.
+/// When no branch holds, an API server reports the errors of the branch that
+/// came closest (the first of equals): the native branch, which also matches
+/// the document type, so the message names the missing field.
+fn native_document_rules(spec: &mut serde_json::Value) {
+    let document_type = |t: &str| json!({"documentType": {"enum": [t]}});
+    let plain_text = json!({"properties": {"inputDataConfig": {
+        "properties": document_type("PLAIN_TEXT_DOCUMENT")
+    }}});
+    let native = document_type("SEMI_STRUCTURED_DOCUMENT");
+    spec["allOf"] = json!([
+        {"anyOf": [{"properties": {
+            "inputDataConfig": {"properties": native},
+            "languageCode": {"enum": LanguageCode::SUPPORTED_NATIVE}
+        }}, plain_text]},
+        {"anyOf": [{"properties": {
+            "inputDataConfig": {"properties": native, "required": ["documents"]}
+        }}, plain_text]},
+        {"anyOf": [{
+            "required": ["outputDataConfig"],
+            "properties": {
+                "inputDataConfig": {"properties": native},
+                "outputDataConfig": {"required": ["s3Uri"]}
             }
-        })
-        .collect();
-    format!(
-        "!has(oldSelf.status) || !has(oldSelf.status.specHash) || ({})",
-        same.join(" && ")
-    )
+        }, plain_text]}
+    ]);
+    spec["x-kubernetes-validations"] = json!([
+        {
+            "rule": format!("!({NATIVE}) || self.languageCode == 'en'"),
+            "message": "a native document model (inputDataConfig.documentType SEMI_STRUCTURED_DOCUMENT) is trained in English only: languageCode must be en"
+        },
+        {
+            "rule": format!("!({NATIVE}) || has(self.inputDataConfig.documents)"),
+            "message": "inputDataConfig.documents is required with inputDataConfig.documentType SEMI_STRUCTURED_DOCUMENT"
+        },
+        {
+            "rule": format!("!({NATIVE}) || (has(self.outputDataConfig) && has(self.outputDataConfig.s3Uri))"),
+            "message": "outputDataConfig.s3Uri is required with inputDataConfig.documentType SEMI_STRUCTURED_DOCUMENT"
+        }
+    ]);
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::crd::{KMS_KEY_PATTERN, ROLE_ARN_PATTERN, S3_URI_PATTERN};
-
-    fn spec_schema() -> serde_json::Value {
-        let crd = serde_json::to_value(document_classifier_crd()).unwrap();
-        crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"].clone()
-    }
-
-    #[test]
-    fn schema_carries_api_constraints() {
-        let spec = spec_schema();
-        let props = &spec["properties"];
-        assert_eq!(
-            props["documentClassifierName"]["pattern"],
-            RESOURCE_NAME_PATTERN
-        );
-        assert_eq!(props["documentClassifierName"]["maxLength"], 63);
-        assert_eq!(props["versionName"]["maxLength"], 63);
-        assert_eq!(props["dataAccessRoleArn"]["pattern"], ROLE_ARN_PATTERN);
-        assert_eq!(props["modelKmsKeyId"]["pattern"], KMS_KEY_PATTERN);
-        assert_eq!(props["languageCode"]["enum"].as_array().unwrap().len(), 12);
-        assert_eq!(props["mode"]["enum"], json!(["MULTI_CLASS", "MULTI_LABEL"]));
-        assert_eq!(props["deletionPolicy"]["enum"], json!(["Retain", "Delete"]));
-        assert_eq!(props["deletionPolicy"]["default"], "Retain");
-        let input = &props["inputDataConfig"]["properties"];
-        assert_eq!(input["s3Uri"]["pattern"], S3_URI_PATTERN);
-        assert_eq!(input["testS3Uri"]["maxLength"], 1024);
-        assert_eq!(input["labelDelimiter"]["maxLength"], 1);
-        assert_eq!(input["labelDelimiter"]["pattern"], LABEL_DELIMITER_PATTERN);
-        assert_eq!(
-            input["augmentedManifests"]["items"]["properties"]["split"]["enum"],
-            json!(["TRAIN", "TEST"])
-        );
-        assert_eq!(
-            input["augmentedManifests"]["items"]["required"],
-            json!(["attributeNames", "s3Uri"])
-        );
-        assert_eq!(props["vpcConfig"]["properties"]["subnets"]["maxItems"], 16);
-        assert_eq!(
-            spec["required"],
-            json!([
-                "dataAccessRoleArn",
-                "documentClassifierName",
-                "inputDataConfig",
-                "languageCode"
-            ])
-        );
-    }
-
-    #[test]
-    fn every_field_is_documented() {
-        fn walk(path: &str, schema: &serde_json::Value) {
-            if let Some(props) = schema["properties"].as_object() {
-                for (name, sub) in props {
-                    let p = format!("{path}.{name}");
-                    assert!(
-                        sub["description"].as_str().is_some_and(|d| !d.is_empty()),
-                        "{p} has no description"
-                    );
-                    walk(&p, sub);
-                    walk(&p, &sub["items"]);
-                }
-            }
-        }
-        let crd = serde_json::to_value(document_classifier_crd()).unwrap();
-        walk("", &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]);
-    }
-
-    #[test]
-    fn names_and_columns() {
-        let crd = document_classifier_crd();
-        assert_eq!(crd.spec.names.kind, "DocumentClassifier");
-        assert_eq!(crd.spec.names.short_names, Some(vec!["dclf".to_string()]));
-        assert_eq!(
-            crd.spec.names.categories,
-            Some(vec!["comprehend".to_string()])
-        );
-        let cols = crd.spec.versions[0]
-            .additional_printer_columns
-            .clone()
-            .unwrap();
-        let names: Vec<_> = cols.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(names, ["Status", "Ready", "F1", "ARN", "Age"]);
-    }
-
-    #[test]
-    fn every_field_but_the_deletion_policy_is_frozen_after_training_starts() {
-        let crd = serde_json::to_value(document_classifier_crd()).unwrap();
-        let root = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
-        let rule = root["x-kubernetes-validations"][0]["rule"]
-            .as_str()
-            .unwrap();
-        for field in root["properties"]["spec"]["properties"]
-            .as_object()
-            .unwrap()
-            .keys()
-        {
-            let compared = rule.contains(&format!("self.spec.{field} == oldSelf.spec.{field}"));
-            assert_eq!(compared, field != "deletionPolicy", "{field} in {rule}");
-        }
-        assert!(rule.contains("(has(self.spec.versionName) == has(oldSelf.spec.versionName)"));
-        assert!(rule.starts_with("!has(oldSelf.status) || !has(oldSelf.status.specHash)"));
-    }
-
-    #[test]
-    fn deletion_policy_defaults_to_retain() {
-        let spec: DocumentClassifierSpec = serde_json::from_value(json!({
-            "documentClassifierName": "news",
-            "languageCode": "en",
-            "inputDataConfig": {"s3Uri": "s3://bucket/train.csv"},
-            "dataAccessRoleArn": "arn:aws:iam::123456789012:role/comprehend"
-        }))
-        .unwrap();
-        assert_eq!(spec.deletion_policy, DeletionPolicy::Retain);
-    }
-}
+mod tests;

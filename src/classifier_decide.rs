@@ -7,12 +7,13 @@ use k8s_openapi::jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
 use crate::classifier_crd::{
-    DataFormat, DeletionPolicy, DocumentClassifier, DocumentClassifierSpec,
-    DocumentClassifierStatus, EvaluationMetrics,
+    DeletionPolicy, DocumentClassifier, DocumentClassifierSpec, DocumentClassifierStatus,
+    EvaluationMetrics,
 };
+pub use crate::classifier_validate::validate;
 use crate::comprehend::{
-    AugmentedManifest, AwsError, ClassifierDescription, CreateClassifierRequest, ErrorKind,
-    VpcConfig,
+    AugmentedManifest, AwsError, ClassifierDescription, ClassifierDocuments,
+    CreateClassifierRequest, DocumentReaderConfig, ErrorKind, VpcConfig,
 };
 use crate::decide::{enum_str, put_condition};
 use crate::jobname;
@@ -147,37 +148,11 @@ pub fn spec_hash(spec: &DocumentClassifierSpec) -> String {
         .collect()
 }
 
-/// Checks what the schema cannot (or what an API server without the CEL
-/// rules lets through).
-pub fn validate(spec: &DocumentClassifierSpec) -> Result<(), String> {
-    let input = &spec.input_data_config;
-    match input.data_format.unwrap_or(DataFormat::ComprehendCsv) {
-        DataFormat::ComprehendCsv => {
-            if input.s3_uri.is_none() {
-                return Err(
-                    "spec.inputDataConfig.s3Uri is required with dataFormat COMPREHEND_CSV".into(),
-                );
-            }
-            if !input.augmented_manifests.is_empty() {
-                return Err("spec.inputDataConfig.augmentedManifests is allowed only with dataFormat AUGMENTED_MANIFEST".into());
-            }
-        }
-        DataFormat::AugmentedManifest => {
-            if input.augmented_manifests.is_empty() {
-                return Err("spec.inputDataConfig.augmentedManifests is required with dataFormat AUGMENTED_MANIFEST".into());
-            }
-            if input.s3_uri.is_some() || input.test_s3_uri.is_some() {
-                return Err("spec.inputDataConfig.s3Uri and testS3Uri are allowed only with dataFormat COMPREHEND_CSV".into());
-            }
-        }
-    }
-    Ok(())
-}
-
 /// The CreateDocumentClassifier request for a resource.
 pub fn create_request(dc: &DocumentClassifier) -> Result<CreateClassifierRequest, String> {
     let spec = &dc.spec;
     validate(spec)?;
+    let reader = input_reader(spec);
     let input = &spec.input_data_config;
     let output = spec.output_data_config.as_ref();
     Ok(CreateClassifierRequest {
@@ -201,11 +176,19 @@ pub fn create_request(dc: &DocumentClassifier) -> Result<CreateClassifierRequest
                 document_type: m.document_type.as_ref().map(enum_str),
             })
             .collect(),
+        document_type: input.document_type.as_ref().map(enum_str),
+        documents: input.documents.as_ref().map(|d| ClassifierDocuments {
+            s3_uri: d.s3_uri.clone(),
+            test_s3_uri: d.test_s3_uri.clone(),
+        }),
+        document_reader_config: reader,
         output_s3_uri: output.and_then(|o| o.s3_uri.clone()),
         output_kms_key_id: output.and_then(|o| o.kms_key_id.clone()),
+        flywheel_stats_s3_prefix: output.and_then(|o| o.flywheel_stats_s3_prefix.clone()),
         data_access_role_arn: spec.data_access_role_arn.clone(),
         volume_kms_key_id: spec.volume_kms_key_id.clone(),
         model_kms_key_id: spec.model_kms_key_id.clone(),
+        model_policy: spec.model_policy.clone(),
         vpc_config: spec.vpc_config.as_ref().map(|v| VpcConfig {
             security_group_ids: v.security_group_ids.clone(),
             subnets: v.subnets.clone(),
@@ -219,6 +202,16 @@ pub fn create_request(dc: &DocumentClassifier) -> Result<CreateClassifierRequest
             dc.metadata.uid.as_deref().unwrap_or_default(),
             &spec_hash(spec),
         ),
+    })
+}
+
+/// The training documents' reader, in the API's spelling.
+fn input_reader(spec: &DocumentClassifierSpec) -> Option<DocumentReaderConfig> {
+    let r = spec.input_data_config.document_reader_config.as_ref()?;
+    Some(DocumentReaderConfig {
+        document_read_action: enum_str(&r.document_read_action),
+        document_read_mode: r.document_read_mode.as_ref().map(enum_str),
+        feature_types: r.feature_types.iter().map(enum_str).collect(),
     })
 }
 
@@ -366,6 +359,7 @@ pub fn apply_description(
         (&mut status.submit_time, &desc.submit_time),
         (&mut status.training_start_time, &desc.training_start_time),
         (&mut status.training_end_time, &desc.training_end_time),
+        (&mut status.output_s3_uri, &desc.output_s3_uri),
     ] {
         if value.is_some() {
             field.clone_from(value);
@@ -708,16 +702,22 @@ pub fn classifier_state(dc: Option<&DocumentClassifier>, default_region: &str) -
 mod tests {
     use super::*;
     use crate::classifier_crd::{
-        AugmentedManifest as SpecManifest, ClassifierInputDataConfig, ClassifierMode,
-        ClassifierOutputDataConfig, DataFormat, LanguageCode, ManifestDocumentType, Split,
+        AugmentedManifest as SpecManifest, ClassifierDocuments as SpecDocuments,
+        ClassifierInputDataConfig, ClassifierMode, ClassifierOutputDataConfig, DataFormat,
+        DocumentType, LanguageCode, ManifestDocumentType, Split,
     };
     use crate::comprehend::ClassifierMetrics;
-    use crate::crd::{Tag, VpcConfig as SpecVpc};
+    use crate::crd::{
+        DocumentReadAction, DocumentReadMode, DocumentReaderConfig as SpecReader, FeatureType, Tag,
+        VpcConfig as SpecVpc,
+    };
     use kube::api::ObjectMeta;
 
     const ROLE: &str = "arn:aws:iam::123456789012:role/comprehend";
     const ARN: &str =
         "arn:aws:comprehend:us-east-1:123456789012:document-classifier/news/version/v1";
+    const OUTPUT: &str =
+        "s3://out-bucket/training/123456789012-CLR-0123456789abcdef/output/output.tar.gz";
 
     fn now() -> Timestamp {
         "2026-01-02T03:04:05Z".parse().unwrap()
@@ -735,10 +735,14 @@ mod tests {
                 test_s3_uri: Some("s3://train-bucket/test.csv".into()),
                 label_delimiter: Some(";".into()),
                 augmented_manifests: vec![],
+                document_type: None,
+                documents: None,
+                document_reader_config: None,
             },
             output_data_config: Some(ClassifierOutputDataConfig {
                 s3_uri: Some("s3://out-bucket/training/".into()),
                 kms_key_id: Some("alias/out".into()),
+                flywheel_stats_s3_prefix: None,
             }),
             data_access_role_arn: ROLE.into(),
             volume_kms_key_id: Some("vol-key".into()),
@@ -747,6 +751,7 @@ mod tests {
                 subnets: vec!["subnet-1".into()],
                 security_group_ids: vec!["sg-1".into()],
             }),
+            model_policy: None,
             tags: vec![Tag {
                 key: "team".into(),
                 value: Some("ml".into()),
@@ -777,6 +782,7 @@ mod tests {
             submit_time: Some("2026-01-02T03:00:00Z".into()),
             training_start_time: Some("2026-01-02T03:01:00Z".into()),
             training_end_time: None,
+            output_s3_uri: None,
             metrics: None,
             number_of_labels: None,
             number_of_trained_documents: None,
@@ -835,6 +841,9 @@ mod tests {
                 source_documents_s3_uri: None,
                 document_type: Some(ManifestDocumentType::PlainTextDocument),
             }],
+            document_type: None,
+            documents: None,
+            document_reader_config: None,
         };
         let req = create_request(&classifier(s)).unwrap();
         assert_eq!(req.data_format.as_deref(), Some("AUGMENTED_MANIFEST"));
@@ -845,24 +854,101 @@ mod tests {
     }
 
     #[test]
-    fn data_format_rules_are_enforced() {
+    fn native_document_fields_and_the_model_policy_map() {
         let mut s = spec();
-        s.input_data_config.s3_uri = None;
-        let err = create_request(&classifier(s)).unwrap_err();
-        assert!(err.contains("spec.inputDataConfig.s3Uri"), "{err}");
+        s.mode = None;
+        s.input_data_config.label_delimiter = None;
+        s.input_data_config.document_type = Some(DocumentType::SemiStructuredDocument);
+        s.input_data_config.documents = Some(SpecDocuments {
+            s3_uri: "s3://train-bucket/pdfs/".into(),
+            test_s3_uri: Some("s3://train-bucket/test-pdfs/".into()),
+        });
+        s.input_data_config.document_reader_config = Some(SpecReader {
+            document_read_action: DocumentReadAction::TextractAnalyzeDocument,
+            document_read_mode: Some(DocumentReadMode::ForceDocumentReadAction),
+            feature_types: vec![FeatureType::Tables, FeatureType::Forms],
+        });
+        if let Some(o) = s.output_data_config.as_mut() {
+            o.flywheel_stats_s3_prefix = Some("s3://lake-bucket/stats/".into());
+        }
+        s.model_policy = Some(r#"{"Version":"2012-10-17"}"#.into());
+        let req = create_request(&classifier(s)).unwrap();
+        assert_eq!(
+            req.document_type.as_deref(),
+            Some("SEMI_STRUCTURED_DOCUMENT")
+        );
+        assert_eq!(
+            req.documents,
+            Some(ClassifierDocuments {
+                s3_uri: "s3://train-bucket/pdfs/".into(),
+                test_s3_uri: Some("s3://train-bucket/test-pdfs/".into()),
+            })
+        );
+        assert_eq!(
+            req.document_reader_config,
+            Some(DocumentReaderConfig {
+                document_read_action: "TEXTRACT_ANALYZE_DOCUMENT".into(),
+                document_read_mode: Some("FORCE_DOCUMENT_READ_ACTION".into()),
+                feature_types: vec!["TABLES".into(), "FORMS".into()],
+            })
+        );
+        assert_eq!(
+            req.flywheel_stats_s3_prefix.as_deref(),
+            Some("s3://lake-bucket/stats/")
+        );
+        assert_eq!(
+            req.model_policy.as_deref(),
+            Some(r#"{"Version":"2012-10-17"}"#)
+        );
+        // Absent, they are absent from the request too.
+        let req = create_request(&classifier(spec())).unwrap();
+        assert_eq!(
+            (req.document_type, req.documents, req.document_reader_config),
+            (None, None, None)
+        );
+        assert_eq!(
+            (req.flywheel_stats_s3_prefix, req.model_policy),
+            (None, None)
+        );
+    }
 
-        let mut s = spec();
-        s.input_data_config.data_format = Some(DataFormat::AugmentedManifest);
-        let err = create_request(&classifier(s)).unwrap_err();
-        assert!(err.contains("augmentedManifests"), "{err}");
-        assert!(matches!(
-            plan(&classifier({
-                let mut s = spec();
-                s.input_data_config.s3_uri = None;
-                s
-            })),
-            Plan::Reject { .. }
-        ));
+    #[test]
+    fn a_spec_the_service_would_refuse_is_rejected_without_a_call() {
+        let mut no_csv = spec();
+        no_csv.input_data_config.s3_uri = None;
+        let mut arabic = spec();
+        arabic.language_code = LanguageCode::from("ar");
+        let mut german_native = spec();
+        german_native.language_code = LanguageCode::De;
+        german_native.input_data_config.document_type = Some(DocumentType::SemiStructuredDocument);
+        for (s, field) in [
+            (no_csv, "spec.inputDataConfig.s3Uri"),
+            (arabic, "spec.languageCode \"ar\""),
+            (german_native, "spec.languageCode \"de\""),
+        ] {
+            match plan(&classifier(s)) {
+                Plan::Reject { message } => assert!(message.contains(field), "{message}"),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn new_optional_fields_leave_the_hash_of_older_specs_alone() {
+        // A spec stored before these fields existed hashes as it did: absent
+        // fields are not serialized, so no SpecChangeIgnored appears.
+        let json = serde_json::to_value(spec()).unwrap();
+        for field in [
+            "modelPolicy",
+            "documentType",
+            "documents",
+            "documentReaderConfig",
+            "flywheelStatsS3Prefix",
+        ] {
+            assert!(!json.to_string().contains(field), "{field} in {json}");
+        }
+        let back: DocumentClassifierSpec = serde_json::from_value(json).unwrap();
+        assert_eq!(spec_hash(&back), spec_hash(&spec()));
     }
 
     #[test]
@@ -916,6 +1002,7 @@ mod tests {
         let mut status = DocumentClassifierStatus::default();
         let mut d = desc("TRAINED");
         d.training_end_time = Some("2026-01-02T03:09:00Z".into());
+        d.output_s3_uri = Some(OUTPUT.into());
         d.metrics = Some(ClassifierMetrics {
             accuracy: Some(0.9),
             f1_score: Some(0.875),
@@ -936,6 +1023,10 @@ mod tests {
             status.training_end_time.as_deref(),
             Some("2026-01-02T03:09:00Z")
         );
+        assert_eq!(status.output_s3_uri.as_deref(), Some(OUTPUT));
+        // A later answer without it keeps what was learnt.
+        apply_description(&mut status, &desc("TRAINED"), Some(1), now());
+        assert_eq!(status.output_s3_uri.as_deref(), Some(OUTPUT));
         assert!(condition(&status, READY)
             .unwrap()
             .message

@@ -71,6 +71,10 @@ pub struct JobDescription {
     pub submit_time: Option<String>,
     pub end_time: Option<String>,
     pub document_classifier_arn: Option<String>,
+    /// `FlywheelArn`, for a job started with a flywheel.
+    pub flywheel_arn: Option<String>,
+    /// `InputDataConfig.S3Uri`.
+    pub input_s3_uri: Option<String>,
     /// Describe's `OutputDataConfig.S3Uri`: the full URI of `output.tar.gz`.
     pub output_s3_uri: Option<String>,
 }
@@ -99,14 +103,30 @@ pub struct CreateClassifierRequest {
     pub test_s3_uri: Option<String>,
     pub label_delimiter: Option<String>,
     pub augmented_manifests: Vec<AugmentedManifest>,
+    /// `InputDataConfig.DocumentType`.
+    pub document_type: Option<String>,
+    /// `InputDataConfig.Documents`.
+    pub documents: Option<ClassifierDocuments>,
+    /// `InputDataConfig.DocumentReaderConfig`.
+    pub document_reader_config: Option<DocumentReaderConfig>,
     pub output_s3_uri: Option<String>,
     pub output_kms_key_id: Option<String>,
+    /// `OutputDataConfig.FlywheelStatsS3Prefix`.
+    pub flywheel_stats_s3_prefix: Option<String>,
     pub data_access_role_arn: String,
     pub volume_kms_key_id: Option<String>,
     pub model_kms_key_id: Option<String>,
+    pub model_policy: Option<String>,
     pub vpc_config: Option<VpcConfig>,
     pub tags: BTreeMap<String, String>,
     pub client_request_token: String,
+}
+
+/// `DocumentClassifierDocuments` of CreateDocumentClassifier.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClassifierDocuments {
+    pub s3_uri: String,
+    pub test_s3_uri: Option<String>,
 }
 
 /// `ClassifierEvaluationMetrics`.
@@ -135,6 +155,9 @@ pub struct ClassifierDescription {
     pub submit_time: Option<String>,
     pub training_start_time: Option<String>,
     pub training_end_time: Option<String>,
+    /// `OutputDataConfig.S3Uri`: where the training output (`output.tar.gz`)
+    /// is.
+    pub output_s3_uri: Option<String>,
     pub metrics: Option<ClassifierMetrics>,
     pub number_of_labels: Option<i64>,
     pub number_of_trained_documents: Option<i64>,
@@ -171,13 +194,13 @@ pub struct AwsError {
 /// The Comprehend operations the controller uses.
 #[async_trait]
 pub trait Comprehend: Send + Sync {
-    /// ListDocumentClassificationJobs with `Filter.JobName`; the newest
-    /// match (by submit time) if any.
-    async fn find_job_by_name(
+    /// ListDocumentClassificationJobs with `Filter.JobName`: every job of
+    /// that name, newest (by submit time) first.
+    async fn find_jobs_by_name(
         &self,
         region: &str,
         job_name: &str,
-    ) -> Result<Option<JobDescription>, AwsError>;
+    ) -> Result<Vec<JobDescription>, AwsError>;
 
     /// StartDocumentClassificationJob.
     async fn start_job(&self, region: &str, req: &StartJobRequest) -> Result<StartedJob, AwsError>;

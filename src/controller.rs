@@ -33,7 +33,7 @@ use crate::classifier_crd::DocumentClassifier;
 use crate::classifier_decide::{self, ClassifierState};
 use crate::comprehend::{AwsError, Comprehend, ErrorKind, StartJobRequest};
 use crate::crd::{ClassificationJob, ClassificationJobStatus};
-use crate::decide::{self, Plan};
+use crate::decide::{self, AfterError, Call, Found, Plan};
 use crate::http::Health;
 use crate::memory::{jittered, release_free_memory, resource_version, slim, Failures, Written};
 use crate::quota::{RateLimiter, Slot, SlotPool};
@@ -509,11 +509,15 @@ async fn start(
     ctx.list_limiter.acquire().await;
     let found = ctx
         .comprehend
-        .find_job_by_name(&region, &request.job_name)
+        .find_jobs_by_name(&region, &request.job_name)
         .await;
     ctx.record_call(LIST, found.as_ref().map(|_| ()));
-    match found {
-        Ok(Some(existing)) => {
+    let found = match found {
+        Ok(found) => found,
+        Err(e) => return failed_call(job, status, Call::List, &e, &region, ctx).await,
+    };
+    match decide::identify(job, &request, &found) {
+        Found::Ours(existing) => {
             info!(job_id = %existing.job_id, "adopting job started earlier under this name");
             if status.spec_hash.is_none() {
                 status.spec_hash = Some(decide::spec_hash(&job.spec));
@@ -521,15 +525,32 @@ async fn start(
             decide::apply_description(&mut status, &existing, generation, Timestamp::now());
             return after_observation(job, status, &region, ctx).await;
         }
-        Ok(None) => {}
-        Err(e) => return failed_call(job, status, LIST, &e, &region, ctx).await,
+        Found::NameInUse { job_id, why } => {
+            warn!(%job_id, job_name = %request.job_name, %why, "job name taken by another job");
+            decide::apply_name_in_use(
+                &mut status,
+                &request.job_name,
+                &job_id,
+                &why,
+                generation,
+                Timestamp::now(),
+            );
+            ctx.write_status(job, &status).await?;
+            ctx.release_slot(&region, &key);
+            return Ok(Action::await_change());
+        }
+        Found::Nothing => {}
     }
 
     // Record the name before Start, so a crash right after Start finds the
-    // job again by this name.
+    // job again by this name (once is enough: a retry keeps the record).
     let hash = decide::spec_hash(&job.spec);
-    decide::apply_starting(&mut status, &request, &hash, generation, Timestamp::now());
-    ctx.write_status(job, &status).await?;
+    let recorded = status.job_name.as_deref() == Some(request.job_name.as_str())
+        && status.spec_hash.as_deref() == Some(hash.as_str());
+    if !recorded {
+        decide::apply_starting(&mut status, &request, &hash, generation, Timestamp::now());
+        ctx.write_status(job, &status).await?;
+    }
     let mut job_now = job.clone();
     job_now.status = Some(status.clone());
 
@@ -548,7 +569,7 @@ async fn start(
             ctx.write_status(&job_now, &status).await?;
             Ok(Action::requeue(ctx.poll_delay()))
         }
-        Err(e) => failed_call(&job_now, status, START, &e, &region, ctx).await,
+        Err(e) => failed_call(&job_now, status, Call::Start, &e, &region, ctx).await,
     }
 }
 
@@ -571,7 +592,7 @@ async fn follow(job: &ClassificationJob, job_id: &str, ctx: &Context) -> Result<
             );
             after_observation(job, status, &region, ctx).await
         }
-        Err(e) => failed_call(job, status, DESCRIBE, &e, &region, ctx).await,
+        Err(e) => failed_call(job, status, Call::Describe, &e, &region, ctx).await,
     }
 }
 
@@ -606,11 +627,12 @@ async fn after_observation(
 async fn failed_call(
     job: &ClassificationJob,
     mut status: ClassificationJobStatus,
-    operation: &str,
+    call: Call,
     err: &AwsError,
     region: &str,
     ctx: &Context,
 ) -> Result<Action, Error> {
+    let operation = call.as_str();
     warn!(operation, code = %err.code, message = %err.message, "Comprehend call failed");
     ctx.metrics.reconcile_error(match err.kind {
         ErrorKind::Throttled => "throttled",
@@ -618,17 +640,22 @@ async fn failed_call(
         ErrorKind::InvalidSpec => "invalid_spec",
         ErrorKind::JobNotFound => "job_not_found",
     });
-    decide::apply_error(
+    let next = decide::apply_error(
         &mut status,
-        operation,
+        call,
         err,
         job.metadata.generation,
         Timestamp::now(),
     );
     ctx.write_status(job, &status).await?;
-    match err.kind {
-        ErrorKind::Throttled | ErrorKind::Transient => Ok(Action::requeue(ctx.backoff(job))),
-        ErrorKind::InvalidSpec | ErrorKind::JobNotFound => {
+    match next {
+        AfterError::Retry { release_slot } => {
+            if release_slot {
+                ctx.release_slot(region, &key_of(job));
+            }
+            Ok(Action::requeue(ctx.backoff(job)))
+        }
+        AfterError::Settle => {
             ctx.release_slot(region, &key_of(job));
             Ok(Action::await_change())
         }

@@ -26,12 +26,16 @@ pub const CLASSIFIER_ARN_PATTERN: &str = r"^arn:aws(-[^:]+)?:comprehend:[a-zA-Z0
 /// `FlywheelArn`.
 pub const FLYWHEEL_ARN_PATTERN: &str =
     r"^arn:aws(-[^:]+)?:comprehend:[a-zA-Z0-9-]*:[0-9]{12}:flywheel/[a-zA-Z0-9](-*[a-zA-Z0-9])*$";
-/// KMS key ID, key ARN, alias name or alias ARN: printable ASCII.
-pub const KMS_KEY_PATTERN: &str = r"^[ -~]+$";
+/// KMS key ID, key ARN, alias name or alias ARN: ASCII. The service model
+/// says `^\p{ASCII}+$`, which Go's regexp (the API server's) cannot take.
+pub const KMS_KEY_PATTERN: &str = r"^[\x00-\x7F]+$";
 /// Subnet and security group IDs.
 pub const VPC_ID_PATTERN: &str = r"^[-0-9a-zA-Z]+$";
-/// Tag keys and values.
-pub const TAG_PATTERN: &str = r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$";
+/// Tag keys AWS reserves for itself (any case): refused.
+pub const RESERVED_TAG_KEY_PATTERN: &str = "^[aA][wW][sS]:";
+/// Tags a Comprehend resource can carry (the service model's
+/// TooManyTagsException: "50 tags per resource").
+pub const MAX_TAGS: usize = 50;
 /// An AWS Region name such as `us-east-1` or `us-gov-west-1`.
 pub const REGION_PATTERN: &str = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$";
 
@@ -118,16 +122,17 @@ pub struct ClassificationJobSpec {
     /// KMS key that encrypts the storage volume of the instances that process
     /// the job: a key ID in this account, or a key ARN from any account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 2048), regex(pattern = r"^[ -~]+$"))]
+    #[schemars(length(max = 2048), regex(pattern = r"^[\x00-\x7F]+$"))]
     pub volume_kms_key_id: Option<String>,
 
     /// Runs the job inside your VPC.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vpc_config: Option<VpcConfig>,
 
-    /// Tags put on the Comprehend job.
+    /// Tags put on the Comprehend job: at most 50, keys unique, none
+    /// beginning with the reserved `aws:`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 200))]
+    #[schemars(length(max = 50))]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["key"]))]
     pub tags: Vec<Tag>,
 
@@ -267,7 +272,7 @@ pub struct OutputDataConfig {
     /// KMS key that encrypts the output: key ID, alias name, key ARN or alias
     /// ARN, in this account or another.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 2048), regex(pattern = r"^[ -~]+$"))]
+    #[schemars(length(max = 2048), regex(pattern = r"^[\x00-\x7F]+$"))]
     pub kms_key_id: Option<String>,
 }
 
@@ -290,20 +295,18 @@ pub struct VpcConfig {
     pub security_group_ids: Vec<String>,
 }
 
-/// One tag on the Comprehend job.
+/// One tag on a Comprehend resource.
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Tag {
-    /// Tag key, 1-128 characters.
-    #[schemars(
-        length(min = 1, max = 128),
-        regex(pattern = r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$")
-    )]
+    /// Tag key, 1-128 characters; keys beginning with `aws:` are reserved
+    /// by AWS and refused.
+    #[schemars(length(min = 1, max = 128))]
     pub key: String,
 
     /// Tag value, 0-256 characters (empty when omitted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 256), regex(pattern = r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$"))]
+    #[schemars(length(max = 256))]
     pub value: Option<String>,
 }
 
@@ -356,17 +359,23 @@ pub struct ClassificationJobStatus {
 }
 
 /// The CustomResourceDefinition as installed: the derived schema plus the
-/// rules that OpenAPI cannot express per field (exactly one model, spec
-/// immutable once the job has started).
+/// rules that OpenAPI cannot express per field (exactly one model, the
+/// document reader's feature types, reserved tag keys, spec immutable once
+/// the job has started).
 pub fn classification_job_crd() -> CustomResourceDefinition {
     let mut crd = serde_json::to_value(ClassificationJob::crd()).expect("CRD serializes");
     let version = &mut crd["spec"]["versions"][0];
     let root = &mut version["schema"]["openAPIV3Schema"];
     // A transition rule at the root can see the stored status; older API
     // servers ignore it, so the controller enforces the same rule itself.
+    // ttlSecondsAfterFinished may change at any time, as in batch/v1 Job.
     root["x-kubernetes-validations"] = json!([{
-        "rule": "!has(oldSelf.status) || !has(oldSelf.status.jobId) || self.spec == oldSelf.spec",
-        "message": "spec is immutable once the Comprehend job has started (status.jobId is set); create a new ClassificationJob instead"
+        "rule": immutability_rule(
+            &root["properties"]["spec"],
+            &["ttlSecondsAfterFinished"],
+            "!has(oldSelf.status) || !has(oldSelf.status.jobId)",
+        ),
+        "message": "spec is immutable once the Comprehend job has started (status.jobId is set), except ttlSecondsAfterFinished; create a new ClassificationJob instead"
     }]);
     let spec = &mut root["properties"]["spec"];
     spec["oneOf"] = json!([
@@ -378,7 +387,71 @@ pub fn classification_job_crd() -> CustomResourceDefinition {
         "rule": "(has(self.documentClassifierArn) ? 1 : 0) + (has(self.flywheelArn) ? 1 : 0) + (has(self.classifierRef) ? 1 : 0) == 1",
         "message": "exactly one of documentClassifierArn, flywheelArn and classifierRef must be set"
     }]);
+    tag_rules(spec);
+    document_reader_rules(
+        &mut spec["properties"]["inputDataConfig"]["properties"]["documentReaderConfig"],
+    );
     serde_json::from_value(crd).expect("patched CRD deserializes")
+}
+
+/// Refuses tag keys beginning with the reserved `aws:` in the `tags` of a
+/// spec schema: structurally (`not`), which every API server enforces, and
+/// with a CEL rule whose message newer servers show.
+pub(crate) fn tag_rules(spec: &mut serde_json::Value) {
+    let key = &mut spec["properties"]["tags"]["items"]["properties"]["key"];
+    key["not"] = json!({"pattern": RESERVED_TAG_KEY_PATTERN});
+    key["x-kubernetes-validations"] = json!([{
+        "rule": format!("!self.matches('{RESERVED_TAG_KEY_PATTERN}')"),
+        "message": "tag keys beginning with aws: are reserved by AWS"
+    }]);
+}
+
+/// TEXTRACT_ANALYZE_DOCUMENT needs `featureTypes` (the service model:
+/// "If you chose TEXTRACT_ANALYZE_DOCUMENT as the read action, you must
+/// specify one or both"). Structurally, so a 1.20 API server refuses it too,
+/// and as a CEL rule with a clear message for newer ones.
+pub(crate) fn document_reader_rules(reader: &mut serde_json::Value) {
+    reader["anyOf"] = json!([
+        {"properties": {"documentReadAction": {"enum": ["TEXTRACT_DETECT_DOCUMENT_TEXT"]}}},
+        {"required": ["featureTypes"]}
+    ]);
+    reader["x-kubernetes-validations"] = json!([{
+        "rule": "self.documentReadAction != 'TEXTRACT_ANALYZE_DOCUMENT' || has(self.featureTypes)",
+        "message": "featureTypes (TABLES and/or FORMS) is required with documentReadAction TEXTRACT_ANALYZE_DOCUMENT"
+    }]);
+}
+
+/// A CEL rule that freezes every spec field but those in `mutable` once
+/// `guard` no longer holds: field by field, since CEL cannot compare an
+/// object minus some keys.
+pub(crate) fn immutability_rule(
+    spec_schema: &serde_json::Value,
+    mutable: &[&str],
+    guard: &str,
+) -> String {
+    let required: Vec<&str> = spec_schema["required"]
+        .as_array()
+        .map(|r| r.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    let mut fields: Vec<String> = spec_schema["properties"]
+        .as_object()
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    fields.sort();
+    let same: Vec<String> = fields
+        .iter()
+        .filter(|f| !mutable.contains(&f.as_str()))
+        .map(|f| {
+            if required.contains(&f.as_str()) {
+                format!("self.spec.{f} == oldSelf.spec.{f}")
+            } else {
+                format!(
+                    "(has(self.spec.{f}) == has(oldSelf.spec.{f}) && (!has(self.spec.{f}) || self.spec.{f} == oldSelf.spec.{f}))"
+                )
+            }
+        })
+        .collect();
+    format!("{guard} || ({})", same.join(" && "))
 }
 
 /// The CRDs the operator serves, with the file name each has in `crds/`.
@@ -450,6 +523,21 @@ mod tests {
             props["tags"]["items"]["properties"]["key"]["maxLength"],
             128
         );
+        assert_eq!(props["tags"]["maxItems"], MAX_TAGS);
+        assert_eq!(
+            props["tags"]["items"]["properties"]["key"]["not"]["pattern"],
+            RESERVED_TAG_KEY_PATTERN
+        );
+        assert_eq!(props["volumeKmsKeyId"]["pattern"], KMS_KEY_PATTERN);
+        assert_eq!(props["volumeKmsKeyId"].get("minLength"), None);
+        let reader = &props["inputDataConfig"]["properties"]["documentReaderConfig"];
+        assert_eq!(
+            reader["anyOf"],
+            json!([
+                {"properties": {"documentReadAction": {"enum": ["TEXTRACT_DETECT_DOCUMENT_TEXT"]}}},
+                {"required": ["featureTypes"]}
+            ])
+        );
         assert_eq!(
             props["tags"]["items"]["properties"]["value"]["maxLength"],
             256
@@ -462,6 +550,28 @@ mod tests {
             spec["oneOf"][0]["required"],
             json!(["documentClassifierArn"])
         );
+    }
+
+    #[test]
+    fn only_the_ttl_may_change_after_the_job_started() {
+        let crd = serde_json::to_value(classification_job_crd()).unwrap();
+        let root = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
+        let rule = root["x-kubernetes-validations"][0]["rule"]
+            .as_str()
+            .unwrap();
+        assert!(rule.starts_with("!has(oldSelf.status) || !has(oldSelf.status.jobId) || ("));
+        for field in root["properties"]["spec"]["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+        {
+            let compared = rule.contains(&format!("self.spec.{field} == oldSelf.spec.{field}"));
+            assert_eq!(
+                compared,
+                field != "ttlSecondsAfterFinished",
+                "{field} in {rule}"
+            );
+        }
     }
 
     #[test]

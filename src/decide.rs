@@ -14,6 +14,7 @@ use crate::comprehend::{
 };
 use crate::crd::{
     ClassificationJob, ClassificationJobSpec, ClassificationJobStatus, DocumentReadAction,
+    DocumentReaderConfig as SpecReader, Tag, MAX_TAGS,
 };
 use crate::jobname;
 
@@ -55,6 +56,11 @@ pub enum Reason {
     WaitingForClassifier,
     /// The referenced DocumentClassifier failed to train.
     ClassifierFailed,
+    /// Comprehend answered ResourceUnavailableException at Start: the
+    /// classifier exists but cannot classify yet (still training); retrying.
+    ClassifierNotReady,
+    /// A job of another origin already has the fixed `spec.jobName`.
+    JobNameInUse,
 }
 
 impl Reason {
@@ -76,7 +82,36 @@ impl Reason {
             Reason::JobNotFound => "JobNotFound",
             Reason::WaitingForClassifier => "WaitingForClassifier",
             Reason::ClassifierFailed => "ClassifierFailed",
+            Reason::ClassifierNotReady => "ClassifierNotReady",
+            Reason::JobNameInUse => "JobNameInUse",
         }
+    }
+
+    /// Every reason, to read one back from a condition.
+    const ALL: [Reason; 17] = [
+        Reason::Queued,
+        Reason::Starting,
+        Reason::Submitted,
+        Reason::InProgress,
+        Reason::StopRequested,
+        Reason::Completed,
+        Reason::Failed,
+        Reason::Stopped,
+        Reason::Throttled,
+        Reason::AwsUnavailable,
+        Reason::InvalidSpec,
+        Reason::SpecChangeIgnored,
+        Reason::JobNotFound,
+        Reason::WaitingForClassifier,
+        Reason::ClassifierFailed,
+        Reason::ClassifierNotReady,
+        Reason::JobNameInUse,
+    ];
+
+    /// The reason a condition carries, if it is one of these (a condition
+    /// may also carry an AWS error code, see [`apply_error`]).
+    pub fn parse(s: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.as_str() == s)
     }
 }
 
@@ -122,8 +157,21 @@ pub fn region(spec: &ClassificationJobSpec, default_region: &str) -> String {
         .unwrap_or_else(|| default_region.to_string())
 }
 
-/// A digest of the spec, recorded when the job starts, to notice later edits.
+/// A digest of the spec, recorded when the job starts, to notice later
+/// edits. `ttlSecondsAfterFinished` is left out: it may change at any time.
 pub fn spec_hash(spec: &ClassificationJobSpec) -> String {
+    let mut frozen = spec.clone();
+    frozen.ttl_seconds_after_finished = None;
+    digest(&frozen)
+}
+
+/// The digest earlier versions recorded, over the whole spec: a job started
+/// by one of them is still recognised (and its digest brought up to date).
+fn legacy_spec_hash(spec: &ClassificationJobSpec) -> String {
+    digest(spec)
+}
+
+fn digest(spec: &ClassificationJobSpec) -> String {
     let json = serde_json::to_vec(spec).expect("spec serializes");
     let digest = Sha256::digest(&json);
     digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
@@ -150,14 +198,50 @@ pub fn validate(spec: &ClassificationJobSpec) -> Result<(), String> {
         }
     }
     if let Some(reader) = &spec.input_data_config.document_reader_config {
-        if !reader.feature_types.is_empty()
-            && reader.document_read_action != DocumentReadAction::TextractAnalyzeDocument
-        {
-            return Err("spec.inputDataConfig.documentReaderConfig.featureTypes is allowed only with documentReadAction TEXTRACT_ANALYZE_DOCUMENT".into());
-        }
+        validate_reader(reader, "spec.inputDataConfig.documentReaderConfig")?;
     }
+    validate_tags(&spec.tags)?;
     if spec.ttl_seconds_after_finished.is_some_and(|t| t < 0) {
         return Err("spec.ttlSecondsAfterFinished must not be negative".into());
+    }
+    Ok(())
+}
+
+/// A document reader the service would refuse: AnalyzeDocument needs the
+/// features to extract.
+pub fn validate_reader(reader: &SpecReader, path: &str) -> Result<(), String> {
+    let analyze = reader.document_read_action == DocumentReadAction::TextractAnalyzeDocument;
+    if analyze && reader.feature_types.is_empty() {
+        return Err(format!(
+            "{path}.featureTypes (TABLES and/or FORMS) is required with documentReadAction TEXTRACT_ANALYZE_DOCUMENT"
+        ));
+    }
+    if !analyze && !reader.feature_types.is_empty() {
+        return Err(format!(
+            "{path}.featureTypes is allowed only with documentReadAction TEXTRACT_ANALYZE_DOCUMENT"
+        ));
+    }
+    Ok(())
+}
+
+/// Tags the service would refuse: more than [`MAX_TAGS`], or a key with the
+/// prefix AWS reserves.
+pub fn validate_tags(tags: &[Tag]) -> Result<(), String> {
+    if tags.len() > MAX_TAGS {
+        return Err(format!(
+            "spec.tags has {} tags; a Comprehend resource takes at most {MAX_TAGS}",
+            tags.len()
+        ));
+    }
+    if let Some(tag) = tags.iter().find(|t| {
+        t.key
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("aws:"))
+    }) {
+        return Err(format!(
+            "spec.tags key {:?} begins with aws:, which AWS reserves",
+            tag.key
+        ));
     }
     Ok(())
 }
@@ -207,6 +291,98 @@ pub fn start_request(
             &spec_hash(spec),
         ),
     })
+}
+
+/// How far Comprehend's clock may run behind the API server's when a job's
+/// submit time is compared with the resource's creation.
+pub const CLOCK_SKEW_ALLOWANCE_SECS: i64 = 60;
+
+/// What a List under the job's name found.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Found {
+    /// No job has the name: start one.
+    Nothing,
+    /// This resource's own job (started before a crash or a lost write).
+    Ours(Box<JobDescription>),
+    /// The name belongs to a job this resource cannot prove it started.
+    NameInUse { job_id: String, why: String },
+}
+
+/// Which of the jobs found under the resource's job name (newest first) is
+/// its own. A name derived from the resource's UID is its own by
+/// construction. A fixed `spec.jobName` is adopted only when this resource
+/// recorded a start attempt under it (nothing else can have been started by
+/// it) and the job was submitted after the resource was created and names
+/// the same model, input and output; any other job there is another's, and
+/// its results are never reported as this resource's.
+pub fn identify(
+    job: &ClassificationJob,
+    request: &StartJobRequest,
+    found: &[JobDescription],
+) -> Found {
+    let Some(newest) = found.first() else {
+        return Found::Nothing;
+    };
+    if job.spec.job_name.is_none() {
+        return Found::Ours(Box::new(newest.clone()));
+    }
+    let attempted = job
+        .status
+        .as_ref()
+        .and_then(|s| s.job_name.as_deref())
+        .is_some_and(|n| n == request.job_name);
+    if attempted {
+        if let Some(ours) = found
+            .iter()
+            .find(|d| same_request(d, request) && submitted_after(d, job))
+        {
+            return Found::Ours(Box::new(ours.clone()));
+        }
+    }
+    let why = if !attempted {
+        "this resource never started a job under that name".to_string()
+    } else if !same_request(newest, request) {
+        "it was started with another model, input or output".to_string()
+    } else {
+        "it was submitted before this resource was created".to_string()
+    };
+    Found::NameInUse {
+        job_id: newest.job_id.clone(),
+        why,
+    }
+}
+
+/// Whether `desc` runs the model, input and output `request` asks for.
+fn same_request(desc: &JobDescription, request: &StartJobRequest) -> bool {
+    let model = match &request.model {
+        ModelRef::DocumentClassifier(arn) => desc.document_classifier_arn.as_deref() == Some(arn),
+        ModelRef::Flywheel(arn) => desc.flywheel_arn.as_deref() == Some(arn),
+    };
+    let input = desc.input_s3_uri.as_deref() == Some(request.input_s3_uri.as_str());
+    // Comprehend reports the output as `<prefix>/<account>-CLN-<id>/...`.
+    let prefix = request.output_s3_uri.trim_end_matches('/');
+    let output = desc.output_s3_uri.as_deref().is_some_and(|o| {
+        o == request.output_s3_uri
+            || o.strip_prefix(prefix)
+                .is_some_and(|rest| rest.starts_with('/'))
+    });
+    model && input && output
+}
+
+/// Whether `desc` was submitted after `job` was created (with
+/// [`CLOCK_SKEW_ALLOWANCE_SECS`] of slack). Unknown times prove nothing.
+fn submitted_after(desc: &JobDescription, job: &ClassificationJob) -> bool {
+    let submitted = desc
+        .submit_time
+        .as_deref()
+        .and_then(|t| t.parse::<Timestamp>().ok());
+    let created = job.metadata.creation_timestamp.as_ref().map(|t| t.0);
+    match (submitted, created) {
+        (Some(submitted), Some(created)) => {
+            submitted.as_second() >= created.as_second() - CLOCK_SKEW_ALLOWANCE_SECS
+        }
+        _ => false,
+    }
 }
 
 /// The API spelling of a spec enum (its serde name, `ONE_DOC_PER_LINE`, ...).
@@ -571,15 +747,76 @@ fn apply_job_status(
     set_outcome(status, succeeded, ready, reason, &message, generation, now);
 }
 
-/// Records a failed call. Throttling and server errors leave the outcome
-/// open (the operator retries); errors about the spec settle it.
+/// The Comprehend call that failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Call {
+    /// ListDocumentClassificationJobs under the job's name, before Start.
+    List,
+    /// StartDocumentClassificationJob.
+    Start,
+    /// DescribeDocumentClassificationJob of a started job.
+    Describe,
+}
+
+impl Call {
+    /// The operation's name, as Comprehend spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Call::List => "ListDocumentClassificationJobs",
+            Call::Start => "StartDocumentClassificationJob",
+            Call::Describe => "DescribeDocumentClassificationJob",
+        }
+    }
+}
+
+/// What the controller does after a failed call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AfterError {
+    /// Retry with backoff; `release_slot` when no job of this resource can
+    /// be running, so the slot can go to another.
+    Retry { release_slot: bool },
+    /// The outcome is settled: release the slot, wait for a change.
+    Settle,
+}
+
+/// An AWS error code as a condition reason (`^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$`):
+/// without a namespace prefix or suffix, letters and digits only.
+pub fn code_reason(code: &str) -> String {
+    let code = code.rsplit('#').next().unwrap_or(code);
+    let code = code.split(':').next().unwrap_or(code);
+    let reason: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    match reason.chars().next() {
+        Some(c) if c.is_ascii_alphabetic() => reason,
+        _ => "AwsError".to_string(),
+    }
+}
+
+/// Records a failed call and says what to do next. Throttling and server
+/// errors leave the outcome open (the operator retries). An error from
+/// Describe never settles a started job (it still runs in Comprehend,
+/// whatever we may not see of it) but JobNotFound: `Succeeded` stays
+/// Unknown and `Ready` is False with the AWS code as reason until Describe
+/// answers again. At Start, a classifier still training is waited for, and
+/// a permission error is retried; what the service refuses of the request
+/// itself settles the resource as InvalidSpec.
 pub fn apply_error(
     status: &mut ClassificationJobStatus,
-    operation: &str,
+    call: Call,
     err: &AwsError,
     generation: Option<i64>,
     now: Timestamp,
-) {
+) -> AfterError {
+    let operation = call.as_str();
+    let id = status.job_id.clone().unwrap_or_default();
+    // No job of this resource can be running: nothing was started, or the
+    // start attempt under the recorded name was refused.
+    let nothing_running = match call {
+        // Refused: the List before it found no earlier job under the name.
+        Call::Start => true,
+        // A start attempt recorded earlier may have started one.
+        Call::List => status.job_name.is_none(),
+        Call::Describe => false,
+    };
     match err.kind {
         ErrorKind::Throttled => {
             let message = format!(
@@ -595,6 +832,9 @@ pub fn apply_error(
                 generation,
                 now,
             );
+            AfterError::Retry {
+                release_slot: false,
+            }
         }
         ErrorKind::Transient => {
             let message = format!(
@@ -610,8 +850,60 @@ pub fn apply_error(
                 generation,
                 now,
             );
+            AfterError::Retry {
+                release_slot: false,
+            }
         }
-        ErrorKind::InvalidSpec => {
+        ErrorKind::JobNotFound if call == Call::Describe => {
+            let message = format!("Comprehend does not know job {id}: {}", err.message);
+            set_outcome(
+                status,
+                "False",
+                "False",
+                Reason::JobNotFound,
+                &message,
+                generation,
+                now,
+            );
+            AfterError::Settle
+        }
+        _ if call == Call::Describe => {
+            let message = format!(
+                "{operation} of job {id} failed ({}: {}); the job may still be running in Comprehend; retrying until Describe answers",
+                err.code, err.message
+            );
+            set_unconfirmed(status, &code_reason(&err.code), &message, generation, now);
+            AfterError::Retry {
+                release_slot: false,
+            }
+        }
+        _ if code_reason(&err.code) == "ResourceUnavailableException" && call == Call::Start => {
+            let message = format!(
+                "The classifier cannot classify yet ({}: {}); retrying",
+                err.code, err.message
+            );
+            set_outcome(
+                status,
+                "Unknown",
+                "Unknown",
+                Reason::ClassifierNotReady,
+                &message,
+                generation,
+                now,
+            );
+            AfterError::Retry { release_slot: true }
+        }
+        _ if call == Call::List || code_reason(&err.code) == "AccessDeniedException" => {
+            let message = format!(
+                "{operation} failed ({}: {}); retrying",
+                err.code, err.message
+            );
+            set_unconfirmed(status, &code_reason(&err.code), &message, generation, now);
+            AfterError::Retry {
+                release_slot: nothing_running,
+            }
+        }
+        _ => {
             let message = format!(
                 "{operation} was refused ({}: {}); fix the spec to try again",
                 err.code, err.message
@@ -625,21 +917,66 @@ pub fn apply_error(
                 generation,
                 now,
             );
-        }
-        ErrorKind::JobNotFound => {
-            let id = status.job_id.clone().unwrap_or_default();
-            let message = format!("Comprehend does not know job {id}: {}", err.message);
-            set_outcome(
-                status,
-                "False",
-                "False",
-                Reason::JobNotFound,
-                &message,
-                generation,
-                now,
-            );
+            AfterError::Settle
         }
     }
+}
+
+/// `Succeeded` Unknown and `Ready` False, both with `reason` (an AWS error
+/// code): the outcome is open and the user may have to act.
+fn set_unconfirmed(
+    status: &mut ClassificationJobStatus,
+    reason: &str,
+    message: &str,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    put_condition(
+        &mut status.conditions,
+        SUCCEEDED,
+        "Unknown",
+        reason,
+        message,
+        generation,
+        now,
+    );
+    put_condition(
+        &mut status.conditions,
+        READY,
+        "False",
+        reason,
+        message,
+        generation,
+        now,
+    );
+    status.observed_generation = generation;
+}
+
+/// The job name is taken by a job this resource cannot prove is its own:
+/// settled, naming that job. The recorded name is dropped, so a fixed
+/// `spec.jobName` can be chosen anew.
+pub fn apply_name_in_use(
+    status: &mut ClassificationJobStatus,
+    job_name: &str,
+    job_id: &str,
+    why: &str,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    status.job_name = None;
+    status.spec_hash = None;
+    let message = format!(
+        "Comprehend already has job {job_id} named {job_name:?}, which is not this resource's ({why}); its results are not reported here. Choose another spec.jobName, or leave it out for a name unique to this resource"
+    );
+    set_outcome(
+        status,
+        "False",
+        "False",
+        Reason::JobNameInUse,
+        &message,
+        generation,
+        now,
+    );
 }
 
 /// The job waits for its DocumentClassifier.
@@ -712,7 +1049,11 @@ pub fn apply_spec_drift(
     }
     status.observed_generation = generation;
     let id = status.job_id.clone().unwrap_or_default();
-    if spec_hash(spec) != started_hash {
+    if started_hash != spec_hash(spec) && started_hash == legacy_spec_hash(spec) {
+        // Recorded by an earlier version over the whole spec: same spec.
+        status.spec_hash = Some(spec_hash(spec));
+    }
+    if status.spec_hash.as_deref() != Some(spec_hash(spec).as_str()) {
         let message = format!(
             "The spec changed after job {id} started; the change was ignored because a Comprehend job cannot be changed or restarted. Create a new ClassificationJob to run with the new spec"
         );
@@ -730,33 +1071,17 @@ pub fn apply_spec_drift(
         let succeeded = condition(status, SUCCEEDED).cloned();
         if let Some(s) = succeeded {
             let ready = if s.status == "False" { "False" } else { "True" };
-            let reason = reason_from_str(&s.reason);
-            set_condition(status, READY, ready, reason, &s.message, generation, now);
+            put_condition(
+                &mut status.conditions,
+                READY,
+                ready,
+                &s.reason,
+                &s.message,
+                generation,
+                now,
+            );
         }
     }
-}
-
-fn reason_from_str(s: &str) -> Reason {
-    [
-        Reason::Queued,
-        Reason::Starting,
-        Reason::Submitted,
-        Reason::InProgress,
-        Reason::StopRequested,
-        Reason::Completed,
-        Reason::Failed,
-        Reason::Stopped,
-        Reason::Throttled,
-        Reason::AwsUnavailable,
-        Reason::InvalidSpec,
-        Reason::SpecChangeIgnored,
-        Reason::JobNotFound,
-        Reason::WaitingForClassifier,
-        Reason::ClassifierFailed,
-    ]
-    .into_iter()
-    .find(|r| r.as_str() == s)
-    .unwrap_or(Reason::Submitted)
 }
 
 /// An event worth telling the user about.
@@ -801,7 +1126,14 @@ pub fn notice(old: &ClassificationJobStatus, new: &ClassificationJobStatus) -> O
     if reason_of(old, SUCCEEDED).as_deref() == Some(new_succeeded.reason.as_str()) {
         return None;
     }
-    let reason = reason_from_str(&new_succeeded.reason);
+    // A reason that is none of ours is an AWS error code (see apply_error).
+    let Some(reason) = Reason::parse(&new_succeeded.reason) else {
+        return Some(Notice {
+            warning: true,
+            reason: "AwsCallFailed",
+            note: new_succeeded.message.clone(),
+        });
+    };
     let (warning, word) = match reason {
         Reason::Queued => (false, "Queued"),
         Reason::Submitted => (false, "Started"),
@@ -816,6 +1148,8 @@ pub fn notice(old: &ClassificationJobStatus, new: &ClassificationJobStatus) -> O
         Reason::StopRequested => (false, "StopRequested"),
         Reason::WaitingForClassifier => (false, "WaitingForClassifier"),
         Reason::ClassifierFailed => (true, "ClassifierFailed"),
+        Reason::ClassifierNotReady => (false, "ClassifierNotReady"),
+        Reason::JobNameInUse => (true, "JobNameInUse"),
         Reason::Starting | Reason::SpecChangeIgnored => return None,
     };
     Some(Notice {
@@ -900,6 +1234,8 @@ mod tests {
             submit_time: Some("2026-01-02T03:04:05Z".into()),
             end_time: None,
             document_classifier_arn: Some(CLASSIFIER.into()),
+            flywheel_arn: None,
+            input_s3_uri: Some("s3://in-bucket/docs/".into()),
             output_s3_uri: Some(
                 "s3://out-bucket/results/123456789012-CLN-abc123/output/output.tar.gz".into(),
             ),
@@ -1227,20 +1563,29 @@ mod tests {
         assert_eq!(condition(&status, READY).unwrap().message, "Queued");
     }
 
-    #[test]
-    fn errors_map_to_conditions() {
-        let err = |kind, code: &str| AwsError {
+    fn err(kind: ErrorKind, code: &str) -> AwsError {
+        AwsError {
             kind,
             code: code.into(),
             message: "msg".into(),
-        };
+        }
+    }
+
+    #[test]
+    fn errors_map_to_conditions() {
         let mut status = ClassificationJobStatus::default();
-        apply_error(
+        let next = apply_error(
             &mut status,
-            "StartDocumentClassificationJob",
+            Call::Start,
             &err(ErrorKind::Throttled, "TooManyRequestsException"),
             Some(1),
             now(),
+        );
+        assert_eq!(
+            next,
+            AfterError::Retry {
+                release_slot: false
+            }
         );
         let s = condition(&status, SUCCEEDED).unwrap();
         assert_eq!(
@@ -1250,7 +1595,7 @@ mod tests {
         assert!(!is_finished(&status));
         apply_error(
             &mut status,
-            "StartDocumentClassificationJob",
+            Call::Start,
             &err(ErrorKind::Transient, "InternalServerException"),
             Some(1),
             now(),
@@ -1260,13 +1605,14 @@ mod tests {
             "AwsUnavailable"
         );
         assert!(!is_finished(&status));
-        apply_error(
+        let next = apply_error(
             &mut status,
-            "StartDocumentClassificationJob",
+            Call::Start,
             &err(ErrorKind::InvalidSpec, "ResourceNotFoundException"),
             Some(1),
             now(),
         );
+        assert_eq!(next, AfterError::Settle);
         let s = condition(&status, SUCCEEDED).unwrap();
         assert_eq!(
             (s.status.as_str(), s.reason.as_str()),
@@ -1274,14 +1620,240 @@ mod tests {
         );
         assert!(s.message.contains("ResourceNotFoundException: msg"));
         assert!(is_finished(&status));
-        apply_error(
+        let next = apply_error(
             &mut status,
-            "DescribeDocumentClassificationJob",
+            Call::Describe,
             &err(ErrorKind::JobNotFound, "JobNotFoundException"),
             Some(1),
             now(),
         );
+        assert_eq!(next, AfterError::Settle);
         assert_eq!(condition(&status, SUCCEEDED).unwrap().reason, "JobNotFound");
+    }
+
+    #[test]
+    fn describe_errors_never_settle_a_running_job() {
+        for code in [
+            "AccessDeniedException",
+            "ValidationException",
+            "InvalidRequestException",
+            "KmsKeyValidationException",
+        ] {
+            let mut status = ClassificationJobStatus::default();
+            apply_description(&mut status, &desc("IN_PROGRESS"), Some(1), now());
+            let next = apply_error(
+                &mut status,
+                Call::Describe,
+                &err(ErrorKind::InvalidSpec, code),
+                Some(1),
+                later(),
+            );
+            assert_eq!(
+                next,
+                AfterError::Retry {
+                    release_slot: false
+                },
+                "{code}"
+            );
+            assert!(!is_finished(&status), "{code}");
+            let s = condition(&status, SUCCEEDED).unwrap();
+            let r = condition(&status, READY).unwrap();
+            assert_eq!((s.status.as_str(), s.reason.as_str()), ("Unknown", code));
+            assert_eq!((r.status.as_str(), r.reason.as_str()), ("False", code));
+            assert!(r.message.contains("abc123") && r.message.contains("may still be running"));
+            assert_eq!(status.job_id.as_deref(), Some("abc123"));
+            // A warning event names the failure.
+            let mut before = ClassificationJobStatus::default();
+            apply_description(&mut before, &desc("IN_PROGRESS"), Some(1), now());
+            let n = notice(&before, &status).unwrap();
+            assert!(n.warning);
+            // Describe answers again: back to the job's own state.
+            apply_description(&mut status, &desc("COMPLETED"), Some(1), later());
+            let s = condition(&status, SUCCEEDED).unwrap();
+            assert_eq!(
+                (s.status.as_str(), s.reason.as_str()),
+                ("True", "Completed")
+            );
+            assert_eq!(condition(&status, READY).unwrap().status, "True");
+        }
+        // An odd code still makes a valid reason.
+        assert_eq!(
+            code_reason("AccessDeniedException:http://internal/"),
+            "AccessDeniedException"
+        );
+        assert_eq!(
+            code_reason("aws.protocols#ValidationException"),
+            "ValidationException"
+        );
+        assert_eq!(code_reason("500"), "AwsError");
+    }
+
+    #[test]
+    fn a_classifier_still_training_is_waited_for_at_start() {
+        let mut status = ClassificationJobStatus::default();
+        let next = apply_error(
+            &mut status,
+            Call::Start,
+            &err(ErrorKind::InvalidSpec, "ResourceUnavailableException"),
+            Some(1),
+            now(),
+        );
+        assert_eq!(next, AfterError::Retry { release_slot: true });
+        let s = condition(&status, SUCCEEDED).unwrap();
+        assert_eq!(
+            (s.status.as_str(), s.reason.as_str()),
+            ("Unknown", "ClassifierNotReady")
+        );
+        assert!(!is_finished(&status));
+    }
+
+    #[test]
+    fn permission_errors_before_a_job_exists_are_retried() {
+        let mut status = ClassificationJobStatus::default();
+        let next = apply_error(
+            &mut status,
+            Call::Start,
+            &err(ErrorKind::InvalidSpec, "AccessDeniedException"),
+            Some(1),
+            now(),
+        );
+        assert_eq!(next, AfterError::Retry { release_slot: true });
+        assert_eq!(
+            condition(&status, READY).unwrap().reason,
+            "AccessDeniedException"
+        );
+        assert!(!is_finished(&status));
+        // List before a start was ever attempted: nothing can run.
+        let mut fresh = ClassificationJobStatus::default();
+        let next = apply_error(
+            &mut fresh,
+            Call::List,
+            &err(ErrorKind::InvalidSpec, "AccessDeniedException"),
+            Some(1),
+            now(),
+        );
+        assert_eq!(next, AfterError::Retry { release_slot: true });
+        // After a start attempt, a job may run: its slot stays taken.
+        let mut attempted = ClassificationJobStatus {
+            job_name: Some("n".into()),
+            ..Default::default()
+        };
+        let next = apply_error(
+            &mut attempted,
+            Call::List,
+            &err(ErrorKind::InvalidSpec, "ValidationException"),
+            Some(1),
+            now(),
+        );
+        assert_eq!(
+            next,
+            AfterError::Retry {
+                release_slot: false
+            }
+        );
+        assert!(!is_finished(&attempted));
+    }
+
+    fn created_at(mut j: ClassificationJob, at: &str) -> ClassificationJob {
+        j.metadata.creation_timestamp = Some(Time(at.parse().unwrap()));
+        j
+    }
+
+    #[test]
+    fn a_derived_name_is_always_ours() {
+        let j = created_at(job(spec()), "2026-01-02T03:00:00Z");
+        let req = start_request(&j, None).unwrap();
+        let mut d = desc("IN_PROGRESS");
+        d.input_s3_uri = None;
+        match identify(&j, &req, &[d]) {
+            Found::Ours(found) => assert_eq!(found.job_id, "abc123"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(identify(&j, &req, &[]), Found::Nothing);
+    }
+
+    #[test]
+    fn a_fixed_name_adopts_only_a_job_this_resource_can_have_started() {
+        let mut s = spec();
+        s.job_name = Some("daily-report".into());
+        let fresh = created_at(job(s), "2026-01-02T03:00:00Z");
+        let req = start_request(&fresh, None).unwrap();
+        let mut ours = desc("IN_PROGRESS");
+        ours.job_name = Some("daily-report".into());
+        ours.input_s3_uri = Some("s3://in-bucket/docs/".into());
+        ours.submit_time = Some("2026-01-02T03:00:01Z".into());
+        // Never attempted a start: whatever is there is another's.
+        match identify(&fresh, &req, std::slice::from_ref(&ours)) {
+            Found::NameInUse { job_id, why } => {
+                assert_eq!(job_id, "abc123");
+                assert!(why.contains("never started"), "{why}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // A start was attempted under the name (then the process died).
+        let mut attempted = fresh.clone();
+        let mut status = ClassificationJobStatus::default();
+        apply_starting(&mut status, &req, &spec_hash(&fresh.spec), Some(1), now());
+        attempted.status = Some(status);
+        match identify(&attempted, &req, std::slice::from_ref(&ours)) {
+            Found::Ours(found) => assert_eq!(found.job_id, "abc123"),
+            other => panic!("{other:?}"),
+        }
+        // An older run of the same manifest is not ours.
+        let mut old = ours.clone();
+        old.job_id = "old".into();
+        old.submit_time = Some("2026-01-01T03:00:00Z".into());
+        assert!(matches!(
+            identify(&attempted, &req, std::slice::from_ref(&old)),
+            Found::NameInUse { job_id, why } if job_id == "old" && why.contains("before")
+        ));
+        // Ours is picked even when a stranger's job of the name is newer.
+        let mut stranger = ours.clone();
+        stranger.job_id = "stranger".into();
+        stranger.input_s3_uri = Some("s3://other/".into());
+        stranger.submit_time = Some("2026-01-02T03:05:00Z".into());
+        match identify(&attempted, &req, &[stranger.clone(), ours.clone(), old]) {
+            Found::Ours(found) => assert_eq!(found.job_id, "abc123"),
+            other => panic!("{other:?}"),
+        }
+        // Another input, classifier or output is another's job.
+        assert!(matches!(
+            identify(&attempted, &req, &[stranger]),
+            Found::NameInUse { why, .. } if why.contains("another model, input or output")
+        ));
+        let mut other_model = ours.clone();
+        other_model.document_classifier_arn = Some(format!("{CLASSIFIER}-2"));
+        assert!(matches!(
+            identify(&attempted, &req, &[other_model]),
+            Found::NameInUse { .. }
+        ));
+        let mut other_output = ours.clone();
+        other_output.output_s3_uri =
+            Some("s3://out-bucket/results-2/123-CLN-abc123/output/output.tar.gz".into());
+        assert!(matches!(
+            identify(&attempted, &req, &[other_output]),
+            Found::NameInUse { .. }
+        ));
+    }
+
+    #[test]
+    fn name_in_use_settles_and_frees_the_name() {
+        let mut status = ClassificationJobStatus {
+            job_name: Some("daily-report".into()),
+            spec_hash: Some("h".into()),
+            ..Default::default()
+        };
+        apply_name_in_use(&mut status, "daily-report", "abc123", "why", Some(1), now());
+        let s = condition(&status, SUCCEEDED).unwrap();
+        assert_eq!(
+            (s.status.as_str(), s.reason.as_str()),
+            ("False", "JobNameInUse")
+        );
+        assert!(s.message.contains("abc123"));
+        assert_eq!(status.job_id, None);
+        assert_eq!(status.job_name, None);
+        assert_eq!(status.output_s3_uri, None);
+        assert!(is_finished(&status));
     }
 
     #[test]
@@ -1353,5 +1925,63 @@ mod tests {
         let mut other = spec();
         other.tags.clear();
         assert_ne!(spec_hash(&spec()), spec_hash(&other));
+        // The TTL may change at any time.
+        let mut ttl = spec();
+        ttl.ttl_seconds_after_finished = Some(5);
+        assert_eq!(spec_hash(&spec()), spec_hash(&ttl));
+    }
+
+    #[test]
+    fn a_ttl_edit_after_start_is_no_drift_and_old_digests_are_upgraded() {
+        let original = spec();
+        let mut status = ClassificationJobStatus::default();
+        apply_description(&mut status, &desc("IN_PROGRESS"), Some(1), now());
+        // Recorded by an earlier version, over the whole spec.
+        status.spec_hash = Some(legacy_spec_hash(&original));
+        let mut same = status.clone();
+        apply_spec_drift(&mut same, &original, Some(1), now());
+        assert_eq!(same.spec_hash, Some(spec_hash(&original)));
+        assert_eq!(condition(&same, READY).unwrap().status, "True");
+        let mut ttl = original.clone();
+        ttl.ttl_seconds_after_finished = Some(3600);
+        let mut after = same.clone();
+        apply_spec_drift(&mut after, &ttl, Some(2), now());
+        assert_eq!(condition(&after, READY).unwrap().reason, "InProgress");
+        assert_eq!(after.observed_generation, Some(2));
+        // Any other field is drift.
+        let mut role = original.clone();
+        role.data_access_role_arn = "arn:aws:iam::123456789012:role/other".into();
+        apply_spec_drift(&mut after, &role, Some(3), now());
+        assert_eq!(
+            condition(&after, READY).unwrap().reason,
+            "SpecChangeIgnored"
+        );
+    }
+
+    #[test]
+    fn reader_and_tag_limits_of_the_service() {
+        let mut analyze = spec();
+        analyze.input_data_config.document_reader_config = Some(SpecReader {
+            document_read_action: DocumentReadAction::TextractAnalyzeDocument,
+            document_read_mode: None,
+            feature_types: vec![],
+        });
+        let e = validate(&analyze).unwrap_err();
+        assert!(e.contains("featureTypes") && e.contains("required"), "{e}");
+        let mut many = spec();
+        many.tags = (0..51)
+            .map(|i| Tag {
+                key: format!("k{i}"),
+                value: None,
+            })
+            .collect();
+        assert!(validate(&many).unwrap_err().contains("at most 50"));
+        many.tags.truncate(50);
+        assert_eq!(validate(&many), Ok(()));
+        let mut reserved = spec();
+        reserved.tags[0].key = "AWS:team".into();
+        assert!(validate(&reserved).unwrap_err().contains("aws:"));
+        reserved.tags[0].key = "awsteam".into();
+        assert_eq!(validate(&reserved), Ok(()));
     }
 }

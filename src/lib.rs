@@ -10,6 +10,7 @@ pub mod aws;
 pub mod classifier_controller;
 pub mod classifier_crd;
 pub mod classifier_decide;
+pub mod classifier_validate;
 pub mod comprehend;
 pub mod controller;
 pub mod crd;

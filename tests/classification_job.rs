@@ -6,32 +6,8 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use comprehend_operator::crd::ClassificationJob;
 use kube::api::{Patch, PatchParams};
-use kube::Api;
 use serde_json::json;
-
-struct Setup {
-    api: Api<ClassificationJob>,
-    ns: String,
-    standin: Standin,
-    classifier: String,
-}
-
-async fn setup(prefix: &str, standin_args: &[&str]) -> Setup {
-    let client = client().await;
-    install_crd(&client).await;
-    let ns = namespace(&client, prefix).await;
-    let standin = Standin::start(standin_args);
-    let classifier = standin.trained_classifier("news").await;
-    standin.upload_documents("docs").await;
-    Setup {
-        api: Api::namespaced(client, &ns),
-        ns,
-        standin,
-        classifier,
-    }
-}
 
 #[tokio::test]
 async fn job_completes_and_its_output_holds_predictions() {
@@ -317,18 +293,18 @@ async fn throttling_storm_ends_in_success_with_one_job_each() {
     }
 }
 
-#[tokio::test]
-async fn crash_right_after_start_leaves_exactly_one_job() {
-    let s = setup("crash", FAST).await;
-    // The failpoint aborts the process right after Start returns, before the
-    // job id reaches the status: the worst moment to die.
+/// Starts an operator that aborts right after Start returns, before the
+/// job id reaches the status (the worst moment to die), then a healthy one:
+/// the job must be adopted, never started twice.
+async fn crash_right_after_start(s: &Setup, manifest: serde_json::Value) {
+    let name = manifest["metadata"]["name"].as_str().unwrap().to_string();
     let mut op = Operator::start_with_env(
         &s.ns,
         &s.standin,
         &[],
         &[("COMPREHEND_OPERATOR_FAILPOINT", "after-start")],
     );
-    create_job(&s.api, job_manifest("crashy", &s.classifier, "docs")).await;
+    create_job(&s.api, manifest).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let status = loop {
         if let Some(st) = op.proc.child.try_wait().unwrap() {
@@ -341,28 +317,48 @@ async fn crash_right_after_start_leaves_exactly_one_job() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(!status.success());
-    let job = s.api.get("crashy").await.unwrap();
+    let job = s.api.get(&name).await.unwrap();
+    let status = job.status.unwrap_or_default();
     assert!(
-        job.status.as_ref().and_then(|s| s.job_id.clone()).is_none(),
+        status.job_id.is_none(),
         "the job id must not have been written"
     );
-    assert_eq!(s.standin.stats().await["jobs"].as_array().unwrap().len(), 1);
+    let job_name = status.job_name.expect("the start attempt was recorded");
+    assert_eq!(s.standin.jobs_named(&job_name).await, 1);
 
     let _op = Operator::start(&s.ns, &s.standin, &[]);
     let job = wait_for(
         &s.api,
-        "crashy",
+        &name,
         Duration::from_secs(60),
         "Succeeded=True",
         |j| succeeded(j).as_deref() == Some("True"),
     )
     .await;
     let stats = s.standin.stats().await;
-    assert_eq!(stats["jobs"].as_array().unwrap().len(), 1, "{stats}");
+    let named: Vec<&serde_json::Value> = stats["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["jobName"] == job_name.as_str())
+        .collect();
+    assert_eq!(named.len(), 1, "{stats}");
     assert_eq!(
-        stats["jobs"][0]["jobId"].as_str(),
+        named[0]["jobId"].as_str(),
         job.status.unwrap().job_id.as_deref()
     );
+}
+
+#[tokio::test]
+async fn crash_right_after_start_leaves_exactly_one_job() {
+    let s = setup("crash", FAST).await;
+    crash_right_after_start(&s, job_manifest("crashy", &s.classifier, "docs")).await;
+    // A fixed spec.jobName too: this resource recorded its start attempt
+    // under that name, so the job found there is its own.
+    let mut fixed = job_manifest("fixed", &s.classifier, "docs");
+    fixed["spec"]["jobName"] = json!("fixed-name");
+    crash_right_after_start(&s, fixed).await;
+    assert_eq!(s.standin.stats().await["jobs"].as_array().unwrap().len(), 2);
 }
 
 #[tokio::test]

@@ -176,6 +176,153 @@ async fn train_then_classify_from_one_manifest_applied_at_once() {
     assert!(out.contains("F1") && out.contains("TRAINED"), "{out}");
 }
 
+/// The training CSV as a SageMaker Ground Truth (single-label text
+/// classification) augmented manifest: one JSON object a line, the text in
+/// `source`, the label under `attribute` with its class name in the
+/// metadata.
+fn augmented_manifest(attribute: &str) -> String {
+    let mut classes: Vec<&str> = Vec::new();
+    let mut out = String::new();
+    for line in TRAINING_CSV.lines() {
+        let (label, text) = line.split_once(',').unwrap();
+        let index = classes.iter().position(|c| *c == label).unwrap_or_else(|| {
+            classes.push(label);
+            classes.len() - 1
+        });
+        let record = json!({
+            "source": text,
+            attribute: index,
+            format!("{attribute}-metadata"): {
+                "class-name": label,
+                "confidence": 1.0,
+                "type": "groundtruth/text-classification",
+                "human-annotated": "yes",
+                "creation-date": "2024-05-01T12:00:00.000000",
+                "job-name": format!("labeling-job/{attribute}")
+            }
+        });
+        out.push_str(&record.to_string());
+        out.push('\n');
+    }
+    out
+}
+
+#[tokio::test]
+async fn an_augmented_manifest_classifier_trains_and_classifies() {
+    let s = setup("augmented", "0.5").await;
+    let s3 = s.standin.s3().await;
+    put(
+        &s3,
+        "training",
+        "news/train.manifest",
+        &augmented_manifest("news-label"),
+    )
+    .await;
+    ensure_bucket(&s3, "output").await;
+    let _op = Operator::start(&s.ns, &s.standin, &["--classifier-poll-interval", "0.3"]);
+    create_classifier(
+        &s.classifiers,
+        json!({
+            "apiVersion": "comprehend.operators.dev/v1alpha1",
+            "kind": "DocumentClassifier",
+            "metadata": {"name": "labeled"},
+            "spec": {
+                "documentClassifierName": "labeled",
+                "versionName": "v1",
+                "languageCode": "en",
+                "mode": "MULTI_CLASS",
+                "inputDataConfig": {
+                    "dataFormat": "AUGMENTED_MANIFEST",
+                    "documentType": "PLAIN_TEXT_DOCUMENT",
+                    "augmentedManifests": [{
+                        "s3Uri": "s3://training/news/train.manifest",
+                        "attributeNames": ["news-label"],
+                        "split": "TRAIN",
+                        "documentType": "PLAIN_TEXT_DOCUMENT"
+                    }]
+                },
+                "outputDataConfig": {"s3Uri": "s3://output/training/labeled/"},
+                "dataAccessRoleArn": ROLE,
+                "deletionPolicy": "Delete"
+            }
+        }),
+    )
+    .await;
+    create_job(&s.jobs, job_with_classifier_ref("daily", "labeled", "docs")).await;
+
+    // Ready True or False: a refusal fails at once, with its message.
+    let dc = wait_classifier(&s.classifiers, "labeled", "Ready True or False", |dc| {
+        ready(dc).is_some_and(|r| r.0 != "Unknown")
+    })
+    .await;
+    let (value, reason, message) = ready(dc.as_ref()).unwrap();
+    assert_eq!(
+        (value.as_str(), reason.as_str()),
+        ("True", "Trained"),
+        "{message}"
+    );
+    let status = dc.unwrap().status.unwrap();
+    assert_eq!(status.status.as_deref(), Some("TRAINED"), "{status:?}");
+    assert_eq!(status.number_of_labels, Some(3), "{status:?}");
+    // Where Comprehend put the training output: output.tar.gz, with the
+    // confusion matrix, in a folder of its own under the output prefix.
+    let output = status.output_s3_uri.clone().unwrap_or_default();
+    assert!(
+        output.starts_with("s3://output/training/labeled/")
+            && output.ends_with("/output/output.tar.gz"),
+        "{status:?}"
+    );
+    let key = output.strip_prefix("s3://output/").unwrap();
+    s3.head_object()
+        .bucket("output")
+        .key(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{output} must exist: {e:?}"));
+    let (ok, out, err) = kubectl(&["get", "dclf", "labeled", "-n", &s.ns, "-o", "wide"], None);
+    assert!(ok, "{err}");
+    assert!(out.contains("OUTPUT") && out.contains(&output), "{out}");
+
+    let job = wait_for(
+        &s.jobs,
+        "daily",
+        Duration::from_secs(60),
+        "Succeeded=True",
+        |j| succeeded(j).as_deref() == Some("True"),
+    )
+    .await;
+    let job_status = job.status.clone().unwrap();
+    assert_eq!(job_status.job_status.as_deref(), Some("COMPLETED"));
+    assert_eq!(
+        job_status.document_classifier_arn,
+        status.document_classifier_arn
+    );
+    let predictions = read_predictions(&s3, job_status.output_s3_uri.as_deref().unwrap()).await;
+    assert_eq!(predictions.len(), DOCUMENTS.len());
+    // The create carried the manifest as written.
+    let described = s
+        .standin
+        .comprehend()
+        .await
+        .describe_document_classifier()
+        .document_classifier_arn(status.document_classifier_arn.as_deref().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let input = described
+        .document_classifier_properties()
+        .and_then(|p| p.input_data_config())
+        .unwrap();
+    assert_eq!(
+        input.data_format().map(|f| f.as_str()),
+        Some("AUGMENTED_MANIFEST")
+    );
+    assert_eq!(
+        input.augmented_manifests()[0].attribute_names(),
+        ["news-label"]
+    );
+}
+
 #[tokio::test]
 async fn a_job_created_before_its_classifier_waits_then_starts() {
     let s = setup("job-first", "0.5").await;

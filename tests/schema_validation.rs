@@ -11,6 +11,13 @@ const CLASSIFIER: &str = "arn:aws:comprehend:us-east-1:123456789012:document-cla
 /// A change that makes a manifest bad.
 type Edit = Box<dyn Fn(&mut Value)>;
 
+/// `n` distinct tags.
+fn tags(n: usize) -> Value {
+    json!((0..n)
+        .map(|i| json!({"key": format!("key-{i}"), "value": "v"}))
+        .collect::<Vec<_>>())
+}
+
 fn manifest(name: &str) -> Value {
     let mut m = job_manifest(name, CLASSIFIER, "docs");
     m["metadata"]["name"] = json!(name);
@@ -36,6 +43,28 @@ async fn invalid_manifests_are_rejected_naming_the_field() {
 
     let (ok, out) = apply(&ns, &manifest("good"));
     assert!(ok, "a valid manifest was refused: {out}");
+    // What the service accepts, at its limits, is accepted too; applied
+    // under the same name, so the final listing still holds one object.
+    let limits: Vec<Edit> = vec![
+        Box::new(|m| m["spec"]["tags"] = tags(50)),
+        Box::new(|m| m["spec"]["tags"] = json!([{"key": "awsome", "value": ""}])),
+        Box::new(|m| {
+            m["spec"]["inputDataConfig"]["documentReaderConfig"] = json!({"documentReadAction": "TEXTRACT_ANALYZE_DOCUMENT", "featureTypes": ["TABLES"]})
+        }),
+        Box::new(
+            |m| m["spec"]["inputDataConfig"]["documentReaderConfig"] = json!({"documentReadAction": "TEXTRACT_DETECT_DOCUMENT_TEXT", "documentReadMode": "FORCE_DOCUMENT_READ_ACTION"}),
+        ),
+        Box::new(|m| {
+            m["spec"]["volumeKmsKeyId"] =
+                json!("arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+        }),
+    ];
+    for edit in limits {
+        let mut m = manifest("good");
+        edit(&mut m);
+        let (ok, out) = apply(&ns, &m);
+        assert!(ok, "a manifest the service accepts was refused: {m}\n{out}");
+    }
 
     let cases: Vec<(&str, Edit, &str)> = vec![
         (
@@ -126,6 +155,29 @@ async fn invalid_manifests_are_rejected_naming_the_field() {
                 |m| m["spec"]["inputDataConfig"]["documentReaderConfig"] = json!({"documentReadAction": "TEXTRACT_ANALYZE_DOCUMENT", "featureTypes": ["TABLES", "FORMS", "TABLES"]}),
             ),
             "spec.inputDataConfig.documentReaderConfig.featureTypes",
+        ),
+        (
+            "analyze-without-features",
+            Box::new(|m| {
+                m["spec"]["inputDataConfig"]["documentReaderConfig"] =
+                    json!({"documentReadAction": "TEXTRACT_ANALYZE_DOCUMENT"})
+            }),
+            "spec.inputDataConfig.documentReaderConfig",
+        ),
+        (
+            "fifty-one-tags",
+            Box::new(|m| m["spec"]["tags"] = tags(51)),
+            "spec.tags",
+        ),
+        (
+            "reserved-tag",
+            Box::new(|m| m["spec"]["tags"] = json!([{"key": "AWS:team", "value": "v"}])),
+            "spec.tags.key",
+        ),
+        (
+            "non-ascii-kms",
+            Box::new(|m| m["spec"]["volumeKmsKeyId"] = json!("alias/clé")),
+            "spec.volumeKmsKeyId",
         ),
         (
             "no-role",

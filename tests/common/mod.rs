@@ -2,6 +2,10 @@
 //! environment), a stand-in per test, the operator binary as a process.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+mod setup;
+#[allow(unused_imports)] // used by the job tests only
+pub use setup::{setup, Setup};
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -237,14 +241,15 @@ impl Standin {
             .unwrap_or(0)
     }
 
-    /// Uploads training data and documents, trains a classifier, and returns
-    /// its ARN once TRAINED.
-    pub async fn trained_classifier(&self, name: &str) -> String {
+    /// Uploads training data and creates a classifier of `name` straight in
+    /// the stand-in; returns its ARN at once, while it trains.
+    pub async fn create_classifier(&self, name: &str) -> String {
         let s3 = self.s3().await;
         ensure_bucket(&s3, "training").await;
         put(&s3, "training", "news/train.csv", TRAINING_CSV).await;
-        let c = self.comprehend().await;
-        let out = c
+        let out = self
+            .comprehend()
+            .await
             .create_document_classifier()
             .document_classifier_name(name)
             .language_code(aws_sdk_comprehend::types::LanguageCode::En)
@@ -257,7 +262,14 @@ impl Standin {
             .send()
             .await
             .expect("CreateDocumentClassifier");
-        let arn = out.document_classifier_arn().unwrap().to_string();
+        out.document_classifier_arn().unwrap().to_string()
+    }
+
+    /// Uploads training data, trains a classifier, and returns its ARN once
+    /// TRAINED.
+    pub async fn trained_classifier(&self, name: &str) -> String {
+        let arn = self.create_classifier(name).await;
+        let c = self.comprehend().await;
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let d = c
