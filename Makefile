@@ -4,9 +4,9 @@ CARGO ?= cargo
 
 .PHONY: test lint lint-dockerfile conformance unit build integration helm-test demo crds env-install bench image manifests
 
-## Everything CI runs: lint, unit tests, then integration tests against a
+## Everything CI runs: lint, conformance, unit tests, then integration tests against a
 ## real kube-apiserver and the Comprehend stand-in.
-test: lint unit integration helm-test
+test: lint conformance unit integration helm-test
 
 lint: lint-dockerfile
 	$(CARGO) fmt --all -- --check
