@@ -26,7 +26,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 use common::*;
-use comprehend_operator::crd::ClassificationJob;
+use comprehend_operator::job::ClassificationJob;
 use futures::StreamExt;
 use k8s_openapi::jiff::Timestamp;
 use kube::runtime::watcher;

@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::*;
-use comprehend_operator::classifier_crd::DocumentClassifier;
-use comprehend_operator::crd::ClassificationJob;
+use comprehend_operator::classifier::crd::DocumentClassifier;
+use comprehend_operator::job::ClassificationJob;
 use kube::Api;
 
 #[tokio::main]

@@ -7,12 +7,14 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use comprehend_operator::aws::AwsComprehend;
-use comprehend_operator::controller::{self, Settings};
-use comprehend_operator::crd;
+use comprehend_operator::comprehend::sdk::AwsComprehend;
+use comprehend_operator::comprehend::Comprehend;
 use comprehend_operator::http::{self, Health};
 use comprehend_operator::leader::LeaderElection;
+use comprehend_operator::settings::Settings;
 use comprehend_operator::telemetry::{self, LogFormat, Metrics};
+use comprehend_operator::{classifier, crds, job};
+use futures::FutureExt;
 use tracing::{error, info};
 
 #[derive(Parser)]
@@ -108,8 +110,8 @@ struct RunArgs {
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Crd { output_dir } => {
-            for (i, (file, definition)) in crd::all_crds().iter().enumerate() {
-                let yaml = crd::crd_yaml(definition);
+            for (i, (file, definition)) in comprehend_operator::all_crds().iter().enumerate() {
+                let yaml = crds::crd_yaml(definition);
                 match &output_dir {
                     Some(dir) => {
                         std::fs::create_dir_all(dir)?;
@@ -201,14 +203,23 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         info!("leading");
     }
 
-    let controller = controller::run(
-        client,
-        Arc::new(comprehend),
-        settings,
-        metrics,
-        health.clone(),
-        wait_for(stop_rx),
-    );
+    // Both controllers, until the stop signal; either one failing ends both.
+    let comprehend: Arc<dyn Comprehend> = Arc::new(comprehend);
+    let stop = wait_for(stop_rx).boxed().shared();
+    let controller = async {
+        futures::try_join!(
+            job::reconcile::run(
+                client.clone(),
+                comprehend.clone(),
+                settings.clone(),
+                metrics.clone(),
+                health.clone(),
+                stop.clone(),
+            ),
+            classifier::reconcile::run(client, comprehend, settings, metrics, stop),
+        )
+        .map(|_| ())
+    };
     tokio::pin!(controller);
     let lost = async {
         match &election {

@@ -240,7 +240,7 @@ async fn a_manifest_with_every_field_is_accepted_and_kept_whole() {
     want["deletionPolicy"] = got["deletionPolicy"].clone();
     assert_eq!(got, want);
     // It reads back as the operator's type.
-    let dc: comprehend_operator::classifier_crd::DocumentClassifier =
+    let dc: comprehend_operator::classifier::crd::DocumentClassifier =
         serde_json::from_value(stored).unwrap();
     assert!(dc.spec.model_policy.is_some());
     assert!(dc.spec.input_data_config.documents.is_some());

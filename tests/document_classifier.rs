@@ -7,8 +7,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use comprehend_operator::classifier_crd::DocumentClassifier;
-use comprehend_operator::crd::ClassificationJob;
+use comprehend_operator::classifier::crd::DocumentClassifier;
+use comprehend_operator::job::ClassificationJob;
 use kube::api::{DeleteParams, PostParams};
 use kube::Api;
 use serde_json::json;

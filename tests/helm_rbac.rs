@@ -17,8 +17,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::*;
-use comprehend_operator::classifier_crd::DocumentClassifier;
-use comprehend_operator::crd::ClassificationJob;
+use comprehend_operator::classifier::crd::DocumentClassifier;
+use comprehend_operator::job::ClassificationJob;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{DeleteParams, ListParams, PostParams};

@@ -316,7 +316,7 @@ async fn operator_runs_with_the_service_account_rights() {
             ("POD_NAMESPACE", NAMESPACE),
         ],
     );
-    let api: kube::Api<comprehend_operator::crd::ClassificationJob> =
+    let api: kube::Api<comprehend_operator::job::ClassificationJob> =
         kube::Api::namespaced(client.clone(), &ns);
     let mut manifest = job_manifest("news", &classifier, "docs");
     manifest["spec"]["ttlSecondsAfterFinished"] = json!(3);
@@ -372,7 +372,7 @@ async fn operator_runs_with_the_service_account_rights() {
     // A DocumentClassifier: the finalizer is patched on, the status written
     // until Ready=True; on deletion (deletionPolicy Delete) the model is
     // deleted and the finalizer patched off.
-    let classifiers: kube::Api<comprehend_operator::classifier_crd::DocumentClassifier> =
+    let classifiers: kube::Api<comprehend_operator::classifier::crd::DocumentClassifier> =
         kube::Api::namespaced(client.clone(), &ns);
     let model = serde_json::from_value(json!({
         "apiVersion": "comprehend.operators.dev/v1alpha1",

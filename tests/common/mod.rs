@@ -11,8 +11,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_comprehend::config::{Credentials, Region};
-use comprehend_operator::classifier_crd::DocumentClassifier;
-use comprehend_operator::crd::{all_crds, ClassificationJob};
+use comprehend_operator::all_crds;
+use comprehend_operator::classifier::crd::DocumentClassifier;
+use comprehend_operator::job::ClassificationJob;
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::PostParams;

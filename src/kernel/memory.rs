@@ -150,31 +150,39 @@ pub fn jittered(interval: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crd::{ClassificationJob, ClassificationJobStatus};
+    use kube::CustomResource;
+    use schemars::JsonSchema;
+    use serde::{Deserialize, Serialize};
 
-    fn obj(uid: &str, rv: u64) -> ClassificationJob {
-        let mut job: ClassificationJob = serde_json::from_value(serde_json::json!({
-            "apiVersion": "comprehend.operators.dev/v1alpha1",
-            "kind": "ClassificationJob",
-            "metadata": {"name": "j", "uid": uid, "resourceVersion": rv.to_string()},
-            "spec": {
-                "documentClassifierArn": "arn:aws:comprehend:us-east-1:123456789012:document-classifier/c",
-                "inputDataConfig": {"s3Uri": "s3://bucket/in"},
-                "outputDataConfig": {"s3Uri": "s3://bucket/out"},
-                "dataAccessRoleArn": "arn:aws:iam::123456789012:role/comprehend"
-            }
-        }))
-        .unwrap();
-        job.status = None;
-        job
+    /// A resource of the tests' own: the kernel knows no CRD of the
+    /// operator.
+    #[derive(CustomResource, Deserialize, Serialize, Clone, Debug, JsonSchema)]
+    #[kube(
+        group = "test.invalid",
+        version = "v1",
+        kind = "Widget",
+        namespaced,
+        status = "WidgetStatus"
+    )]
+    struct WidgetSpec {}
+
+    #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+    struct WidgetStatus {
+        job_id: Option<String>,
+    }
+
+    fn obj(uid: &str, rv: u64) -> Widget {
+        let mut widget = Widget::new("w", WidgetSpec {});
+        widget.metadata.uid = Some(uid.into());
+        widget.metadata.resource_version = Some(rv.to_string());
+        widget
     }
 
     #[test]
     fn written_status_wins_until_the_cache_catches_up() {
-        let written: Written<ClassificationJobStatus> = Written::default();
-        let status = ClassificationJobStatus {
+        let written: Written<WidgetStatus> = Written::default();
+        let status = WidgetStatus {
             job_id: Some("abc".into()),
-            ..Default::default()
         };
         written.remember(&obj("u1", 10), status.clone());
         assert_eq!(written.newer_than(&obj("u1", 9)), Some(status));
@@ -186,10 +194,9 @@ mod tests {
 
     #[test]
     fn freshest_carries_the_written_status_until_the_cache_has_it() {
-        let written: Written<ClassificationJobStatus> = Written::default();
-        let status = ClassificationJobStatus {
+        let written: Written<WidgetStatus> = Written::default();
+        let status = WidgetStatus {
             job_id: Some("abc".into()),
-            ..Default::default()
         };
         written.remember(&obj("u1", 10), status.clone());
         let lagging = written.freshest(Arc::new(obj("u1", 9)));

@@ -4,8 +4,8 @@
 //! object before a rule existed), each refused with a message that names
 //! the field.
 
-use crate::classifier_crd::{DataFormat, DocumentClassifierSpec, DocumentType, LanguageCode};
-use crate::decide::{validate_reader, validate_tags};
+use crate::classifier::crd::{DataFormat, DocumentClassifierSpec, DocumentType, LanguageCode};
+use crate::crds::{validate_reader, validate_tags};
 
 /// Checks what the schema cannot (or what an API server without the CEL
 /// rules lets through).
@@ -98,11 +98,11 @@ fn validate_native_document(spec: &DocumentClassifierSpec) -> Result<(), String>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classifier_crd::{
+    use crate::classifier::crd::{
         AugmentedManifest, ClassifierDocuments, ClassifierInputDataConfig,
         ClassifierOutputDataConfig, DeletionPolicy,
     };
-    use crate::crd::{DocumentReadAction, DocumentReaderConfig, FeatureType, Tag};
+    use crate::crds::{DocumentReadAction, DocumentReaderConfig, FeatureType, Tag};
 
     fn spec() -> DocumentClassifierSpec {
         DocumentClassifierSpec {

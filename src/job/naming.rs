@@ -3,8 +3,6 @@
 
 /// Longest `JobName` the API takes.
 pub const MAX_JOB_NAME: usize = 256;
-/// Longest `ClientRequestToken` the API takes.
-pub const MAX_CLIENT_REQUEST_TOKEN: usize = 64;
 
 /// The default `JobName` of a resource: `<namespace>.<name>-<uid>`.
 ///
@@ -21,32 +19,6 @@ pub fn default_job_name(namespace: &str, name: &str, uid: &str) -> String {
         .collect();
     let room = MAX_JOB_NAME - suffix.chars().count() - 1;
     format!("{}-{}", truncate(&prefix, room), suffix)
-}
-
-/// The `ClientRequestToken` of a resource: its UID and a digest of the spec
-/// the start uses, inside the API's `^[a-zA-Z0-9-]+$`, 1-64 pattern. The same
-/// resource with the same spec always sends the same token; a spec fixed
-/// after a refused start (the only time a spec may change) gets a new one,
-/// since a token reused with other parameters is an error.
-pub fn client_request_token(uid: &str, spec_digest: &str) -> String {
-    let clean = |s: &str| -> String {
-        s.chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-            .collect()
-    };
-    let uid = clean(uid);
-    let uid = if uid.is_empty() {
-        "no-uid".to_string()
-    } else {
-        uid
-    };
-    let digest: String = clean(spec_digest).chars().take(16).collect();
-    let token = if digest.is_empty() {
-        uid
-    } else {
-        format!("{uid}-{digest}")
-    };
-    token.chars().take(MAX_CLIENT_REQUEST_TOKEN).collect()
 }
 
 /// Whether `c` matches `[\p{L}\p{Z}\p{N}_.:/=+\-%@]`.
@@ -121,25 +93,6 @@ mod tests {
             default_job_name("a", "b", UID),
             default_job_name("a", "b", UID)
         );
-    }
-
-    #[test]
-    fn token_is_uid_and_spec_digest_and_fits_the_pattern() {
-        let digest = "16a1541109edfec8faef6c27c8bbaddd";
-        let t = client_request_token(UID, digest);
-        assert_eq!(t, format!("{UID}-16a1541109edfec8"));
-        assert_eq!(
-            t,
-            client_request_token(UID, digest),
-            "same spec, same token"
-        );
-        assert_ne!(t, client_request_token(UID, "ffff"), "new spec, new token");
-        let long = client_request_token(&"z_".repeat(100), digest);
-        assert!(long.len() <= MAX_CLIENT_REQUEST_TOKEN);
-        for tok in [t, long, client_request_token("___", "")] {
-            assert!(!tok.is_empty());
-            assert!(tok.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
-        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! rules added after derivation.
 
 use super::*;
-use crate::crd::{KMS_KEY_PATTERN, ROLE_ARN_PATTERN, S3_URI_PATTERN};
+use crate::crds::{KMS_KEY_PATTERN, ROLE_ARN_PATTERN, S3_URI_PATTERN};
 
 fn spec_schema() -> serde_json::Value {
     let crd = serde_json::to_value(document_classifier_crd()).unwrap();

@@ -1,4 +1,4 @@
-//! The reconcile: read the `ClassificationJob`, decide ([`crate::decide`]),
+//! The reconcile: read the `ClassificationJob`, decide ([`crate::job::plan`]),
 //! act against Comprehend, write the status once.
 //!
 //! Crash safety, step by step:
@@ -19,127 +19,34 @@ use std::time::Duration;
 
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions};
-use kube::core::object::HasStatus;
+use kube::api::{DeleteParams, Preconditions};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{self, ObjectRef, Store};
-use kube::runtime::{predicates, watcher, Controller, WatchStreamExt};
-use kube::{Api, Client, Resource, ResourceExt};
-use serde_json::json;
+use kube::runtime::{predicates, Controller, WatchStreamExt};
+use kube::{Api, Client, ResourceExt};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, instrument, warn};
 
-use crate::classifier_crd::DocumentClassifier;
-use crate::classifier_decide::{self, ClassifierState};
+use crate::classifier::crd::DocumentClassifier;
+use crate::classifier::{classifier_state, ClassifierState};
+use crate::comprehend::limits::RateLimiter;
 use crate::comprehend::{AwsError, Comprehend, ErrorKind, StartJobRequest};
-use crate::crd::{ClassificationJob, ClassificationJobStatus};
-use crate::decide::{self, AfterError, Call, Found, Plan};
 use crate::http::Health;
-use crate::memory::{jittered, release_free_memory, resource_version, slim, Failures, Written};
-use crate::quota::{RateLimiter, Slot, SlotPool};
+use crate::job::crd::{ClassificationJob, ClassificationJobStatus};
+use crate::job::plan::{self, Found, Plan};
+use crate::job::slots::{Slot, SlotPool};
+use crate::job::status::{self, AfterError, Call};
+use crate::kernel::error::Error;
+use crate::kernel::memory::{jittered, release_free_memory, resource_version, Failures};
+use crate::kernel::status::StatusWriter;
+use crate::kernel::watch::{cached_watch, tokio_stream_from};
+use crate::settings::Settings;
 use crate::telemetry::Metrics;
-
-/// Field manager of the operator's status writes.
-pub const MANAGER: &str = "comprehend-operator";
 
 /// Operation names, as Comprehend spells them.
 const START: &str = "StartDocumentClassificationJob";
 const DESCRIBE: &str = "DescribeDocumentClassificationJob";
 const LIST: &str = "ListDocumentClassificationJobs";
-
-/// Errors of a reconcile that the controller retries with backoff.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// Writing to the Kubernetes API failed.
-    #[error("Kubernetes API: {0}")]
-    Kube(#[source] kube::Error),
-}
-
-impl Error {
-    /// A fixed category for metrics.
-    pub fn category(&self) -> &'static str {
-        match self {
-            Error::Kube(_) => "kube",
-        }
-    }
-}
-
-/// How the controller behaves; set from flags.
-#[derive(Clone, Debug)]
-pub struct Settings {
-    /// Region of jobs whose spec names none.
-    pub default_region: String,
-    /// Time between two Describe calls for a running job (jittered ±10%).
-    pub poll_interval: Duration,
-    /// StartDocumentClassificationJob calls a second, whole process.
-    pub start_rate: f64,
-    /// DescribeDocumentClassificationJob calls a second.
-    pub describe_rate: f64,
-    /// ListDocumentClassificationJobs calls a second.
-    pub list_rate: f64,
-    /// Active (submitted or running) jobs per Region.
-    pub max_active_jobs: usize,
-    /// Namespaces to watch; empty means all.
-    pub namespaces: Vec<String>,
-    /// Longest wait between retries of a throttled or failed call.
-    pub max_backoff: Duration,
-    /// Name reported on events.
-    pub instance: String,
-    /// Test hook: `after-start` aborts the process right after Start
-    /// returns, before the job id is written; `after-create` right after
-    /// CreateDocumentClassifier returns, before the ARN is written. To prove
-    /// crash safety.
-    pub failpoint: Option<String>,
-    /// Time between two DescribeDocumentClassifier calls while training.
-    pub classifier_poll_interval: Duration,
-    /// Calls a second to the classifier operations (Create, Describe, List,
-    /// StopTraining, Delete), all together.
-    pub classifier_rate: f64,
-    /// Failed attempts at deleting a model (deletionPolicy Delete) before
-    /// the operator gives up, reports it and releases the resource.
-    pub classifier_delete_attempts: u32,
-    /// Reconciles running at once, per controller. Bounds the connections
-    /// and buffers held open to Comprehend and the API server.
-    pub max_concurrent_reconciles: u16,
-}
-
-impl Settings {
-    /// The namespaces to watch, one watch each: `None` is all of them.
-    pub fn scopes(&self) -> Vec<Option<String>> {
-        if self.namespaces.is_empty() {
-            vec![None]
-        } else {
-            self.namespaces.iter().cloned().map(Some).collect()
-        }
-    }
-
-    /// The kube-runtime controller configuration these settings ask for.
-    pub fn controller_config(&self) -> kube::runtime::controller::Config {
-        kube::runtime::controller::Config::default()
-            .concurrency(self.max_concurrent_reconciles.max(1))
-    }
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            default_region: "us-east-1".into(),
-            poll_interval: Duration::from_secs(30),
-            start_rate: 1.0,
-            describe_rate: 8.0,
-            list_rate: 8.0,
-            max_active_jobs: 10,
-            namespaces: Vec::new(),
-            max_backoff: Duration::from_secs(300),
-            instance: "comprehend-operator".into(),
-            failpoint: None,
-            classifier_poll_interval: Duration::from_secs(60),
-            classifier_rate: 1.0,
-            classifier_delete_attempts: 8,
-            max_concurrent_reconciles: 32,
-        }
-    }
-}
 
 /// What every reconcile shares.
 pub struct Context {
@@ -164,7 +71,7 @@ pub struct Context {
 
 impl Context {
     fn region(&self, job: &ClassificationJob) -> String {
-        decide::region(&job.spec, &self.settings.default_region)
+        plan::region(&job.spec, &self.settings.default_region)
     }
 
     fn backoff(&self, job: &ClassificationJob) -> Duration {
@@ -184,7 +91,7 @@ impl Context {
         let name = &job.spec.classifier_ref.as_ref()?.name;
         let key = ObjectRef::new(name).within(&job.namespace().unwrap_or_default());
         let found = self.classifiers.iter().find_map(|store| store.get(&key));
-        Some(classifier_decide::classifier_state(
+        Some(classifier_state(
             found.as_deref(),
             &self.settings.default_region,
         ))
@@ -214,167 +121,6 @@ impl Context {
     }
 }
 
-/// Status writes (with their events) in flight at once, per controller.
-/// Each one in flight may need a connection to the API server, and every
-/// connection opened stays in the client's pool: 128 concurrent reconciles
-/// left about 150 idle connections (some 10 MiB) after a burst.
-const WRITES_IN_FLIGHT: usize = 16;
-
-/// Writes statuses for both controllers: only when they change, remembered
-/// against a lagging cache, counted, each with the event it deserves.
-pub(crate) struct StatusWriter<S> {
-    client: Client,
-    events: Events,
-    metrics: Arc<Metrics>,
-    /// Statuses written that the cache has not caught up with.
-    written: Written<S>,
-    in_flight: tokio::sync::Semaphore,
-}
-
-impl<S> StatusWriter<S>
-where
-    S: Clone + Default + PartialEq + serde::Serialize + decide::Noticed,
-{
-    pub(crate) fn new(client: Client, settings: &Settings, metrics: Arc<Metrics>) -> Self {
-        StatusWriter {
-            events: Events::new(client.clone(), &settings.instance),
-            client,
-            metrics,
-            written: Written::default(),
-            in_flight: tokio::sync::Semaphore::new(WRITES_IN_FLIGHT),
-        }
-    }
-
-    /// The object with the newest status the operator knows of.
-    pub(crate) fn freshest<K>(&self, obj: Arc<K>) -> Arc<K>
-    where
-        K: Resource + HasStatus<Status = S> + Clone,
-    {
-        self.written.freshest(obj)
-    }
-
-    /// Forgets written statuses the cache (UID to resourceVersion) has.
-    pub(crate) fn prune(&self, cached_rv: &HashMap<String, u64>) {
-        self.written.prune(cached_rv);
-    }
-
-    /// Writes `new` if it differs from what the object has; remembers it so
-    /// a lagging cache cannot hide it; emits the event it deserves.
-    pub(crate) async fn write<K>(&self, obj: &K, new: &S) -> Result<(), Error>
-    where
-        K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
-            + HasStatus<Status = S>
-            + Clone
-            + serde::de::DeserializeOwned
-            + std::fmt::Debug,
-    {
-        let old = obj.status().cloned().unwrap_or_default();
-        if &old == new {
-            return Ok(());
-        }
-        let _permit = self.in_flight.acquire().await.expect("never closed");
-        let written = apply_status(&self.client, obj, new)
-            .await
-            .map_err(Error::Kube)?;
-        self.metrics.status_written();
-        self.written.remember(&written, new.clone());
-        if let Some(n) = new.notice_since(&old) {
-            self.events.publish(obj, &n).await;
-        }
-        Ok(())
-    }
-}
-
-/// Writes `status` into the status subresource of `obj` with server-side
-/// apply (the operator owns every status field); answers the object written.
-pub(crate) async fn apply_status<K, S>(client: &Client, obj: &K, status: &S) -> kube::Result<K>
-where
-    K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
-        + Clone
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug,
-    S: serde::Serialize,
-{
-    let api: Api<K> = Api::namespaced(client.clone(), &obj.namespace().unwrap_or_default());
-    let patch = json!({
-        "apiVersion": K::api_version(&()),
-        "kind": K::kind(&()),
-        "status": status,
-    });
-    api.patch_status(
-        &obj.name_any(),
-        &PatchParams::apply(MANAGER).force(),
-        &Patch::Apply(&patch),
-    )
-    .await
-}
-
-/// Publishes events.k8s.io/v1 Events. Unlike kube-runtime's `Recorder`, it
-/// keeps no cache of past events (which, with thousands of resources each
-/// emitting a few events, held tens of MiB for six minutes): the operator
-/// emits an event only when a reason changes, so there is nothing to
-/// deduplicate.
-#[derive(Clone)]
-pub struct Events {
-    client: Client,
-    instance: String,
-}
-
-impl Events {
-    pub fn new(client: Client, instance: &str) -> Self {
-        Events {
-            client,
-            instance: instance.to_string(),
-        }
-    }
-
-    /// Publishes the event a status change deserves. An event lost is no
-    /// reason to redo a reconcile: failures are only logged.
-    pub async fn publish<K>(&self, obj: &K, notice: &decide::Notice)
-    where
-        K: Resource<DynamicType = ()>,
-    {
-        use k8s_openapi::api::events::v1::Event;
-        use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
-        let regarding = obj.object_ref(&());
-        let namespace = regarding
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "default".into());
-        let suffix: u64 = rand::random();
-        let event = Event {
-            metadata: ObjectMeta {
-                // A name is at most 253 characters: the object's, cut short,
-                // then a random suffix.
-                name: Some(format!(
-                    "{}.{suffix:016x}",
-                    truncate(regarding.name.as_deref().unwrap_or("object"), 200)
-                        .trim_end_matches(['.', '-'])
-                )),
-                namespace: Some(namespace.clone()),
-                ..ObjectMeta::default()
-            },
-            action: Some("Reconcile".into()),
-            reason: Some(notice.reason.to_string()),
-            note: Some(truncate(&notice.note, 1000)),
-            type_: Some(if notice.warning { "Warning" } else { "Normal" }.into()),
-            event_time: Some(MicroTime(Timestamp::now())),
-            regarding: Some(regarding),
-            reporting_controller: Some(MANAGER.into()),
-            reporting_instance: Some(self.instance.clone()),
-            ..Event::default()
-        };
-        let api: Api<Event> = Api::namespaced(self.client.clone(), &namespace);
-        if let Err(e) = api.create(&PostParams::default(), &event).await {
-            warn!(error = %e, "could not publish event");
-        }
-    }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    s.chars().take(max).collect()
-}
-
 fn key_of(job: &ClassificationJob) -> String {
     format!("{}/{}", job.namespace().unwrap_or_default(), job.name_any())
 }
@@ -401,13 +147,13 @@ pub async fn reconcile(job: Arc<ClassificationJob>, ctx: Arc<Context>) -> Result
     let job = ctx.status.freshest(job);
     ctx.metrics.reconciled();
     let classifier = ctx.classifier_state(&job);
-    let plan = decide::plan(&job, &ctx.settings.default_region, classifier.as_ref());
+    let plan = plan::plan(&job, &ctx.settings.default_region, classifier.as_ref());
     debug!(?plan, "reconciling");
     let result = match plan {
         Plan::Finished => finished(&job, &ctx).await,
         Plan::Reject { message } => {
             let mut status = job.status.clone().unwrap_or_default();
-            decide::apply_rejected(
+            status::apply_rejected(
                 &mut status,
                 &message,
                 job.metadata.generation,
@@ -418,7 +164,7 @@ pub async fn reconcile(job: Arc<ClassificationJob>, ctx: Arc<Context>) -> Result
         }
         Plan::Wait { message } => {
             let mut status = job.status.clone().unwrap_or_default();
-            decide::apply_waiting(
+            status::apply_waiting(
                 &mut status,
                 &message,
                 job.metadata.generation,
@@ -430,7 +176,7 @@ pub async fn reconcile(job: Arc<ClassificationJob>, ctx: Arc<Context>) -> Result
         }
         Plan::ClassifierFailed { message } => {
             let mut status = job.status.clone().unwrap_or_default();
-            decide::apply_classifier_failed(
+            status::apply_classifier_failed(
                 &mut status,
                 &message,
                 job.metadata.generation,
@@ -456,7 +202,7 @@ async fn finished(job: &ClassificationJob, ctx: &Context) -> Result<Action, Erro
 
 /// Deletes a finished resource once its TTL has passed, or waits for it.
 async fn expire(job: &ClassificationJob, ctx: &Context) -> Result<Action, Error> {
-    let Some(at) = decide::expiry(job) else {
+    let Some(at) = plan::expiry(job) else {
         return Ok(Action::await_change());
     };
     let now = Timestamp::now();
@@ -494,7 +240,7 @@ async fn start(
     let mut status = job.status.clone().unwrap_or_default();
 
     if let Slot::Queued { .. } = ctx.slots.try_acquire(&region, &key, creation_order(job)) {
-        decide::apply_queued(
+        status::apply_queued(
             &mut status,
             &region,
             ctx.settings.max_active_jobs,
@@ -516,18 +262,18 @@ async fn start(
         Ok(found) => found,
         Err(e) => return failed_call(job, status, Call::List, &e, &region, ctx).await,
     };
-    match decide::identify(job, &request, &found) {
+    match plan::identify(job, &request, &found) {
         Found::Ours(existing) => {
             info!(job_id = %existing.job_id, "adopting job started earlier under this name");
             if status.spec_hash.is_none() {
-                status.spec_hash = Some(decide::spec_hash(&job.spec));
+                status.spec_hash = Some(status::spec_hash(&job.spec));
             }
-            decide::apply_description(&mut status, &existing, generation, Timestamp::now());
+            status::apply_description(&mut status, &existing, generation, Timestamp::now());
             return after_observation(job, status, &region, ctx).await;
         }
         Found::NameInUse { job_id, why } => {
             warn!(%job_id, job_name = %request.job_name, %why, "job name taken by another job");
-            decide::apply_name_in_use(
+            status::apply_name_in_use(
                 &mut status,
                 &request.job_name,
                 &job_id,
@@ -544,11 +290,11 @@ async fn start(
 
     // Record the name before Start, so a crash right after Start finds the
     // job again by this name (once is enough: a retry keeps the record).
-    let hash = decide::spec_hash(&job.spec);
+    let hash = status::spec_hash(&job.spec);
     let recorded = status.job_name.as_deref() == Some(request.job_name.as_str())
         && status.spec_hash.as_deref() == Some(hash.as_str());
     if !recorded {
-        decide::apply_starting(&mut status, &request, &hash, generation, Timestamp::now());
+        status::apply_starting(&mut status, &request, &hash, generation, Timestamp::now());
         ctx.write_status(job, &status).await?;
     }
     let mut job_now = job.clone();
@@ -565,7 +311,7 @@ async fn start(
                 std::process::abort();
             }
             ctx.succeeded(job);
-            decide::apply_started(&mut status, &started, generation, Timestamp::now());
+            status::apply_started(&mut status, &started, generation, Timestamp::now());
             ctx.write_status(&job_now, &status).await?;
             Ok(Action::requeue(ctx.poll_delay()))
         }
@@ -584,7 +330,7 @@ async fn follow(job: &ClassificationJob, job_id: &str, ctx: &Context) -> Result<
     match result {
         Ok(desc) => {
             let mut status = status;
-            decide::apply_description(
+            status::apply_description(
                 &mut status,
                 &desc,
                 job.metadata.generation,
@@ -606,14 +352,14 @@ async fn after_observation(
     ctx: &Context,
 ) -> Result<Action, Error> {
     ctx.succeeded(job);
-    decide::apply_spec_drift(
+    status::apply_spec_drift(
         &mut status,
         &job.spec,
         job.metadata.generation,
         Timestamp::now(),
     );
     ctx.write_status(job, &status).await?;
-    if decide::is_finished(&status) {
+    if status::is_finished(&status) {
         ctx.release_slot(region, &key_of(job));
         let mut settled = job.clone();
         settled.status = Some(status);
@@ -640,7 +386,7 @@ async fn failed_call(
         ErrorKind::InvalidSpec => "invalid_spec",
         ErrorKind::JobNotFound => "job_not_found",
     });
-    let next = decide::apply_error(
+    let next = status::apply_error(
         &mut status,
         call,
         err,
@@ -681,15 +427,6 @@ pub async fn run(
     let (wake_tx, wake_rx) = mpsc::unbounded_channel();
     let (seeded_tx, seeded_rx) = watch::channel(false);
     let shutdown = Box::pin(shutdown).shared();
-
-    // The DocumentClassifier controller runs beside this one.
-    let classifiers = tokio::spawn(crate::classifier_controller::run(
-        client.clone(),
-        comprehend.clone(),
-        settings.clone(),
-        metrics.clone(),
-        shutdown.clone(),
-    ));
 
     let namespaces = settings.scopes();
     // Jobs look up the classifiers they reference in these stores, and are
@@ -739,7 +476,7 @@ pub async fn run(
         let stream = cached_watch::<ClassificationJob>(&client, ns, writer, Some(synced_tx))
             .applied_objects()
             // A settled job costs nothing, also when a restart lists it.
-            .try_filter(|job| std::future::ready(decide::needs_reconcile(job)))
+            .try_filter(|job| std::future::ready(plan::needs_reconcile(job)))
             .predicate_filter(predicates::generation, Default::default());
         let (tx, rx) = mpsc::unbounded_channel();
         wake_senders.push((ns.clone(), tx));
@@ -771,54 +508,7 @@ pub async fn run(
     tokio::spawn(housekeeping(ctx.clone(), stores, synced, health, seeded_tx));
 
     futures::future::join_all(controllers).await;
-    match classifiers.await {
-        Ok(result) => result,
-        Err(e) => Err(anyhow::anyhow!("DocumentClassifier controller: {e}")),
-    }
-}
-
-/// The watch of one scope (all namespaces, or one), with what the
-/// controllers never read dropped ([`slim`]) and mirrored into `writer`;
-/// `synced`, if given, turns true once the initial list is in the store.
-pub(crate) fn cached_watch<K>(
-    client: &Client,
-    namespace: &Option<String>,
-    writer: reflector::store::Writer<K>,
-    synced: Option<watch::Sender<bool>>,
-) -> impl futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send
-where
-    K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
-        + Clone
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
-{
-    watcher(
-        scoped::<K>(client, namespace),
-        watcher::Config::default().any_semantic(),
-    )
-    .default_backoff()
-    .modify(slim)
-    .reflect(writer)
-    .inspect(move |event| {
-        if let (Some(synced), Ok(watcher::Event::InitDone)) = (&synced, event) {
-            let _ = synced.send(true);
-        }
-    })
-}
-
-/// An `Api` over all namespaces, or over one.
-pub fn scoped<K>(client: &Client, namespace: &Option<String>) -> Api<K>
-where
-    K: Resource<Scope = kube::core::NamespaceResourceScope>,
-    K::DynamicType: Default,
-{
-    match namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    }
+    Ok(())
 }
 
 /// The jobs a change of `dc` may unblock: those in its namespace that
@@ -842,12 +532,6 @@ fn waiting_on(
         })
         .map(|job| ObjectRef::from_obj(&**job))
         .collect()
-}
-
-fn tokio_stream_from<T: Send + 'static>(
-    mut rx: mpsc::UnboundedReceiver<T>,
-) -> impl futures::Stream<Item = T> + Send + 'static {
-    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
 async fn route_wakeups(
@@ -885,7 +569,7 @@ async fn housekeeping(
             let Some(status) = job.status.as_ref() else {
                 continue;
             };
-            if status.job_id.is_some() && !decide::is_finished(status) {
+            if status.job_id.is_some() && !status::is_finished(status) {
                 ctx.slots.hold(&ctx.region(&job), &key_of(&job));
             }
         }
@@ -910,7 +594,7 @@ async fn housekeeping(
                 let phase = job
                     .status
                     .as_ref()
-                    .and_then(|s| decide::condition(s, decide::SUCCEEDED))
+                    .and_then(|s| status::condition(s, status::SUCCEEDED))
                     .map_or("New", |c| c.reason.as_str());
                 *by_status.entry(phase.to_string()).or_default() += 1;
             }

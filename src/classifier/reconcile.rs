@@ -1,5 +1,5 @@
 //! The `DocumentClassifier` reconcile: read the resource, decide
-//! ([`crate::classifier_decide`]), act against Comprehend, write the status
+//! ([`crate::classifier::plan`]), act against Comprehend, write the status
 //! once.
 //!
 //! Crash safety, step by step:
@@ -33,12 +33,17 @@ use kube::{Api, Client, ResourceExt};
 use serde_json::json;
 use tracing::{debug, info, instrument, warn};
 
-use crate::classifier_crd::{DocumentClassifier, DocumentClassifierStatus};
-use crate::classifier_decide::{self as decide, Cleanup, CleanupStep, Plan, FINALIZER};
+use crate::classifier::cleanup::{self, Cleanup, CleanupStep, FINALIZER};
+use crate::classifier::crd::{DocumentClassifier, DocumentClassifierStatus};
+use crate::classifier::plan::{self, Plan};
+use crate::classifier::status;
+use crate::comprehend::limits::RateLimiter;
 use crate::comprehend::{AwsError, ClassifierDescription, Comprehend, ErrorKind};
-use crate::controller::{cached_watch, Error, Settings, StatusWriter};
-use crate::memory::{jittered, resource_version, Failures};
-use crate::quota::RateLimiter;
+use crate::kernel::error::Error;
+use crate::kernel::memory::{jittered, resource_version, Failures};
+use crate::kernel::status::StatusWriter;
+use crate::kernel::watch::cached_watch;
+use crate::settings::Settings;
 use crate::telemetry::Metrics;
 
 /// Operation names, as Comprehend spells them.
@@ -62,7 +67,7 @@ pub struct Context {
 
 impl Context {
     fn region(&self, dc: &DocumentClassifier) -> String {
-        decide::region(&dc.spec, &self.settings.default_region)
+        plan::region(&dc.spec, &self.settings.default_region)
     }
 
     fn poll_delay(&self) -> Duration {
@@ -112,14 +117,14 @@ pub async fn reconcile(dc: Arc<DocumentClassifier>, ctx: Arc<Context>) -> Result
         return delete(&dc, &ctx).await;
     }
     let dc = ensure_finalizer(dc, &ctx).await?;
-    let plan = decide::plan(&dc);
+    let plan = plan::plan(&dc);
     debug!(?plan, "reconciling");
     let generation = dc.metadata.generation;
     let mut status = dc.status.clone().unwrap_or_default();
     match plan {
         Plan::Settled => after_observation(&dc, status, &ctx).await,
         Plan::Reject { message } => {
-            decide::apply_rejected(&mut status, &message, generation, Timestamp::now());
+            status::apply_rejected(&mut status, &message, generation, Timestamp::now());
             ctx.write_status(&dc, &status).await?;
             Ok(Action::await_change())
         }
@@ -133,11 +138,11 @@ pub async fn reconcile(dc: Arc<DocumentClassifier>, ctx: Arc<Context>) -> Result
                 .await;
             match result {
                 Ok(desc) => {
-                    decide::apply_description(&mut status, &desc, generation, Timestamp::now());
+                    status::apply_description(&mut status, &desc, generation, Timestamp::now());
                     after_observation(&dc, status, &ctx).await
                 }
                 Err(e) if e.is_not_found() => {
-                    decide::apply_not_found(&mut status, generation, Timestamp::now());
+                    status::apply_not_found(&mut status, generation, Timestamp::now());
                     ctx.write_status(&dc, &status).await?;
                     Ok(Action::await_change())
                 }
@@ -201,12 +206,12 @@ async fn create(
     match found {
         Ok(Some(existing)) if status.spec_hash.is_some() => {
             info!(arn = %existing.arn, "adopting the classifier this resource created earlier");
-            decide::apply_description(&mut status, &existing, generation, Timestamp::now());
+            status::apply_description(&mut status, &existing, generation, Timestamp::now());
             return after_observation(dc, status, ctx).await;
         }
         Ok(Some(existing)) => {
             warn!(arn = %existing.arn, "a classifier of this name and version exists already");
-            decide::apply_already_exists(
+            status::apply_already_exists(
                 &mut status,
                 &dc.spec,
                 &existing.arn,
@@ -222,7 +227,7 @@ async fn create(
 
     // Record the attempt before Create: after a crash the classifier is
     // found and adopted by name and version.
-    decide::apply_creating(&mut status, &dc.spec, generation, Timestamp::now());
+    status::apply_creating(&mut status, &dc.spec, generation, Timestamp::now());
     ctx.write_status(dc, &status).await?;
     let mut dc_now = dc.clone();
     dc_now.status = Some(status.clone());
@@ -238,7 +243,7 @@ async fn create(
                 std::process::abort();
             }
             ctx.failures.reset(dc);
-            decide::apply_created(&mut status, &arn, generation, Timestamp::now());
+            status::apply_created(&mut status, &arn, generation, Timestamp::now());
             ctx.write_status(&dc_now, &status).await?;
             Ok(Action::requeue(ctx.poll_delay()))
         }
@@ -253,7 +258,7 @@ async fn after_observation(
     ctx: &Context,
 ) -> Result<Action, Error> {
     ctx.failures.reset(dc);
-    decide::apply_spec_drift(
+    status::apply_spec_drift(
         &mut status,
         &dc.spec,
         dc.metadata.generation,
@@ -262,7 +267,7 @@ async fn after_observation(
     ctx.write_status(dc, &status).await?;
     let mut settled = dc.clone();
     settled.status = Some(status);
-    match decide::plan(&settled) {
+    match plan::plan(&settled) {
         Plan::Describe { .. } => Ok(Action::requeue(ctx.poll_delay())),
         _ => Ok(Action::await_change()),
     }
@@ -277,7 +282,7 @@ async fn failed_call(
     ctx: &Context,
 ) -> Result<Action, Error> {
     warn!(operation, code = %err.code, message = %err.message, "Comprehend call failed");
-    decide::apply_error(
+    status::apply_error(
         &mut status,
         operation,
         err,
@@ -298,7 +303,7 @@ async fn delete(dc: &DocumentClassifier, ctx: &Context) -> Result<Action, Error>
         return Ok(Action::await_change());
     }
     let region = ctx.region(dc);
-    let arn = match decide::cleanup(dc) {
+    let arn = match cleanup::cleanup(dc) {
         Cleanup::Release => return release(dc, ctx).await,
         Cleanup::Describe { arn } => arn,
         Cleanup::Find => {
@@ -331,7 +336,7 @@ async fn delete(dc: &DocumentClassifier, ctx: &Context) -> Result<Action, Error>
         }
         Err(e) => return deletion_failed(dc, DESCRIBE, &e, ctx).await,
     };
-    let (operation, message) = match decide::cleanup_step(&desc.status) {
+    let (operation, message) = match cleanup::cleanup_step(&desc.status) {
         CleanupStep::StopTraining => (
             Some(STOP),
             format!("Stopping the training of {arn} before deleting it"),
@@ -358,7 +363,7 @@ async fn delete(dc: &DocumentClassifier, ctx: &Context) -> Result<Action, Error>
             let mut status = dc.status.clone().unwrap_or_default();
             status.document_classifier_arn = Some(arn.clone());
             status.status = Some(desc.status.clone());
-            decide::apply_deleting(
+            status::apply_deleting(
                 &mut status,
                 &message,
                 dc.metadata.generation,
@@ -384,7 +389,7 @@ async fn deletion_failed(
     let mut status = dc.status.clone().unwrap_or_default();
     let attempts = status.deletion_attempts.unwrap_or(0).saturating_add(1);
     warn!(operation, attempts, code = %err.code, message = %err.message, "deleting the model failed");
-    decide::apply_delete_failed(
+    status::apply_delete_failed(
         &mut status,
         operation,
         err,

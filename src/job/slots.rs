@@ -1,67 +1,8 @@
-//! Comprehend's quotas, kept inside one operator process and shared by all
-//! reconciles: call rates per operation, and a cap on active jobs per Region.
+//! The cap on active jobs per Region, shared by all reconciles of a
+//! process: who holds a slot, and who waits for one, oldest first.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
-use std::time::Duration;
-
-use tokio::time::Instant;
-
-/// A token bucket: at most `rate` calls a second, bursts of at most one
-/// second's worth (Comprehend counts per second).
-pub struct RateLimiter {
-    rate: f64,
-    state: Mutex<Bucket>,
-}
-
-struct Bucket {
-    tokens: f64,
-    last: Instant,
-}
-
-impl RateLimiter {
-    /// A limiter allowing `rate` calls a second (at least one every 1000 s).
-    pub fn new(rate: f64) -> Self {
-        let rate = rate.max(0.001);
-        RateLimiter {
-            rate,
-            state: Mutex::new(Bucket {
-                tokens: rate.max(1.0),
-                last: Instant::now(),
-            }),
-        }
-    }
-
-    /// Calls a second.
-    pub fn rate(&self) -> f64 {
-        self.rate
-    }
-
-    /// Takes a token now if one is there; otherwise says how long until one
-    /// will be (the caller's token is then already reserved).
-    fn reserve(&self) -> Duration {
-        let mut b = self.state.lock().expect("rate limiter lock");
-        let now = Instant::now();
-        let capacity = self.rate.max(1.0);
-        let elapsed = now.saturating_duration_since(b.last).as_secs_f64();
-        b.tokens = (b.tokens + elapsed * self.rate).min(capacity);
-        b.last = now;
-        b.tokens -= 1.0;
-        if b.tokens >= 0.0 {
-            Duration::ZERO
-        } else {
-            Duration::from_secs_f64(-b.tokens / self.rate)
-        }
-    }
-
-    /// Waits until a call may be made. Waiters are served in arrival order.
-    pub async fn acquire(&self) {
-        let wait = self.reserve();
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
-        }
-    }
-}
 
 /// Whether a resource may start its job now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -208,46 +149,6 @@ impl RegionSlots {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[tokio::test(start_paused = true)]
-    async fn rate_limiter_spaces_calls() {
-        let rl = RateLimiter::new(1.0);
-        let start = Instant::now();
-        for _ in 0..4 {
-            rl.acquire().await;
-        }
-        // First call at once, then one a second.
-        assert_eq!(start.elapsed().as_secs(), 3);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn rate_limiter_allows_one_second_burst() {
-        let rl = RateLimiter::new(8.0);
-        let start = Instant::now();
-        for _ in 0..8 {
-            rl.acquire().await;
-        }
-        assert!(start.elapsed() < Duration::from_millis(1));
-        rl.acquire().await;
-        assert!(start.elapsed() >= Duration::from_millis(124));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn rate_limiter_shared_by_tasks() {
-        let rl = std::sync::Arc::new(RateLimiter::new(2.0));
-        let start = Instant::now();
-        let tasks: Vec<_> = (0..6)
-            .map(|_| {
-                let rl = rl.clone();
-                tokio::spawn(async move { rl.acquire().await })
-            })
-            .collect();
-        for t in tasks {
-            t.await.unwrap();
-        }
-        // 2 at once, then 4 more at 2/s.
-        assert_eq!(start.elapsed().as_millis(), 2000);
-    }
 
     #[test]
     fn cap_is_respected_and_oldest_waits_first() {

@@ -1,7 +1,7 @@
 //! The `DocumentClassifier` custom resource: what Comprehend's
 //! CreateDocumentClassifier takes, and what training reports back.
 //!
-//! Same discipline as [`crate::crd`]: every API constraint OpenAPI can
+//! Same discipline as [`crate::crds`]: every API constraint OpenAPI can
 //! express is in the schema, every field is documented, and the spec cannot
 //! change once training has started.
 
@@ -13,7 +13,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::crd::{
+use crate::crds::{
     document_reader_rules, immutability_rule, tag_rules, DocumentReaderConfig, Tag, VpcConfig,
 };
 

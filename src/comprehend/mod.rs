@@ -1,13 +1,16 @@
 //! The narrow interface the controller needs from Amazon Comprehend.
 //!
 //! The controller speaks only these plain types, so its decision logic is
-//! tested without a network; [`crate::aws::AwsComprehend`] maps them onto
+//! tested without a network; [`crate::comprehend::sdk::AwsComprehend`] maps them onto
 //! `aws-sdk-comprehend`, which talks to AWS or to the local stand-in through
 //! an endpoint URL.
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+
+pub mod limits;
+pub mod sdk;
 
 /// Which model a job classifies with: exactly one of the two.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -267,9 +270,59 @@ impl AwsError {
     }
 }
 
+/// Longest `ClientRequestToken` the API takes.
+pub const MAX_CLIENT_REQUEST_TOKEN: usize = 64;
+
+/// The `ClientRequestToken` of a resource: its UID and a digest of the spec
+/// the start uses, inside the API's `^[a-zA-Z0-9-]+$`, 1-64 pattern. The same
+/// resource with the same spec always sends the same token; a spec fixed
+/// after a refused start (the only time a spec may change) gets a new one,
+/// since a token reused with other parameters is an error.
+pub fn client_request_token(uid: &str, spec_digest: &str) -> String {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect()
+    };
+    let uid = clean(uid);
+    let uid = if uid.is_empty() {
+        "no-uid".to_string()
+    } else {
+        uid
+    };
+    let digest: String = clean(spec_digest).chars().take(16).collect();
+    let token = if digest.is_empty() {
+        uid
+    } else {
+        format!("{uid}-{digest}")
+    };
+    token.chars().take(MAX_CLIENT_REQUEST_TOKEN).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const UID: &str = "0b6f0d4e-3c1a-4e53-9d3c-5a2f1b7c9e10";
+
+    #[test]
+    fn token_is_uid_and_spec_digest_and_fits_the_pattern() {
+        let digest = "16a1541109edfec8faef6c27c8bbaddd";
+        let t = client_request_token(UID, digest);
+        assert_eq!(t, format!("{UID}-16a1541109edfec8"));
+        assert_eq!(
+            t,
+            client_request_token(UID, digest),
+            "same spec, same token"
+        );
+        assert_ne!(t, client_request_token(UID, "ffff"), "new spec, new token");
+        let long = client_request_token(&"z_".repeat(100), digest);
+        assert!(long.len() <= MAX_CLIENT_REQUEST_TOKEN);
+        for tok in [t, long, client_request_token("___", "")] {
+            assert!(!tok.is_empty());
+            assert!(tok.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+        }
+    }
 
     fn err(kind: ErrorKind, code: &str) -> AwsError {
         AwsError {

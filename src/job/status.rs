@@ -1,0 +1,738 @@
+//! The ClassificationJob's status: its conditions and reasons, and how each
+//! thing the reconcile saw (a description, a refusal, a wait) changes it.
+//! Pure: no client, no clock.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use k8s_openapi::jiff::Timestamp;
+use sha2::{Digest, Sha256};
+
+use crate::comprehend::{
+    AwsError, ErrorKind, JobDescription, ModelRef, StartJobRequest, StartedJob,
+};
+use crate::job::crd::{ClassificationJobSpec, ClassificationJobStatus};
+use crate::kernel::conditions::{put_condition, Notice, Noticed};
+
+/// Condition type: the job's outcome.
+pub const SUCCEEDED: &str = "Succeeded";
+
+/// Condition type: whether the resource is healthy and in sync.
+pub const READY: &str = "Ready";
+
+/// The fixed reasons a condition can carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// Waiting for an active-job slot.
+    Queued,
+    /// About to call StartDocumentClassificationJob.
+    Starting,
+    /// Comprehend has the job (SUBMITTED).
+    Submitted,
+    /// The job runs (IN_PROGRESS).
+    InProgress,
+    /// A stop was requested (STOP_REQUESTED).
+    StopRequested,
+    /// COMPLETED.
+    Completed,
+    /// FAILED.
+    Failed,
+    /// STOPPED.
+    Stopped,
+    /// Comprehend throttled the operator; it retries.
+    Throttled,
+    /// Comprehend could not be reached or answered a server error; it retries.
+    AwsUnavailable,
+    /// The spec can never start a job as it is.
+    InvalidSpec,
+    /// The spec changed after the job started and was ignored.
+    SpecChangeIgnored,
+    /// Comprehend does not know the job the status names.
+    JobNotFound,
+    /// The referenced DocumentClassifier is not Ready yet.
+    WaitingForClassifier,
+    /// The referenced DocumentClassifier failed to train.
+    ClassifierFailed,
+    /// Comprehend answered ResourceUnavailableException at Start: the
+    /// classifier exists but cannot classify yet (still training); retrying.
+    ClassifierNotReady,
+    /// A job of another origin already has the fixed `spec.jobName`.
+    JobNameInUse,
+}
+
+impl Reason {
+    /// The reason as written in a condition.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Queued => "Queued",
+            Reason::Starting => "Starting",
+            Reason::Submitted => "Submitted",
+            Reason::InProgress => "InProgress",
+            Reason::StopRequested => "StopRequested",
+            Reason::Completed => "Completed",
+            Reason::Failed => "Failed",
+            Reason::Stopped => "Stopped",
+            Reason::Throttled => "Throttled",
+            Reason::AwsUnavailable => "AwsUnavailable",
+            Reason::InvalidSpec => "InvalidSpec",
+            Reason::SpecChangeIgnored => "SpecChangeIgnored",
+            Reason::JobNotFound => "JobNotFound",
+            Reason::WaitingForClassifier => "WaitingForClassifier",
+            Reason::ClassifierFailed => "ClassifierFailed",
+            Reason::ClassifierNotReady => "ClassifierNotReady",
+            Reason::JobNameInUse => "JobNameInUse",
+        }
+    }
+
+    /// Every reason, to read one back from a condition.
+    const ALL: [Reason; 17] = [
+        Reason::Queued,
+        Reason::Starting,
+        Reason::Submitted,
+        Reason::InProgress,
+        Reason::StopRequested,
+        Reason::Completed,
+        Reason::Failed,
+        Reason::Stopped,
+        Reason::Throttled,
+        Reason::AwsUnavailable,
+        Reason::InvalidSpec,
+        Reason::SpecChangeIgnored,
+        Reason::JobNotFound,
+        Reason::WaitingForClassifier,
+        Reason::ClassifierFailed,
+        Reason::ClassifierNotReady,
+        Reason::JobNameInUse,
+    ];
+
+    /// The reason a condition carries, if it is one of these (a condition
+    /// may also carry an AWS error code, see [`apply_error`]).
+    pub fn parse(s: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// A digest of the spec, recorded when the job starts, to notice later
+/// edits. `ttlSecondsAfterFinished` is left out: it may change at any time.
+pub fn spec_hash(spec: &ClassificationJobSpec) -> String {
+    let mut frozen = spec.clone();
+    frozen.ttl_seconds_after_finished = None;
+    digest(&frozen)
+}
+
+/// The digest earlier versions recorded, over the whole spec: a job started
+/// by one of them is still recognised (and its digest brought up to date).
+fn legacy_spec_hash(spec: &ClassificationJobSpec) -> String {
+    digest(spec)
+}
+
+fn digest(spec: &ClassificationJobSpec) -> String {
+    let json = serde_json::to_vec(spec).expect("spec serializes");
+    let digest = Sha256::digest(&json);
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The condition of `type_`, if any.
+pub fn condition<'a>(status: &'a ClassificationJobStatus, type_: &str) -> Option<&'a Condition> {
+    status.conditions.iter().find(|c| c.type_ == type_)
+}
+
+/// Whether the outcome is settled: `Succeeded` is True or False. Nothing more
+/// is asked of AWS for such a resource.
+pub fn is_finished(status: &ClassificationJobStatus) -> bool {
+    condition(status, SUCCEEDED).is_some_and(|c| c.status != "Unknown")
+}
+
+/// Sets a condition, keeping its `lastTransitionTime` when its status does
+/// not change, so an unchanged situation writes nothing.
+pub fn set_condition(
+    status: &mut ClassificationJobStatus,
+    type_: &str,
+    value: &str,
+    reason: Reason,
+    message: &str,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    put_condition(
+        &mut status.conditions,
+        type_,
+        value,
+        reason.as_str(),
+        message,
+        generation,
+        now,
+    );
+}
+
+/// Sets `Succeeded` and a matching `Ready`: Ready is True while things go
+/// as they should, False when the user must act, Unknown while retrying.
+fn set_outcome(
+    status: &mut ClassificationJobStatus,
+    succeeded: &str,
+    ready: &str,
+    reason: Reason,
+    message: &str,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    set_condition(
+        status, SUCCEEDED, succeeded, reason, message, generation, now,
+    );
+    set_condition(status, READY, ready, reason, message, generation, now);
+    status.observed_generation = generation;
+}
+
+/// The resource waits for one of `max_active` slots in `region`.
+pub fn apply_queued(
+    status: &mut ClassificationJobStatus,
+    region: &str,
+    max_active: usize,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    let message =
+        format!("Waiting for one of the {max_active} active classification job slots in {region}");
+    set_outcome(
+        status,
+        "Unknown",
+        "True",
+        Reason::Queued,
+        &message,
+        generation,
+        now,
+    );
+}
+
+/// Records the name and spec a start is about to use, before Start is
+/// called: after a crash the job is found again under this name.
+pub fn apply_starting(
+    status: &mut ClassificationJobStatus,
+    request: &StartJobRequest,
+    spec_hash: &str,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    let job_name = request.job_name.as_str();
+    status.job_name = Some(job_name.to_string());
+    status.spec_hash = Some(spec_hash.to_string());
+    if let ModelRef::DocumentClassifier(arn) = &request.model {
+        status.document_classifier_arn = Some(arn.clone());
+    }
+    let message = format!("Starting Comprehend job {job_name}");
+    set_outcome(
+        status,
+        "Unknown",
+        "True",
+        Reason::Starting,
+        &message,
+        generation,
+        now,
+    );
+}
+
+/// Records what Start answered.
+pub fn apply_started(
+    status: &mut ClassificationJobStatus,
+    started: &StartedJob,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    status.job_id = Some(started.job_id.clone());
+    status.job_arn = started.job_arn.clone().or(status.job_arn.take());
+    status.document_classifier_arn = started
+        .document_classifier_arn
+        .clone()
+        .or(status.document_classifier_arn.take());
+    let job_status = started
+        .job_status
+        .clone()
+        .unwrap_or_else(|| "SUBMITTED".into());
+    apply_job_status(status, &job_status, None, generation, now);
+}
+
+/// Records a job Describe (or List) reported.
+pub fn apply_description(
+    status: &mut ClassificationJobStatus,
+    desc: &JobDescription,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    status.job_id = Some(desc.job_id.clone());
+    if desc.job_arn.is_some() {
+        status.job_arn = desc.job_arn.clone();
+    }
+    if desc.job_name.is_some() {
+        status.job_name = desc.job_name.clone();
+    }
+    status.message = desc.message.clone();
+    if desc.submit_time.is_some() {
+        status.submit_time = desc.submit_time.clone();
+    }
+    status.end_time = desc.end_time.clone();
+    if desc.document_classifier_arn.is_some() {
+        status.document_classifier_arn = desc.document_classifier_arn.clone();
+    }
+    if desc.output_s3_uri.is_some() {
+        status.output_s3_uri = desc.output_s3_uri.clone();
+    }
+    apply_job_status(
+        status,
+        &desc.job_status,
+        desc.message.as_deref(),
+        generation,
+        now,
+    );
+}
+
+fn apply_job_status(
+    status: &mut ClassificationJobStatus,
+    job_status: &str,
+    aws_message: Option<&str>,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    status.job_status = Some(job_status.to_string());
+    let id = status.job_id.clone().unwrap_or_default();
+    let (succeeded, ready, reason, message) = match job_status {
+        "COMPLETED" => (
+            "True",
+            "True",
+            Reason::Completed,
+            format!(
+                "Job {id} completed; output at {}",
+                status.output_s3_uri.as_deref().unwrap_or("(not reported)")
+            ),
+        ),
+        "FAILED" => (
+            "False",
+            "False",
+            Reason::Failed,
+            format!(
+                "Job {id} failed: {}",
+                aws_message.unwrap_or("no message from Comprehend")
+            ),
+        ),
+        "STOPPED" => (
+            "False",
+            "False",
+            Reason::Stopped,
+            format!("Job {id} was stopped"),
+        ),
+        "STOP_REQUESTED" => (
+            "Unknown",
+            "True",
+            Reason::StopRequested,
+            format!("A stop was requested for job {id}"),
+        ),
+        "IN_PROGRESS" => (
+            "Unknown",
+            "True",
+            Reason::InProgress,
+            format!("Job {id} is running"),
+        ),
+        _ => (
+            "Unknown",
+            "True",
+            Reason::Submitted,
+            format!("Job {id} was submitted to Comprehend"),
+        ),
+    };
+    set_outcome(status, succeeded, ready, reason, &message, generation, now);
+}
+
+/// The Comprehend call that failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Call {
+    /// ListDocumentClassificationJobs under the job's name, before Start.
+    List,
+    /// StartDocumentClassificationJob.
+    Start,
+    /// DescribeDocumentClassificationJob of a started job.
+    Describe,
+}
+
+impl Call {
+    /// The operation's name, as Comprehend spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Call::List => "ListDocumentClassificationJobs",
+            Call::Start => "StartDocumentClassificationJob",
+            Call::Describe => "DescribeDocumentClassificationJob",
+        }
+    }
+}
+
+/// What the controller does after a failed call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AfterError {
+    /// Retry with backoff; `release_slot` when no job of this resource can
+    /// be running, so the slot can go to another.
+    Retry { release_slot: bool },
+    /// The outcome is settled: release the slot, wait for a change.
+    Settle,
+}
+
+/// An AWS error code as a condition reason (`^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$`):
+/// without a namespace prefix or suffix, letters and digits only.
+pub fn code_reason(code: &str) -> String {
+    let code = code.rsplit('#').next().unwrap_or(code);
+    let code = code.split(':').next().unwrap_or(code);
+    let reason: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    match reason.chars().next() {
+        Some(c) if c.is_ascii_alphabetic() => reason,
+        _ => "AwsError".to_string(),
+    }
+}
+
+/// Records a failed call and says what to do next. Throttling and server
+/// errors leave the outcome open (the operator retries). An error from
+/// Describe never settles a started job (it still runs in Comprehend,
+/// whatever we may not see of it) but JobNotFound: `Succeeded` stays
+/// Unknown and `Ready` is False with the AWS code as reason until Describe
+/// answers again. At Start, a classifier still training is waited for, and
+/// a permission error is retried; what the service refuses of the request
+/// itself settles the resource as InvalidSpec.
+pub fn apply_error(
+    status: &mut ClassificationJobStatus,
+    call: Call,
+    err: &AwsError,
+    generation: Option<i64>,
+    now: Timestamp,
+) -> AfterError {
+    let operation = call.as_str();
+    let id = status.job_id.clone().unwrap_or_default();
+    // No job of this resource can be running: nothing was started, or the
+    // start attempt under the recorded name was refused.
+    let nothing_running = match call {
+        // Refused: the List before it found no earlier job under the name.
+        Call::Start => true,
+        // A start attempt recorded earlier may have started one.
+        Call::List => status.job_name.is_none(),
+        Call::Describe => false,
+    };
+    match err.kind {
+        ErrorKind::Throttled => {
+            let message = format!(
+                "{operation} was throttled by Comprehend ({}); retrying",
+                err.code
+            );
+            set_outcome(
+                status,
+                "Unknown",
+                "Unknown",
+                Reason::Throttled,
+                &message,
+                generation,
+                now,
+            );
+            AfterError::Retry {
+                release_slot: false,
+            }
+        }
+        ErrorKind::Transient => {
+            let message = format!(
+                "{operation} failed ({}: {}); retrying",
+                err.code, err.message
+            );
+            set_outcome(
+                status,
+                "Unknown",
+                "Unknown",
+                Reason::AwsUnavailable,
+                &message,
+                generation,
+                now,
+            );
+            AfterError::Retry {
+                release_slot: false,
+            }
+        }
+        ErrorKind::JobNotFound if call == Call::Describe => {
+            let message = format!("Comprehend does not know job {id}: {}", err.message);
+            set_outcome(
+                status,
+                "False",
+                "False",
+                Reason::JobNotFound,
+                &message,
+                generation,
+                now,
+            );
+            AfterError::Settle
+        }
+        _ if call == Call::Describe => {
+            let message = format!(
+                "{operation} of job {id} failed ({}: {}); the job may still be running in Comprehend; retrying until Describe answers",
+                err.code, err.message
+            );
+            set_unconfirmed(status, &code_reason(&err.code), &message, generation, now);
+            AfterError::Retry {
+                release_slot: false,
+            }
+        }
+        _ if code_reason(&err.code) == "ResourceUnavailableException" && call == Call::Start => {
+            let message = format!(
+                "The classifier cannot classify yet ({}: {}); retrying",
+                err.code, err.message
+            );
+            set_outcome(
+                status,
+                "Unknown",
+                "Unknown",
+                Reason::ClassifierNotReady,
+                &message,
+                generation,
+                now,
+            );
+            AfterError::Retry { release_slot: true }
+        }
+        _ if call == Call::List || code_reason(&err.code) == "AccessDeniedException" => {
+            let message = format!(
+                "{operation} failed ({}: {}); retrying",
+                err.code, err.message
+            );
+            set_unconfirmed(status, &code_reason(&err.code), &message, generation, now);
+            AfterError::Retry {
+                release_slot: nothing_running,
+            }
+        }
+        _ => {
+            let message = format!(
+                "{operation} was refused ({}: {}); fix the spec to try again",
+                err.code, err.message
+            );
+            set_outcome(
+                status,
+                "False",
+                "False",
+                Reason::InvalidSpec,
+                &message,
+                generation,
+                now,
+            );
+            AfterError::Settle
+        }
+    }
+}
+
+/// `Succeeded` Unknown and `Ready` False, both with `reason` (an AWS error
+/// code): the outcome is open and the user may have to act.
+fn set_unconfirmed(
+    status: &mut ClassificationJobStatus,
+    reason: &str,
+    message: &str,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    put_condition(
+        &mut status.conditions,
+        SUCCEEDED,
+        "Unknown",
+        reason,
+        message,
+        generation,
+        now,
+    );
+    put_condition(
+        &mut status.conditions,
+        READY,
+        "False",
+        reason,
+        message,
+        generation,
+        now,
+    );
+    status.observed_generation = generation;
+}
+
+/// The job name is taken by a job this resource cannot prove is its own:
+/// settled, naming that job. The recorded name is dropped, so a fixed
+/// `spec.jobName` can be chosen anew.
+pub fn apply_name_in_use(
+    status: &mut ClassificationJobStatus,
+    job_name: &str,
+    job_id: &str,
+    why: &str,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    status.job_name = None;
+    status.spec_hash = None;
+    let message = format!(
+        "Comprehend already has job {job_id} named {job_name:?}, which is not this resource's ({why}); its results are not reported here. Choose another spec.jobName, or leave it out for a name unique to this resource"
+    );
+    set_outcome(
+        status,
+        "False",
+        "False",
+        Reason::JobNameInUse,
+        &message,
+        generation,
+        now,
+    );
+}
+
+/// The job waits for its DocumentClassifier.
+pub fn apply_waiting(
+    status: &mut ClassificationJobStatus,
+    message: &str,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    set_outcome(
+        status,
+        "Unknown",
+        "True",
+        Reason::WaitingForClassifier,
+        message,
+        generation,
+        now,
+    );
+}
+
+/// The job's DocumentClassifier failed: the job cannot run.
+pub fn apply_classifier_failed(
+    status: &mut ClassificationJobStatus,
+    message: &str,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    set_outcome(
+        status,
+        "False",
+        "False",
+        Reason::ClassifierFailed,
+        message,
+        generation,
+        now,
+    );
+}
+
+/// Records a spec that cannot start a job.
+pub fn apply_rejected(
+    status: &mut ClassificationJobStatus,
+    message: &str,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    set_outcome(
+        status,
+        "False",
+        "False",
+        Reason::InvalidSpec,
+        message,
+        generation,
+        now,
+    );
+}
+
+/// After a job started, a spec that differs from the one it started with is
+/// ignored: `Ready` says so. A spec back to the original clears it.
+pub fn apply_spec_drift(
+    status: &mut ClassificationJobStatus,
+    spec: &ClassificationJobSpec,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    let Some(started_hash) = status.spec_hash.clone() else {
+        return;
+    };
+    if status.job_id.is_none() {
+        return;
+    }
+    status.observed_generation = generation;
+    let id = status.job_id.clone().unwrap_or_default();
+    if started_hash != spec_hash(spec) && started_hash == legacy_spec_hash(spec) {
+        // Recorded by an earlier version over the whole spec: same spec.
+        status.spec_hash = Some(spec_hash(spec));
+    }
+    if status.spec_hash.as_deref() != Some(spec_hash(spec).as_str()) {
+        let message = format!(
+            "The spec changed after job {id} started; the change was ignored because a Comprehend job cannot be changed or restarted. Create a new ClassificationJob to run with the new spec"
+        );
+        set_condition(
+            status,
+            READY,
+            "False",
+            Reason::SpecChangeIgnored,
+            &message,
+            generation,
+            now,
+        );
+    } else if condition(status, READY).is_some_and(|c| c.reason == "SpecChangeIgnored") {
+        // Restore Ready from the outcome.
+        let succeeded = condition(status, SUCCEEDED).cloned();
+        if let Some(s) = succeeded {
+            let ready = if s.status == "False" { "False" } else { "True" };
+            put_condition(
+                &mut status.conditions,
+                READY,
+                ready,
+                &s.reason,
+                &s.message,
+                generation,
+                now,
+            );
+        }
+    }
+}
+
+impl Noticed for ClassificationJobStatus {
+    fn notice_since(&self, old: &Self) -> Option<Notice> {
+        notice(old, self)
+    }
+}
+
+/// The event a status change deserves, if any: one per change of the
+/// `Succeeded` reason (or of `Ready` to SpecChangeIgnored).
+pub fn notice(old: &ClassificationJobStatus, new: &ClassificationJobStatus) -> Option<Notice> {
+    let reason_of =
+        |s: &ClassificationJobStatus, t: &str| condition(s, t).map(|c| c.reason.clone());
+    let new_ready = condition(new, READY);
+    if new_ready.is_some_and(|c| c.reason == "SpecChangeIgnored")
+        && reason_of(old, READY).as_deref() != Some("SpecChangeIgnored")
+    {
+        return Some(Notice {
+            warning: true,
+            reason: "SpecChangeIgnored",
+            note: new_ready.map(|c| c.message.clone()).unwrap_or_default(),
+        });
+    }
+    let new_succeeded = condition(new, SUCCEEDED)?;
+    if reason_of(old, SUCCEEDED).as_deref() == Some(new_succeeded.reason.as_str()) {
+        return None;
+    }
+    // A reason that is none of ours is an AWS error code (see apply_error).
+    let Some(reason) = Reason::parse(&new_succeeded.reason) else {
+        return Some(Notice {
+            warning: true,
+            reason: "AwsCallFailed",
+            note: new_succeeded.message.clone(),
+        });
+    };
+    let (warning, word) = match reason {
+        Reason::Queued => (false, "Queued"),
+        Reason::Submitted => (false, "Started"),
+        Reason::InProgress => (false, "Running"),
+        Reason::Completed => (false, "Completed"),
+        Reason::Failed => (true, "Failed"),
+        Reason::Stopped => (true, "Stopped"),
+        Reason::Throttled => (true, "Throttled"),
+        Reason::AwsUnavailable => (true, "AwsUnavailable"),
+        Reason::InvalidSpec => (true, "InvalidSpec"),
+        Reason::JobNotFound => (true, "JobNotFound"),
+        Reason::StopRequested => (false, "StopRequested"),
+        Reason::WaitingForClassifier => (false, "WaitingForClassifier"),
+        Reason::ClassifierFailed => (true, "ClassifierFailed"),
+        Reason::ClassifierNotReady => (false, "ClassifierNotReady"),
+        Reason::JobNameInUse => (true, "JobNameInUse"),
+        Reason::Starting | Reason::SpecChangeIgnored => return None,
+    };
+    Some(Notice {
+        warning,
+        reason: word,
+        note: new_succeeded.message.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests;
