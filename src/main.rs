@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use comprehend_operator::comprehend::limited::{Limited, Rates};
 use comprehend_operator::comprehend::sdk::AwsComprehend;
 use comprehend_operator::comprehend::Comprehend;
 use comprehend_operator::http::{self, Health};
@@ -204,7 +205,15 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     }
 
     // Both controllers, until the stop signal; either one failing ends both.
-    let comprehend: Arc<dyn Comprehend> = Arc::new(comprehend);
+    // Every call within its quota and counted, for both controllers.
+    let rates = Rates {
+        start: settings.start_rate,
+        describe: settings.describe_rate,
+        list: settings.list_rate,
+        classifier: settings.classifier_rate,
+    };
+    let comprehend: Arc<dyn Comprehend> =
+        Arc::new(Limited::new(comprehend, rates, metrics.clone()));
     let stop = wait_for(stop_rx).boxed().shared();
     let controller = async {
         futures::try_join!(

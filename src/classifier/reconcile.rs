@@ -37,7 +37,6 @@ use crate::classifier::cleanup::{self, Cleanup, CleanupStep, FINALIZER};
 use crate::classifier::crd::{DocumentClassifier, DocumentClassifierStatus};
 use crate::classifier::plan::{self, Plan};
 use crate::classifier::status;
-use crate::comprehend::limits::RateLimiter;
 use crate::comprehend::{AwsError, ClassifierDescription, Comprehend, ErrorKind};
 use crate::kernel::error::Error;
 use crate::kernel::memory::{jittered, resource_version, Failures};
@@ -60,8 +59,6 @@ pub struct Context {
     status: StatusWriter<DocumentClassifierStatus>,
     metrics: Arc<Metrics>,
     settings: Settings,
-    /// One budget for every classifier operation.
-    limiter: RateLimiter,
     failures: Failures,
 }
 
@@ -76,19 +73,6 @@ impl Context {
 
     fn backoff(&self, dc: &DocumentClassifier) -> Duration {
         self.failures.backoff(dc, self.settings.max_backoff)
-    }
-
-    /// One classifier call within the budget, counted in the metrics.
-    async fn call<T>(
-        &self,
-        operation: &str,
-        call: impl std::future::Future<Output = Result<T, AwsError>>,
-    ) -> Result<T, AwsError> {
-        self.limiter.acquire().await;
-        let result = call.await;
-        let outcome = result.as_ref().map_or_else(AwsError::outcome, |_| "ok");
-        self.metrics.aws_call(operation, outcome);
-        result
     }
 
     /// Through the shared writer; `dc` may be an `Arc` (deref coercion).
@@ -131,10 +115,8 @@ pub async fn reconcile(dc: Arc<DocumentClassifier>, ctx: Arc<Context>) -> Result
         Plan::Create { request } => create(&dc, &request, status, &ctx).await,
         Plan::Describe { arn } => {
             let result = ctx
-                .call(
-                    DESCRIBE,
-                    ctx.comprehend.describe_classifier(&ctx.region(&dc), &arn),
-                )
+                .comprehend
+                .describe_classifier(&ctx.region(&dc), &arn)
                 .await;
             match result {
                 Ok(desc) => {
@@ -197,11 +179,8 @@ async fn create(
     let region = ctx.region(dc);
     let generation = dc.metadata.generation;
     let found = ctx
-        .call(
-            LIST,
-            ctx.comprehend
-                .find_classifier(&region, &request.name, request.version_name.as_deref()),
-        )
+        .comprehend
+        .find_classifier(&region, &request.name, request.version_name.as_deref())
         .await;
     match found {
         Ok(Some(existing)) if status.spec_hash.is_some() => {
@@ -232,9 +211,7 @@ async fn create(
     let mut dc_now = dc.clone();
     dc_now.status = Some(status.clone());
 
-    let result = ctx
-        .call(CREATE, ctx.comprehend.create_classifier(&region, request))
-        .await;
+    let result = ctx.comprehend.create_classifier(&region, request).await;
     match result {
         Ok(arn) => {
             info!(%arn, "created Comprehend classifier");
@@ -282,6 +259,7 @@ async fn failed_call(
     ctx: &Context,
 ) -> Result<Action, Error> {
     warn!(operation, code = %err.code, message = %err.message, "Comprehend call failed");
+    ctx.metrics.reconcile_error(err.category());
     status::apply_error(
         &mut status,
         operation,
@@ -309,13 +287,11 @@ async fn delete(dc: &DocumentClassifier, ctx: &Context) -> Result<Action, Error>
         Cleanup::Find => {
             let spec = &dc.spec;
             let found = ctx
-                .call(
-                    LIST,
-                    ctx.comprehend.find_classifier(
-                        &region,
-                        &spec.document_classifier_name,
-                        spec.version_name.as_deref(),
-                    ),
+                .comprehend
+                .find_classifier(
+                    &region,
+                    &spec.document_classifier_name,
+                    spec.version_name.as_deref(),
                 )
                 .await;
             match found {
@@ -325,9 +301,8 @@ async fn delete(dc: &DocumentClassifier, ctx: &Context) -> Result<Action, Error>
             }
         }
     };
-    let described: Result<ClassifierDescription, AwsError> = ctx
-        .call(DESCRIBE, ctx.comprehend.describe_classifier(&region, &arn))
-        .await;
+    let described: Result<ClassifierDescription, AwsError> =
+        ctx.comprehend.describe_classifier(&region, &arn).await;
     let desc = match described {
         Ok(desc) => desc,
         Err(e) if e.is_not_found() => {
@@ -348,14 +323,8 @@ async fn delete(dc: &DocumentClassifier, ctx: &Context) -> Result<Action, Error>
         CleanupStep::Delete => (Some(DELETE), format!("Deleting the model {arn}")),
     };
     let result = match operation {
-        Some(STOP) => {
-            ctx.call(STOP, ctx.comprehend.stop_training_classifier(&region, &arn))
-                .await
-        }
-        Some(_) => {
-            ctx.call(DELETE, ctx.comprehend.delete_classifier(&region, &arn))
-                .await
-        }
+        Some(STOP) => ctx.comprehend.stop_training_classifier(&region, &arn).await,
+        Some(_) => ctx.comprehend.delete_classifier(&region, &arn).await,
         None => Ok(()),
     };
     match result {
@@ -462,7 +431,6 @@ where
 {
     let ctx = Arc::new(Context {
         status: StatusWriter::new(client.clone(), &settings, metrics.clone()),
-        limiter: RateLimiter::new(settings.classifier_rate),
         failures: Failures::default(),
         client: client.clone(),
         comprehend,

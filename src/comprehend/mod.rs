@@ -9,6 +9,9 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
+#[cfg(test)]
+pub mod fake;
+pub mod limited;
 pub mod limits;
 pub mod sdk;
 
@@ -254,6 +257,16 @@ impl AwsError {
             .next()
             .unwrap_or(&self.code)
             .starts_with(RESOURCE_NOT_FOUND)
+    }
+
+    /// The category of the reconcile-error metric for this error.
+    pub fn category(&self) -> &'static str {
+        match self.kind {
+            ErrorKind::Throttled => "throttled",
+            ErrorKind::Transient => "aws_unavailable",
+            ErrorKind::InvalidSpec => "invalid_spec",
+            ErrorKind::JobNotFound => "job_not_found",
+        }
     }
 
     /// The `outcome` label of the call metric for this error.

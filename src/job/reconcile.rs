@@ -29,8 +29,7 @@ use tracing::{debug, info, instrument, warn};
 
 use crate::classifier::crd::DocumentClassifier;
 use crate::classifier::{classifier_state, ClassifierState};
-use crate::comprehend::limits::RateLimiter;
-use crate::comprehend::{AwsError, Comprehend, ErrorKind, StartJobRequest};
+use crate::comprehend::{AwsError, Comprehend, StartJobRequest};
 use crate::http::Health;
 use crate::job::crd::{ClassificationJob, ClassificationJobStatus};
 use crate::job::plan::{self, Found, Plan};
@@ -43,11 +42,6 @@ use crate::kernel::watch::{cached_watch, tokio_stream_from};
 use crate::settings::Settings;
 use crate::telemetry::Metrics;
 
-/// Operation names, as Comprehend spells them.
-const START: &str = "StartDocumentClassificationJob";
-const DESCRIBE: &str = "DescribeDocumentClassificationJob";
-const LIST: &str = "ListDocumentClassificationJobs";
-
 /// What every reconcile shares.
 pub struct Context {
     client: Client,
@@ -55,9 +49,6 @@ pub struct Context {
     status: StatusWriter<ClassificationJobStatus>,
     metrics: Arc<Metrics>,
     settings: Settings,
-    start_limiter: RateLimiter,
-    describe_limiter: RateLimiter,
-    list_limiter: RateLimiter,
     slots: SlotPool,
     wake: mpsc::UnboundedSender<ObjectRef<ClassificationJob>>,
     /// Consecutive retryable failures, for backoff.
@@ -95,11 +86,6 @@ impl Context {
             found.as_deref(),
             &self.settings.default_region,
         ))
-    }
-
-    fn record_call(&self, operation: &str, result: Result<(), &AwsError>) {
-        let outcome = result.map_or_else(AwsError::outcome, |()| "ok");
-        self.metrics.aws_call(operation, outcome);
     }
 
     /// Through the shared writer; `job` may be an `Arc` (deref coercion).
@@ -252,12 +238,10 @@ async fn start(
         return Ok(Action::requeue(Duration::from_secs(60)));
     }
 
-    ctx.list_limiter.acquire().await;
     let found = ctx
         .comprehend
         .find_jobs_by_name(&region, &request.job_name)
         .await;
-    ctx.record_call(LIST, found.as_ref().map(|_| ()));
     let found = match found {
         Ok(found) => found,
         Err(e) => return failed_call(job, status, Call::List, &e, &region, ctx).await,
@@ -300,9 +284,7 @@ async fn start(
     let mut job_now = job.clone();
     job_now.status = Some(status.clone());
 
-    ctx.start_limiter.acquire().await;
     let result = ctx.comprehend.start_job(&region, &request).await;
-    ctx.record_call(START, result.as_ref().map(|_| ()));
     match result {
         Ok(started) => {
             info!(job_id = %started.job_id, "started Comprehend job");
@@ -324,9 +306,7 @@ async fn follow(job: &ClassificationJob, job_id: &str, ctx: &Context) -> Result<
     let region = ctx.region(job);
     ctx.slots.hold(&region, &key_of(job));
     let status = job.status.clone().unwrap_or_default();
-    ctx.describe_limiter.acquire().await;
     let result = ctx.comprehend.describe_job(&region, job_id).await;
-    ctx.record_call(DESCRIBE, result.as_ref().map(|_| ()));
     match result {
         Ok(desc) => {
             let mut status = status;
@@ -380,12 +360,7 @@ async fn failed_call(
 ) -> Result<Action, Error> {
     let operation = call.as_str();
     warn!(operation, code = %err.code, message = %err.message, "Comprehend call failed");
-    ctx.metrics.reconcile_error(match err.kind {
-        ErrorKind::Throttled => "throttled",
-        ErrorKind::Transient => "aws_unavailable",
-        ErrorKind::InvalidSpec => "invalid_spec",
-        ErrorKind::JobNotFound => "job_not_found",
-    });
+    ctx.metrics.reconcile_error(err.category());
     let next = status::apply_error(
         &mut status,
         call,
@@ -446,9 +421,6 @@ pub async fn run(
 
     let ctx = Arc::new(Context {
         status: StatusWriter::new(client.clone(), &settings, metrics.clone()),
-        start_limiter: RateLimiter::new(settings.start_rate),
-        describe_limiter: RateLimiter::new(settings.describe_rate),
-        list_limiter: RateLimiter::new(settings.list_rate),
         slots: SlotPool::new(settings.max_active_jobs),
         wake: wake_tx,
         failures: Failures::default(),
