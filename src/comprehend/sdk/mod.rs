@@ -1,0 +1,328 @@
+//! [`Comprehend`] on top of `aws-sdk-comprehend`.
+//!
+//! This module is the only place that knows the SDK: it maps the plain
+//! request/answer types of [`crate::comprehend`] onto the SDK builders, and
+//! reduces every SDK failure to an [`AwsError`] whose [`ErrorKind`] tells the
+//! controller whether to back off and retry or to give up on the spec.
+//!
+//! The SDK is deliberately configured to retry little: the controller runs its
+//! own capped, jittered backoff per object, and two nested retry loops would
+//! multiply the time a reconcile holds a worker and the load on a throttled
+//! account (StartDocumentClassificationJob is limited to 1 TPS).
+//!
+//! The module is split by resource: this file builds and caches the region
+//! clients and implements [`Comprehend`] by handing each call to `jobs` or
+//! `classifiers`, which build the SDK requests and map the answers; `errors`
+//! reduces SDK failures to [`AwsError`]s.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_comprehend::config::retry::RetryConfig;
+use aws_sdk_comprehend::config::timeout::TimeoutConfig;
+use aws_sdk_comprehend::config::Region;
+use aws_sdk_comprehend::error::BuildError;
+use aws_sdk_comprehend::types::{
+    DocumentReadAction, DocumentReadFeatureTypes, DocumentReadMode, Tag,
+};
+use aws_sdk_comprehend::Client;
+use aws_smithy_http_client::tls;
+use aws_smithy_types::date_time::Format;
+use aws_smithy_types::DateTime;
+
+use crate::comprehend::{
+    AwsError, ClassifierDescription, Comprehend, CreateClassifierRequest, DocumentReaderConfig,
+    JobDescription, StartJobRequest, StartedJob, VpcConfig,
+};
+
+mod classifiers;
+mod errors;
+mod jobs;
+#[cfg(test)]
+mod tests;
+
+pub use errors::{classify_error, kind_for_code};
+
+/// Attempts the SDK makes per call (the first try plus one retry). Kept small
+/// because the controller retries with its own capped backoff; one SDK retry
+/// still smooths over a single dropped connection without a requeue.
+const SDK_MAX_ATTEMPTS: u32 = 2;
+/// Upper bound for one whole SDK call, retries included, so a stuck endpoint
+/// cannot pin a reconcile worker.
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(20);
+/// Upper bound for a single attempt: two attempts fit in the operation budget.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// TCP/TLS connect timeout: an unreachable endpoint should fail fast.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Idle connections kept open per endpoint, and for how long. A burst of
+/// concurrent calls opens many; without a bound each stayed open (with its
+/// buffers and TLS state) for 90 s.
+const IDLE_CONNECTIONS_PER_HOST: usize = 8;
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Page size for ListDocumentClassificationJobs (the API allows 1-500; a
+/// name filter normally matches one job, so this is only an upper bound).
+const LIST_PAGE_SIZE: i32 = 100;
+/// Pages of ListDocumentClassificationJobs we follow before giving up. A name
+/// matches one job (or a few retried ones), so hitting this means an endpoint
+/// that keeps inventing tokens; failing beats looping for ever, and returning
+/// a partial answer could hide the job and start it twice.
+const MAX_LIST_PAGES: usize = 50;
+
+/// The retry policy every region client gets.
+fn sdk_retry_config() -> RetryConfig {
+    RetryConfig::standard().with_max_attempts(SDK_MAX_ATTEMPTS)
+}
+
+/// The timeouts every region client gets.
+fn sdk_timeout_config() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .operation_timeout(OPERATION_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .build()
+}
+
+/// Where [`AwsComprehend`] gets its SDK clients from.
+enum Clients {
+    /// One client per region, built on first use from a shared base config.
+    PerRegion {
+        // Boxed: an SdkConfig is large and this enum is otherwise a pointer.
+        base: Box<SdkConfig>,
+        endpoint_url: Option<String>,
+        default_region: String,
+        // A std mutex is enough: it is never held across an await, and
+        // building a client is cheap and synchronous.
+        cache: Mutex<HashMap<String, Client>>,
+    },
+    /// A prebuilt client used for every region (tests, mocks).
+    Fixed(Client),
+}
+
+/// Amazon Comprehend through `aws-sdk-comprehend`.
+///
+/// A job may name its own region, so clients are kept per region and created
+/// lazily; they share the base config's credentials provider (and thus its
+/// credential cache). An endpoint URL override (e.g. the local stand-in)
+/// applies to every region.
+pub struct AwsComprehend {
+    clients: Clients,
+}
+
+impl std::fmt::Debug for AwsComprehend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.clients {
+            Clients::PerRegion {
+                endpoint_url,
+                default_region,
+                ..
+            } => f
+                .debug_struct("AwsComprehend")
+                .field("endpoint_url", endpoint_url)
+                .field("default_region", default_region)
+                .finish_non_exhaustive(),
+            Clients::Fixed(_) => f
+                .debug_struct("AwsComprehend")
+                .field("client", &"fixed")
+                .finish(),
+        }
+    }
+}
+
+impl AwsComprehend {
+    /// Builds on an already loaded SDK config.
+    ///
+    /// `endpoint_url` overrides the Comprehend endpoint for every region (for
+    /// the local stand-in or a VPC endpoint); `default_region` is used when a
+    /// call passes an empty region. If `default_region` is empty too, the
+    /// base config's region applies (and if it has none, calls fail with a
+    /// clear "no region" construction error rather than guessing one).
+    pub fn new(base: SdkConfig, endpoint_url: Option<String>, default_region: String) -> Self {
+        Self {
+            clients: Clients::PerRegion {
+                base: Box::new(base),
+                endpoint_url: endpoint_url.filter(|u| !u.is_empty()),
+                default_region,
+                cache: Mutex::new(HashMap::new()),
+            },
+        }
+    }
+
+    /// Loads the SDK's default configuration chain (environment, IRSA web
+    /// identity, EKS Pod Identity, shared profile, IMDS) and builds on it.
+    ///
+    /// `region`, when given and not empty, is the default region; otherwise
+    /// the chain's region (e.g. `AWS_REGION`) is.
+    pub async fn from_env(endpoint_url: Option<String>, region: Option<String>) -> Self {
+        let region = region.filter(|r| !r.is_empty());
+        let http = aws_smithy_http_client::Builder::new()
+            .pool_max_idle_per_host(IDLE_CONNECTIONS_PER_HOST)
+            .pool_idle_timeout(IDLE_TIMEOUT)
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::AwsLc,
+            ))
+            .build_https();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http);
+        if let Some(r) = &region {
+            loader = loader.region(Region::new(r.clone()));
+        }
+        let base = loader.load().await;
+        let default_region = region
+            .or_else(|| base.region().map(|r| r.to_string()))
+            .unwrap_or_default();
+        Self::new(base, endpoint_url, default_region)
+    }
+
+    /// Uses `client` as is for every region. Meant for tests that inject a
+    /// mocked client; the client keeps its own retry and timeout settings.
+    pub fn with_client(client: Client) -> Self {
+        Self {
+            clients: Clients::Fixed(client),
+        }
+    }
+
+    /// The client for `region` (empty: the default region), built and cached
+    /// on first use.
+    fn client(&self, region: &str) -> Client {
+        match &self.clients {
+            Clients::Fixed(client) => client.clone(),
+            Clients::PerRegion {
+                base,
+                endpoint_url,
+                default_region,
+                cache,
+            } => {
+                let region = if region.is_empty() {
+                    default_region.as_str()
+                } else {
+                    region
+                };
+                // A poisoned lock only means another thread panicked while
+                // inserting a client; the map itself is still usable.
+                let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(client) = cache.get(region) {
+                    return client.clone();
+                }
+                let mut conf = aws_sdk_comprehend::config::Builder::from(base.as_ref())
+                    .retry_config(sdk_retry_config())
+                    .timeout_config(sdk_timeout_config());
+                if !region.is_empty() {
+                    conf = conf.region(Region::new(region.to_owned()));
+                }
+                if let Some(url) = endpoint_url {
+                    conf = conf.endpoint_url(url.clone());
+                }
+                let client = Client::from_conf(conf.build());
+                cache.insert(region.to_owned(), client.clone());
+                client
+            }
+        }
+    }
+
+    /// Number of region clients built so far (for tests).
+    #[cfg(test)]
+    fn cached_clients(&self) -> usize {
+        match &self.clients {
+            Clients::PerRegion { cache, .. } => cache.lock().map(|c| c.len()).unwrap_or(0),
+            Clients::Fixed(_) => 0,
+        }
+    }
+}
+
+#[async_trait]
+impl Comprehend for AwsComprehend {
+    async fn find_jobs_by_name(
+        &self,
+        region: &str,
+        job_name: &str,
+    ) -> Result<Vec<JobDescription>, AwsError> {
+        jobs::find_by_name(&self.client(region), job_name).await
+    }
+
+    async fn start_job(&self, region: &str, req: &StartJobRequest) -> Result<StartedJob, AwsError> {
+        jobs::start(&self.client(region), req).await
+    }
+
+    async fn describe_job(&self, region: &str, job_id: &str) -> Result<JobDescription, AwsError> {
+        jobs::describe(&self.client(region), job_id).await
+    }
+
+    async fn find_classifier(
+        &self,
+        region: &str,
+        name: &str,
+        version_name: Option<&str>,
+    ) -> Result<Option<ClassifierDescription>, AwsError> {
+        classifiers::find(&self.client(region), name, version_name).await
+    }
+
+    async fn create_classifier(
+        &self,
+        region: &str,
+        req: &CreateClassifierRequest,
+    ) -> Result<String, AwsError> {
+        classifiers::create(&self.client(region), req).await
+    }
+
+    async fn describe_classifier(
+        &self,
+        region: &str,
+        arn: &str,
+    ) -> Result<ClassifierDescription, AwsError> {
+        classifiers::describe(&self.client(region), arn).await
+    }
+
+    async fn stop_training_classifier(&self, region: &str, arn: &str) -> Result<(), AwsError> {
+        classifiers::stop_training(&self.client(region), arn).await
+    }
+
+    async fn delete_classifier(&self, region: &str, arn: &str) -> Result<(), AwsError> {
+        classifiers::delete(&self.client(region), arn).await
+    }
+}
+
+/// The SDK's `VpcConfig` (both lists are required members, so they are sent
+/// even when empty and the service judges them).
+fn sdk_vpc_config(vpc: &VpcConfig) -> Result<aws_sdk_comprehend::types::VpcConfig, BuildError> {
+    aws_sdk_comprehend::types::VpcConfig::builder()
+        .set_security_group_ids(Some(vpc.security_group_ids.clone()))
+        .set_subnets(Some(vpc.subnets.clone()))
+        .build()
+}
+
+/// One SDK `Tag` per entry, in key order.
+fn sdk_tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, BuildError> {
+    tags.iter()
+        .map(|(key, value)| Tag::builder().key(key).value(value).build())
+        .collect()
+}
+
+/// The SDK's `DocumentReaderConfig` for a job's input or a classifier's
+/// training documents; no feature types means no `FeatureTypes` member.
+fn sdk_document_reader_config(
+    r: &DocumentReaderConfig,
+) -> Result<aws_sdk_comprehend::types::DocumentReaderConfig, BuildError> {
+    aws_sdk_comprehend::types::DocumentReaderConfig::builder()
+        .document_read_action(DocumentReadAction::from(r.document_read_action.as_str()))
+        .set_document_read_mode(r.document_read_mode.as_deref().map(DocumentReadMode::from))
+        .set_feature_types(if r.feature_types.is_empty() {
+            None
+        } else {
+            Some(
+                r.feature_types
+                    .iter()
+                    .map(|f| DocumentReadFeatureTypes::from(f.as_str()))
+                    .collect(),
+            )
+        })
+        .build()
+}
+
+/// RFC 3339 UTC with second precision (`2024-05-01T12:00:00Z`): the status
+/// shows it and Kubernetes `Time` fields accept nothing finer.
+fn rfc3339(t: &DateTime) -> Option<String> {
+    // `secs()` is the floor, so dropping the nanos truncates toward the past.
+    DateTime::from_secs(t.secs()).fmt(Format::DateTime).ok()
+}

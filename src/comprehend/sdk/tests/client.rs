@@ -1,0 +1,72 @@
+//! Region clients: built once per region with the retry and timeout
+//! policy, and a fixed client serving every region.
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_comprehend::config::Region;
+use aws_sdk_comprehend::operation::describe_document_classification_job::DescribeDocumentClassificationJobOutput;
+use aws_sdk_comprehend::Client;
+use aws_smithy_mocks::mock;
+use aws_smithy_types::DateTime;
+
+use super::{client_without_retries, NOON};
+use crate::comprehend::sdk::{
+    rfc3339, AwsComprehend, ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, OPERATION_TIMEOUT, SDK_MAX_ATTEMPTS,
+};
+
+#[test]
+fn rfc3339_has_second_precision_in_utc() {
+    assert_eq!(
+        rfc3339(&DateTime::from_secs(NOON)).as_deref(),
+        Some("2024-05-01T12:00:00Z")
+    );
+    assert_eq!(
+        rfc3339(&DateTime::from_secs_and_nanos(NOON, 1)).as_deref(),
+        Some("2024-05-01T12:00:00Z")
+    );
+}
+
+#[test]
+fn region_clients_are_built_once_with_the_policy_and_default_region() {
+    let base = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-west-2"))
+        .build();
+    let aws = AwsComprehend::new(
+        base,
+        Some("http://127.0.0.1:4566".into()),
+        "eu-west-1".into(),
+    );
+
+    let default = aws.client("");
+    let explicit = aws.client("eu-west-1");
+    let other = aws.client("ap-southeast-2");
+
+    // "" and the default region share one client.
+    assert_eq!(aws.cached_clients(), 2);
+    assert_eq!(default.config().region(), Some(&Region::new("eu-west-1")));
+    assert_eq!(explicit.config().region(), Some(&Region::new("eu-west-1")));
+    assert_eq!(
+        other.config().region(),
+        Some(&Region::new("ap-southeast-2"))
+    );
+    let retry = other.config().retry_config().unwrap();
+    assert_eq!(retry.max_attempts(), SDK_MAX_ATTEMPTS);
+    let timeouts = other.config().timeout_config().unwrap();
+    assert_eq!(timeouts.operation_timeout(), Some(OPERATION_TIMEOUT));
+    assert_eq!(timeouts.operation_attempt_timeout(), Some(ATTEMPT_TIMEOUT));
+    assert_eq!(timeouts.connect_timeout(), Some(CONNECT_TIMEOUT));
+}
+
+#[test]
+fn fixed_client_serves_every_region() {
+    let rule = mock!(Client::describe_document_classification_job)
+        .then_output(|| DescribeDocumentClassificationJobOutput::builder().build());
+    let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
+
+    // The injected client keeps its own region; nothing is built or cached.
+    assert_eq!(
+        aws.client("eu-west-1").config().region(),
+        Some(&Region::new("us-east-1"))
+    );
+    assert_eq!(aws.cached_clients(), 0);
+}
