@@ -3,13 +3,15 @@
 //! functions.
 
 use crate::classifier::crd::{DocumentClassifier, DocumentClassifierSpec};
-use crate::classifier::status::{condition, is_final_status, spec_hash, READY};
+use crate::classifier::status::{condition, is_final_status, spec_hash, Reason, READY};
 pub use crate::classifier::validate::validate;
 use crate::comprehend::{
     AugmentedManifest, ClassifierDocuments, CreateClassifierRequest, DocumentReaderConfig,
     VpcConfig,
 };
 use crate::kernel::conditions::enum_str;
+use crate::kernel::conditions::ConditionStatus;
+use crate::kernel::conditions::Reasons;
 
 /// What the reconcile must do next for a classifier that is not being
 /// deleted.
@@ -105,7 +107,7 @@ fn input_reader(spec: &DocumentClassifierSpec) -> Option<DocumentReaderConfig> {
 pub fn plan(dc: &DocumentClassifier) -> Plan {
     let status = dc.status.clone().unwrap_or_default();
     if let Some(arn) = status.document_classifier_arn.clone() {
-        let gone = condition(&status, READY).is_some_and(|c| c.reason == "NotFound");
+        let gone = condition(&status, READY).is_some_and(|c| Reason::NotFound.is_on(c));
         if gone || status.status.as_deref().is_some_and(is_final_status) {
             return Plan::Settled;
         }
@@ -113,7 +115,7 @@ pub fn plan(dc: &DocumentClassifier) -> Plan {
     }
     // Refused before anything was created: look again only after an edit.
     let refused = condition(&status, READY)
-        .is_some_and(|c| c.reason == "InvalidSpec" || c.reason == "AlreadyExists");
+        .is_some_and(|c| Reason::InvalidSpec.is_on(c) || Reason::AlreadyExists.is_on(c));
     if refused && status.observed_generation == dc.metadata.generation {
         return Plan::Settled;
     }
@@ -151,13 +153,17 @@ pub fn classifier_state(dc: Option<&DocumentClassifier>, default_region: &str) -
     let status = dc.status.clone().unwrap_or_default();
     let ready = condition(&status, READY);
     match (ready, &status.document_classifier_arn) {
-        (Some(c), Some(arn)) if c.status == "True" => ClassifierState::Ready {
-            arn: arn.clone(),
-            region: region(&dc.spec, default_region),
-        },
-        (Some(c), _) if c.status == "False" => ClassifierState::Failed {
-            detail: format!("{}: {}", c.reason, c.message),
-        },
+        (Some(c), Some(arn)) if ConditionStatus::of(c) == Some(ConditionStatus::True) => {
+            ClassifierState::Ready {
+                arn: arn.clone(),
+                region: region(&dc.spec, default_region),
+            }
+        }
+        (Some(c), _) if ConditionStatus::of(c) == Some(ConditionStatus::False) => {
+            ClassifierState::Failed {
+                detail: format!("{}: {}", c.reason, c.message),
+            }
+        }
         (Some(c), _) => ClassifierState::NotReady {
             detail: format!("{}: {}", c.reason, c.message),
         },

@@ -24,7 +24,6 @@ use std::time::Duration;
 
 use futures::future::Shared;
 use futures::{FutureExt, StreamExt};
-use k8s_openapi::jiff::Timestamp;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{self, Store};
@@ -38,6 +37,7 @@ use crate::classifier::crd::{DocumentClassifier, DocumentClassifierStatus};
 use crate::classifier::plan::{self, Plan};
 use crate::classifier::status;
 use crate::comprehend::{AwsError, ClassifierDescription, Comprehend, ErrorKind};
+use crate::kernel::conditions::Observed;
 use crate::kernel::error::Error;
 use crate::kernel::memory::{jittered, resource_version, Failures};
 use crate::kernel::status::StatusWriter;
@@ -108,7 +108,7 @@ pub async fn reconcile(dc: Arc<DocumentClassifier>, ctx: Arc<Context>) -> Result
     match plan {
         Plan::Settled => after_observation(&dc, status, &ctx).await,
         Plan::Reject { message } => {
-            status::apply_rejected(&mut status, &message, generation, Timestamp::now());
+            status::apply_rejected(&mut status, &message, Observed::at_now(generation));
             ctx.write_status(&dc, &status).await?;
             Ok(Action::await_change())
         }
@@ -120,11 +120,11 @@ pub async fn reconcile(dc: Arc<DocumentClassifier>, ctx: Arc<Context>) -> Result
                 .await;
             match result {
                 Ok(desc) => {
-                    status::apply_description(&mut status, &desc, generation, Timestamp::now());
+                    status::apply_description(&mut status, &desc, Observed::at_now(generation));
                     after_observation(&dc, status, &ctx).await
                 }
                 Err(e) if e.is_not_found() => {
-                    status::apply_not_found(&mut status, generation, Timestamp::now());
+                    status::apply_not_found(&mut status, Observed::at_now(generation));
                     ctx.write_status(&dc, &status).await?;
                     Ok(Action::await_change())
                 }
@@ -185,7 +185,7 @@ async fn create(
     match found {
         Ok(Some(existing)) if status.spec_hash.is_some() => {
             info!(arn = %existing.arn, "adopting the classifier this resource created earlier");
-            status::apply_description(&mut status, &existing, generation, Timestamp::now());
+            status::apply_description(&mut status, &existing, Observed::at_now(generation));
             return after_observation(dc, status, ctx).await;
         }
         Ok(Some(existing)) => {
@@ -194,8 +194,7 @@ async fn create(
                 &mut status,
                 &dc.spec,
                 &existing.arn,
-                generation,
-                Timestamp::now(),
+                Observed::at_now(generation),
             );
             ctx.write_status(dc, &status).await?;
             return Ok(Action::await_change());
@@ -206,7 +205,7 @@ async fn create(
 
     // Record the attempt before Create: after a crash the classifier is
     // found and adopted by name and version.
-    status::apply_creating(&mut status, &dc.spec, generation, Timestamp::now());
+    status::apply_creating(&mut status, &dc.spec, Observed::at_now(generation));
     ctx.write_status(dc, &status).await?;
     let mut dc_now = dc.clone();
     dc_now.status = Some(status.clone());
@@ -220,7 +219,7 @@ async fn create(
                 std::process::abort();
             }
             ctx.failures.reset(dc);
-            status::apply_created(&mut status, &arn, generation, Timestamp::now());
+            status::apply_created(&mut status, &arn, Observed::at_now(generation));
             ctx.write_status(&dc_now, &status).await?;
             Ok(Action::requeue(ctx.poll_delay()))
         }
@@ -238,8 +237,7 @@ async fn after_observation(
     status::apply_spec_drift(
         &mut status,
         &dc.spec,
-        dc.metadata.generation,
-        Timestamp::now(),
+        Observed::at_now(dc.metadata.generation),
     );
     ctx.write_status(dc, &status).await?;
     let mut settled = dc.clone();
@@ -264,8 +262,7 @@ async fn failed_call(
         &mut status,
         operation,
         err,
-        dc.metadata.generation,
-        Timestamp::now(),
+        Observed::at_now(dc.metadata.generation),
     );
     ctx.write_status(dc, &status).await?;
     match err.kind {
@@ -335,8 +332,7 @@ async fn delete(dc: &DocumentClassifier, ctx: &Context) -> Result<Action, Error>
             status::apply_deleting(
                 &mut status,
                 &message,
-                dc.metadata.generation,
-                Timestamp::now(),
+                Observed::at_now(dc.metadata.generation),
             );
             ctx.write_status(dc, &status).await?;
             Ok(Action::requeue(ctx.poll_delay()))
@@ -364,8 +360,7 @@ async fn deletion_failed(
         err,
         attempts,
         max,
-        dc.metadata.generation,
-        Timestamp::now(),
+        Observed::at_now(dc.metadata.generation),
     );
     ctx.write_status(dc, &status).await?;
     if attempts >= max {

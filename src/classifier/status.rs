@@ -1,14 +1,15 @@
 //! The DocumentClassifier's status: its `Ready` condition and reasons, and
 //! how what Comprehend said (or refused) changes it. Pure.
 
-use k8s_openapi::jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
 use crate::classifier::crd::{
     DeletionPolicy, DocumentClassifierSpec, DocumentClassifierStatus, EvaluationMetrics,
 };
 use crate::comprehend::{AwsError, ClassifierDescription, ErrorKind};
-use crate::kernel::conditions::{put_condition, Notice, Noticed};
+use crate::kernel::conditions::{
+    put_condition, ConditionStatus, Notice, Noticed, Observed, Reasons,
+};
 
 /// Condition type: the classifier is trained and can classify.
 pub const READY: &str = "Ready";
@@ -56,9 +57,28 @@ pub enum Reason {
     DeleteAbandoned,
 }
 
-impl Reason {
+impl Reasons for Reason {
+    const ALL: &'static [Reason] = &[
+        Reason::Creating,
+        Reason::Submitted,
+        Reason::Training,
+        Reason::StopRequested,
+        Reason::Trained,
+        Reason::TrainedWithWarning,
+        Reason::InError,
+        Reason::Stopped,
+        Reason::Deleting,
+        Reason::Throttled,
+        Reason::AwsUnavailable,
+        Reason::InvalidSpec,
+        Reason::AlreadyExists,
+        Reason::NotFound,
+        Reason::DeleteFailed,
+        Reason::DeleteAbandoned,
+    ];
+
     /// The reason as written in a condition.
-    pub fn as_str(self) -> &'static str {
+    fn as_str(self) -> &'static str {
         match self {
             Reason::Creating => "Creating",
             Reason::Submitted => "Submitted",
@@ -111,11 +131,10 @@ pub fn is_final_status(status: &str) -> bool {
 
 fn set_ready(
     status: &mut DocumentClassifierStatus,
-    value: &str,
+    value: ConditionStatus,
     reason: Reason,
     message: &str,
-    generation: Option<i64>,
-    now: Timestamp,
+    at: Observed,
 ) {
     put_condition(
         &mut status.conditions,
@@ -123,10 +142,9 @@ fn set_ready(
         value,
         reason.as_str(),
         message,
-        generation,
-        now,
+        at,
     );
-    status.observed_generation = generation;
+    status.observed_generation = at.generation;
 }
 
 fn display_name(spec: &DocumentClassifierSpec) -> String {
@@ -142,38 +160,30 @@ fn display_name(spec: &DocumentClassifierSpec) -> String {
 pub fn apply_creating(
     status: &mut DocumentClassifierStatus,
     spec: &DocumentClassifierSpec,
-    generation: Option<i64>,
-    now: Timestamp,
+    at: Observed,
 ) {
     status.spec_hash = Some(spec_hash(spec));
     let message = format!("Creating classifier {}", display_name(spec));
     set_ready(
         status,
-        "Unknown",
+        ConditionStatus::Unknown,
         Reason::Creating,
         &message,
-        generation,
-        now,
+        at,
     );
 }
 
 /// Records the ARN CreateDocumentClassifier answered.
-pub fn apply_created(
-    status: &mut DocumentClassifierStatus,
-    arn: &str,
-    generation: Option<i64>,
-    now: Timestamp,
-) {
+pub fn apply_created(status: &mut DocumentClassifierStatus, arn: &str, at: Observed) {
     status.document_classifier_arn = Some(arn.to_string());
     status.status = Some("SUBMITTED".into());
     let message = format!("Classifier {arn} was submitted to Comprehend");
     set_ready(
         status,
-        "Unknown",
+        ConditionStatus::Unknown,
         Reason::Submitted,
         &message,
-        generation,
-        now,
+        at,
     );
 }
 
@@ -181,8 +191,7 @@ pub fn apply_created(
 pub fn apply_description(
     status: &mut DocumentClassifierStatus,
     desc: &ClassifierDescription,
-    generation: Option<i64>,
-    now: Timestamp,
+    at: Observed,
 ) {
     status.document_classifier_arn = Some(desc.arn.clone());
     status.status = Some(desc.status.clone());
@@ -231,7 +240,7 @@ pub fn apply_description(
         .unwrap_or("no message from Comprehend");
     let (value, reason, message) = match desc.status.as_str() {
         "TRAINED" => (
-            "True",
+            ConditionStatus::True,
             Reason::Trained,
             match status.evaluation_metrics.as_ref().and_then(|m| m.f1_score) {
                 Some(f1) => format!("Classifier {arn} is trained (F1 {f1:.3})"),
@@ -239,70 +248,66 @@ pub fn apply_description(
             },
         ),
         "TRAINED_WITH_WARNING" => (
-            "True",
+            ConditionStatus::True,
             Reason::TrainedWithWarning,
             format!("Classifier {arn} is trained, with a warning: {aws}"),
         ),
         "IN_ERROR" => (
-            "False",
+            ConditionStatus::False,
             Reason::InError,
             format!("Training classifier {arn} failed: {aws}"),
         ),
         "STOPPED" => (
-            "False",
+            ConditionStatus::False,
             Reason::Stopped,
             format!("Training classifier {arn} was stopped"),
         ),
         "STOP_REQUESTED" => (
-            "Unknown",
+            ConditionStatus::Unknown,
             Reason::StopRequested,
             format!("A stop was requested for classifier {arn}"),
         ),
         "DELETING" => (
-            "False",
+            ConditionStatus::False,
             Reason::Deleting,
             format!("Classifier {arn} is being deleted"),
         ),
         "TRAINING" => (
-            "Unknown",
+            ConditionStatus::Unknown,
             Reason::Training,
             format!("Classifier {arn} is training"),
         ),
         _ => (
-            "Unknown",
+            ConditionStatus::Unknown,
             Reason::Submitted,
             format!("Classifier {arn} was submitted to Comprehend"),
         ),
     };
-    set_ready(status, value, reason, &message, generation, now);
+    set_ready(status, value, reason, &message, at);
 }
 
 /// Comprehend no longer knows the recorded classifier (deleted outside
 /// Kubernetes): settled, not Ready.
-pub fn apply_not_found(
-    status: &mut DocumentClassifierStatus,
-    generation: Option<i64>,
-    now: Timestamp,
-) {
+pub fn apply_not_found(status: &mut DocumentClassifierStatus, at: Observed) {
     let arn = status.document_classifier_arn.clone().unwrap_or_default();
     let message = format!("Comprehend no longer knows classifier {arn}; it was deleted outside this resource. Create a new DocumentClassifier (or version) to train again");
-    set_ready(status, "False", Reason::NotFound, &message, generation, now);
+    set_ready(
+        status,
+        ConditionStatus::False,
+        Reason::NotFound,
+        &message,
+        at,
+    );
 }
 
 /// Records a spec that cannot create a classifier.
-pub fn apply_rejected(
-    status: &mut DocumentClassifierStatus,
-    message: &str,
-    generation: Option<i64>,
-    now: Timestamp,
-) {
+pub fn apply_rejected(status: &mut DocumentClassifierStatus, message: &str, at: Observed) {
     set_ready(
         status,
-        "False",
+        ConditionStatus::False,
         Reason::InvalidSpec,
         message,
-        generation,
-        now,
+        at,
     );
 }
 
@@ -312,8 +317,7 @@ pub fn apply_already_exists(
     status: &mut DocumentClassifierStatus,
     spec: &DocumentClassifierSpec,
     arn: &str,
-    generation: Option<i64>,
-    now: Timestamp,
+    at: Observed,
 ) {
     status.spec_hash = None;
     let message = format!(
@@ -322,11 +326,10 @@ pub fn apply_already_exists(
     );
     set_ready(
         status,
-        "False",
+        ConditionStatus::False,
         Reason::AlreadyExists,
         &message,
-        generation,
-        now,
+        at,
     );
 }
 
@@ -336,12 +339,11 @@ pub fn apply_error(
     status: &mut DocumentClassifierStatus,
     operation: &str,
     err: &AwsError,
-    generation: Option<i64>,
-    now: Timestamp,
+    at: Observed,
 ) {
     let (value, reason, message) = match err.kind {
         ErrorKind::Throttled => (
-            "Unknown",
+            ConditionStatus::Unknown,
             Reason::Throttled,
             format!(
                 "{operation} was throttled by Comprehend ({}); retrying",
@@ -349,7 +351,7 @@ pub fn apply_error(
             ),
         ),
         ErrorKind::Transient => (
-            "Unknown",
+            ConditionStatus::Unknown,
             Reason::AwsUnavailable,
             format!(
                 "{operation} failed ({}: {}); retrying",
@@ -357,7 +359,7 @@ pub fn apply_error(
             ),
         ),
         ErrorKind::InvalidSpec | ErrorKind::JobNotFound => (
-            "False",
+            ConditionStatus::False,
             Reason::InvalidSpec,
             format!(
                 "{operation} was refused ({}: {}); fix the spec to try again",
@@ -365,17 +367,18 @@ pub fn apply_error(
             ),
         ),
     };
-    set_ready(status, value, reason, &message, generation, now);
+    set_ready(status, value, reason, &message, at);
 }
 
 /// The resource is being deleted and the model with it: what is happening.
-pub fn apply_deleting(
-    status: &mut DocumentClassifierStatus,
-    message: &str,
-    generation: Option<i64>,
-    now: Timestamp,
-) {
-    set_ready(status, "False", Reason::Deleting, message, generation, now);
+pub fn apply_deleting(status: &mut DocumentClassifierStatus, message: &str, at: Observed) {
+    set_ready(
+        status,
+        ConditionStatus::False,
+        Reason::Deleting,
+        message,
+        at,
+    );
 }
 
 /// A deletion step failed; `attempts` failures so far out of `max`.
@@ -385,8 +388,7 @@ pub fn apply_delete_failed(
     err: &AwsError,
     attempts: u32,
     max: u32,
-    generation: Option<i64>,
-    now: Timestamp,
+    at: Observed,
 ) {
     status.deletion_attempts = Some(attempts);
     let arn = status.document_classifier_arn.clone().unwrap_or_default();
@@ -407,7 +409,7 @@ pub fn apply_delete_failed(
     } else {
         Reason::DeleteFailed
     };
-    set_ready(status, "False", reason, &message, generation, now);
+    set_ready(status, ConditionStatus::False, reason, &message, at);
 }
 
 /// After creation, a spec that differs from the one training started with is
@@ -415,8 +417,7 @@ pub fn apply_delete_failed(
 pub fn apply_spec_drift(
     status: &mut DocumentClassifierStatus,
     spec: &DocumentClassifierSpec,
-    generation: Option<i64>,
-    now: Timestamp,
+    at: Observed,
 ) {
     let Some(started) = status.spec_hash.clone() else {
         return;
@@ -429,13 +430,12 @@ pub fn apply_spec_drift(
     put_condition(
         &mut status.conditions,
         SPEC_CHANGE_IGNORED,
-        "True",
+        ConditionStatus::True,
         SPEC_CHANGE_IGNORED,
         message,
-        generation,
-        now,
+        at,
     );
-    status.observed_generation = generation;
+    status.observed_generation = at.generation;
 }
 
 impl Noticed for DocumentClassifierStatus {
@@ -460,24 +460,26 @@ pub fn notice(old: &DocumentClassifierStatus, new: &DocumentClassifierStatus) ->
     if condition(old, READY).is_some_and(|c| c.reason == new_ready.reason) {
         return None;
     }
-    let (warning, reason) = match new_ready.reason.as_str() {
-        "Submitted" => (false, "Created"),
-        "Training" => (false, "Training"),
-        "Trained" => (false, "Trained"),
-        "TrainedWithWarning" => (true, "TrainedWithWarning"),
-        "InError" => (true, "InError"),
-        "Stopped" => (true, "Stopped"),
-        "StopRequested" => (false, "StopRequested"),
-        "Deleting" => (false, "Deleting"),
-        "Throttled" => (true, "Throttled"),
-        "AwsUnavailable" => (true, "AwsUnavailable"),
-        "InvalidSpec" => (true, "InvalidSpec"),
-        "AlreadyExists" => (true, "AlreadyExists"),
-        "NotFound" => (true, "NotFound"),
-        "DeleteFailed" => (true, "DeleteFailed"),
-        "DeleteAbandoned" => (true, "DeleteAbandoned"),
-        _ => return None,
+    let ready_reason = Reason::parse(&new_ready.reason)?;
+    let (warning, reason) = match ready_reason {
+        Reason::Submitted => (false, "Created"),
+        Reason::Training => (false, "Training"),
+        Reason::Trained => (false, "Trained"),
+        Reason::TrainedWithWarning => (true, "TrainedWithWarning"),
+        Reason::InError => (true, "InError"),
+        Reason::Stopped => (true, "Stopped"),
+        Reason::StopRequested => (false, "StopRequested"),
+        Reason::Deleting => (false, "Deleting"),
+        Reason::Throttled => (true, "Throttled"),
+        Reason::AwsUnavailable => (true, "AwsUnavailable"),
+        Reason::InvalidSpec => (true, "InvalidSpec"),
+        Reason::AlreadyExists => (true, "AlreadyExists"),
+        Reason::NotFound => (true, "NotFound"),
+        Reason::DeleteFailed => (true, "DeleteFailed"),
+        Reason::DeleteAbandoned => (true, "DeleteAbandoned"),
+        Reason::Creating => return None,
     };
+
     Some(Notice {
         warning,
         reason,

@@ -12,8 +12,9 @@ use crate::comprehend::{
 use crate::crds::{validate_reader, validate_tags};
 use crate::job::crd::{ClassificationJob, ClassificationJobSpec};
 use crate::job::naming;
-use crate::job::status::{condition, is_finished, spec_hash, SUCCEEDED};
+use crate::job::status::{condition, is_finished, spec_hash, Reason, SUCCEEDED};
 use crate::kernel::conditions::enum_str;
+use crate::kernel::conditions::Reasons;
 
 /// What the reconcile must do next for one resource.
 #[derive(Clone, Debug, PartialEq)]
@@ -241,7 +242,7 @@ pub fn plan(
         // be replaced: look again when it changes (no AWS call either way).
         let spec_changed = status.observed_generation != job.metadata.generation;
         let classifier_failed =
-            condition(&status, SUCCEEDED).is_some_and(|c| c.reason == "ClassifierFailed");
+            condition(&status, SUCCEEDED).is_some_and(|c| Reason::ClassifierFailed.is_on(c));
         if !spec_changed && !classifier_failed {
             return Plan::Finished;
         }
@@ -312,7 +313,7 @@ pub fn needs_reconcile(job: &ClassificationJob) -> bool {
         && status.observed_generation == job.metadata.generation
         && job.spec.ttl_seconds_after_finished.is_none()
         && job.metadata.deletion_timestamp.is_none()
-        && condition(status, SUCCEEDED).is_none_or(|c| c.reason != "ClassifierFailed");
+        && condition(status, SUCCEEDED).is_none_or(|c| !Reason::ClassifierFailed.is_on(c));
     !quiet
 }
 

@@ -35,6 +35,7 @@ use crate::job::crd::{ClassificationJob, ClassificationJobStatus};
 use crate::job::plan::{self, Found, Plan};
 use crate::job::slots::{Slot, SlotPool};
 use crate::job::status::{self, AfterError, Call};
+use crate::kernel::conditions::Observed;
 use crate::kernel::error::Error;
 use crate::kernel::memory::{jittered, release_free_memory, resource_version, Failures};
 use crate::kernel::status::StatusWriter;
@@ -142,8 +143,7 @@ pub async fn reconcile(job: Arc<ClassificationJob>, ctx: Arc<Context>) -> Result
             status::apply_rejected(
                 &mut status,
                 &message,
-                job.metadata.generation,
-                Timestamp::now(),
+                Observed::at_now(job.metadata.generation),
             );
             ctx.write_status(&job, &status).await?;
             Ok(Action::await_change())
@@ -153,8 +153,7 @@ pub async fn reconcile(job: Arc<ClassificationJob>, ctx: Arc<Context>) -> Result
             status::apply_waiting(
                 &mut status,
                 &message,
-                job.metadata.generation,
-                Timestamp::now(),
+                Observed::at_now(job.metadata.generation),
             );
             ctx.write_status(&job, &status).await?;
             // Woken by the classifier's watch; this is only the fallback.
@@ -165,8 +164,7 @@ pub async fn reconcile(job: Arc<ClassificationJob>, ctx: Arc<Context>) -> Result
             status::apply_classifier_failed(
                 &mut status,
                 &message,
-                job.metadata.generation,
-                Timestamp::now(),
+                Observed::at_now(job.metadata.generation),
             );
             ctx.write_status(&job, &status).await?;
             let mut settled = (*job).clone();
@@ -230,8 +228,7 @@ async fn start(
             &mut status,
             &region,
             ctx.settings.max_active_jobs,
-            generation,
-            Timestamp::now(),
+            Observed::at_now(generation),
         );
         ctx.write_status(job, &status).await?;
         // Woken as soon as a slot frees; this is only the fallback.
@@ -252,7 +249,7 @@ async fn start(
             if status.spec_hash.is_none() {
                 status.spec_hash = Some(status::spec_hash(&job.spec));
             }
-            status::apply_description(&mut status, &existing, generation, Timestamp::now());
+            status::apply_description(&mut status, &existing, Observed::at_now(generation));
             return after_observation(job, status, &region, ctx).await;
         }
         Found::NameInUse { job_id, why } => {
@@ -262,8 +259,7 @@ async fn start(
                 &request.job_name,
                 &job_id,
                 &why,
-                generation,
-                Timestamp::now(),
+                Observed::at_now(generation),
             );
             ctx.write_status(job, &status).await?;
             ctx.release_slot(&region, &key);
@@ -278,7 +274,7 @@ async fn start(
     let recorded = status.job_name.as_deref() == Some(request.job_name.as_str())
         && status.spec_hash.as_deref() == Some(hash.as_str());
     if !recorded {
-        status::apply_starting(&mut status, &request, &hash, generation, Timestamp::now());
+        status::apply_starting(&mut status, &request, &hash, Observed::at_now(generation));
         ctx.write_status(job, &status).await?;
     }
     let mut job_now = job.clone();
@@ -293,7 +289,7 @@ async fn start(
                 std::process::abort();
             }
             ctx.succeeded(job);
-            status::apply_started(&mut status, &started, generation, Timestamp::now());
+            status::apply_started(&mut status, &started, Observed::at_now(generation));
             ctx.write_status(&job_now, &status).await?;
             Ok(Action::requeue(ctx.poll_delay()))
         }
@@ -313,8 +309,7 @@ async fn follow(job: &ClassificationJob, job_id: &str, ctx: &Context) -> Result<
             status::apply_description(
                 &mut status,
                 &desc,
-                job.metadata.generation,
-                Timestamp::now(),
+                Observed::at_now(job.metadata.generation),
             );
             after_observation(job, status, &region, ctx).await
         }
@@ -335,8 +330,7 @@ async fn after_observation(
     status::apply_spec_drift(
         &mut status,
         &job.spec,
-        job.metadata.generation,
-        Timestamp::now(),
+        Observed::at_now(job.metadata.generation),
     );
     ctx.write_status(job, &status).await?;
     if status::is_finished(&status) {
@@ -365,8 +359,7 @@ async fn failed_call(
         &mut status,
         call,
         err,
-        job.metadata.generation,
-        Timestamp::now(),
+        Observed::at_now(job.metadata.generation),
     );
     ctx.write_status(job, &status).await?;
     match next {

@@ -3,14 +3,15 @@
 //! Pure: no client, no clock.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use k8s_openapi::jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
 use crate::comprehend::{
     AwsError, ErrorKind, JobDescription, ModelRef, StartJobRequest, StartedJob,
 };
 use crate::job::crd::{ClassificationJobSpec, ClassificationJobStatus};
-use crate::kernel::conditions::{put_condition, Notice, Noticed};
+use crate::kernel::conditions::{
+    put_condition, ConditionStatus, Notice, Noticed, Observed, Reasons,
+};
 
 /// Condition type: the job's outcome.
 pub const SUCCEEDED: &str = "Succeeded";
@@ -58,32 +59,8 @@ pub enum Reason {
     JobNameInUse,
 }
 
-impl Reason {
-    /// The reason as written in a condition.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::Queued => "Queued",
-            Reason::Starting => "Starting",
-            Reason::Submitted => "Submitted",
-            Reason::InProgress => "InProgress",
-            Reason::StopRequested => "StopRequested",
-            Reason::Completed => "Completed",
-            Reason::Failed => "Failed",
-            Reason::Stopped => "Stopped",
-            Reason::Throttled => "Throttled",
-            Reason::AwsUnavailable => "AwsUnavailable",
-            Reason::InvalidSpec => "InvalidSpec",
-            Reason::SpecChangeIgnored => "SpecChangeIgnored",
-            Reason::JobNotFound => "JobNotFound",
-            Reason::WaitingForClassifier => "WaitingForClassifier",
-            Reason::ClassifierFailed => "ClassifierFailed",
-            Reason::ClassifierNotReady => "ClassifierNotReady",
-            Reason::JobNameInUse => "JobNameInUse",
-        }
-    }
-
-    /// Every reason, to read one back from a condition.
-    const ALL: [Reason; 17] = [
+impl Reasons for Reason {
+    const ALL: &'static [Reason] = &[
         Reason::Queued,
         Reason::Starting,
         Reason::Submitted,
@@ -103,10 +80,27 @@ impl Reason {
         Reason::JobNameInUse,
     ];
 
-    /// The reason a condition carries, if it is one of these (a condition
-    /// may also carry an AWS error code, see [`apply_error`]).
-    pub fn parse(s: &str) -> Option<Reason> {
-        Reason::ALL.into_iter().find(|r| r.as_str() == s)
+    /// The reason as written in a condition.
+    fn as_str(self) -> &'static str {
+        match self {
+            Reason::Queued => "Queued",
+            Reason::Starting => "Starting",
+            Reason::Submitted => "Submitted",
+            Reason::InProgress => "InProgress",
+            Reason::StopRequested => "StopRequested",
+            Reason::Completed => "Completed",
+            Reason::Failed => "Failed",
+            Reason::Stopped => "Stopped",
+            Reason::Throttled => "Throttled",
+            Reason::AwsUnavailable => "AwsUnavailable",
+            Reason::InvalidSpec => "InvalidSpec",
+            Reason::SpecChangeIgnored => "SpecChangeIgnored",
+            Reason::JobNotFound => "JobNotFound",
+            Reason::WaitingForClassifier => "WaitingForClassifier",
+            Reason::ClassifierFailed => "ClassifierFailed",
+            Reason::ClassifierNotReady => "ClassifierNotReady",
+            Reason::JobNameInUse => "JobNameInUse",
+        }
     }
 }
 
@@ -138,7 +132,8 @@ pub fn condition<'a>(status: &'a ClassificationJobStatus, type_: &str) -> Option
 /// Whether the outcome is settled: `Succeeded` is True or False. Nothing more
 /// is asked of AWS for such a resource.
 pub fn is_finished(status: &ClassificationJobStatus) -> bool {
-    condition(status, SUCCEEDED).is_some_and(|c| c.status != "Unknown")
+    condition(status, SUCCEEDED)
+        .is_some_and(|c| ConditionStatus::of(c) != Some(ConditionStatus::Unknown))
 }
 
 /// Sets a condition, keeping its `lastTransitionTime` when its status does
@@ -146,11 +141,10 @@ pub fn is_finished(status: &ClassificationJobStatus) -> bool {
 pub fn set_condition(
     status: &mut ClassificationJobStatus,
     type_: &str,
-    value: &str,
+    value: ConditionStatus,
     reason: Reason,
     message: &str,
-    generation: Option<i64>,
-    now: Timestamp,
+    at: Observed,
 ) {
     put_condition(
         &mut status.conditions,
@@ -158,8 +152,7 @@ pub fn set_condition(
         value,
         reason.as_str(),
         message,
-        generation,
-        now,
+        at,
     );
 }
 
@@ -167,18 +160,15 @@ pub fn set_condition(
 /// as they should, False when the user must act, Unknown while retrying.
 fn set_outcome(
     status: &mut ClassificationJobStatus,
-    succeeded: &str,
-    ready: &str,
+    succeeded: ConditionStatus,
+    ready: ConditionStatus,
     reason: Reason,
     message: &str,
-    generation: Option<i64>,
-    now: Timestamp,
+    at: Observed,
 ) {
-    set_condition(
-        status, SUCCEEDED, succeeded, reason, message, generation, now,
-    );
-    set_condition(status, READY, ready, reason, message, generation, now);
-    status.observed_generation = generation;
+    set_condition(status, SUCCEEDED, succeeded, reason, message, at);
+    set_condition(status, READY, ready, reason, message, at);
+    status.observed_generation = at.generation;
 }
 
 /// The resource waits for one of `max_active` slots in `region`.
@@ -186,19 +176,17 @@ pub fn apply_queued(
     status: &mut ClassificationJobStatus,
     region: &str,
     max_active: usize,
-    generation: Option<i64>,
-    now: Timestamp,
+    at: Observed,
 ) {
     let message =
         format!("Waiting for one of the {max_active} active classification job slots in {region}");
     set_outcome(
         status,
-        "Unknown",
-        "True",
+        ConditionStatus::Unknown,
+        ConditionStatus::True,
         Reason::Queued,
         &message,
-        generation,
-        now,
+        at,
     );
 }
 
@@ -208,8 +196,7 @@ pub fn apply_starting(
     status: &mut ClassificationJobStatus,
     request: &StartJobRequest,
     spec_hash: &str,
-    generation: Option<i64>,
-    now: Timestamp,
+    at: Observed,
 ) {
     let job_name = request.job_name.as_str();
     status.job_name = Some(job_name.to_string());
@@ -220,22 +207,16 @@ pub fn apply_starting(
     let message = format!("Starting Comprehend job {job_name}");
     set_outcome(
         status,
-        "Unknown",
-        "True",
+        ConditionStatus::Unknown,
+        ConditionStatus::True,
         Reason::Starting,
         &message,
-        generation,
-        now,
+        at,
     );
 }
 
 /// Records what Start answered.
-pub fn apply_started(
-    status: &mut ClassificationJobStatus,
-    started: &StartedJob,
-    generation: Option<i64>,
-    now: Timestamp,
-) {
+pub fn apply_started(status: &mut ClassificationJobStatus, started: &StartedJob, at: Observed) {
     status.job_id = Some(started.job_id.clone());
     status.job_arn = started.job_arn.clone().or(status.job_arn.take());
     status.document_classifier_arn = started
@@ -246,15 +227,14 @@ pub fn apply_started(
         .job_status
         .clone()
         .unwrap_or_else(|| "SUBMITTED".into());
-    apply_job_status(status, &job_status, None, generation, now);
+    apply_job_status(status, &job_status, None, at);
 }
 
 /// Records a job Describe (or List) reported.
 pub fn apply_description(
     status: &mut ClassificationJobStatus,
     desc: &JobDescription,
-    generation: Option<i64>,
-    now: Timestamp,
+    at: Observed,
 ) {
     status.job_id = Some(desc.job_id.clone());
     if desc.job_arn.is_some() {
@@ -274,28 +254,21 @@ pub fn apply_description(
     if desc.output_s3_uri.is_some() {
         status.output_s3_uri = desc.output_s3_uri.clone();
     }
-    apply_job_status(
-        status,
-        &desc.job_status,
-        desc.message.as_deref(),
-        generation,
-        now,
-    );
+    apply_job_status(status, &desc.job_status, desc.message.as_deref(), at);
 }
 
 fn apply_job_status(
     status: &mut ClassificationJobStatus,
     job_status: &str,
     aws_message: Option<&str>,
-    generation: Option<i64>,
-    now: Timestamp,
+    at: Observed,
 ) {
     status.job_status = Some(job_status.to_string());
     let id = status.job_id.clone().unwrap_or_default();
     let (succeeded, ready, reason, message) = match job_status {
         "COMPLETED" => (
-            "True",
-            "True",
+            ConditionStatus::True,
+            ConditionStatus::True,
             Reason::Completed,
             format!(
                 "Job {id} completed; output at {}",
@@ -303,8 +276,8 @@ fn apply_job_status(
             ),
         ),
         "FAILED" => (
-            "False",
-            "False",
+            ConditionStatus::False,
+            ConditionStatus::False,
             Reason::Failed,
             format!(
                 "Job {id} failed: {}",
@@ -312,31 +285,31 @@ fn apply_job_status(
             ),
         ),
         "STOPPED" => (
-            "False",
-            "False",
+            ConditionStatus::False,
+            ConditionStatus::False,
             Reason::Stopped,
             format!("Job {id} was stopped"),
         ),
         "STOP_REQUESTED" => (
-            "Unknown",
-            "True",
+            ConditionStatus::Unknown,
+            ConditionStatus::True,
             Reason::StopRequested,
             format!("A stop was requested for job {id}"),
         ),
         "IN_PROGRESS" => (
-            "Unknown",
-            "True",
+            ConditionStatus::Unknown,
+            ConditionStatus::True,
             Reason::InProgress,
             format!("Job {id} is running"),
         ),
         _ => (
-            "Unknown",
-            "True",
+            ConditionStatus::Unknown,
+            ConditionStatus::True,
             Reason::Submitted,
             format!("Job {id} was submitted to Comprehend"),
         ),
     };
-    set_outcome(status, succeeded, ready, reason, &message, generation, now);
+    set_outcome(status, succeeded, ready, reason, &message, at);
 }
 
 /// The Comprehend call that failed.
@@ -395,8 +368,7 @@ pub fn apply_error(
     status: &mut ClassificationJobStatus,
     call: Call,
     err: &AwsError,
-    generation: Option<i64>,
-    now: Timestamp,
+    at: Observed,
 ) -> AfterError {
     let operation = call.as_str();
     let id = status.job_id.clone().unwrap_or_default();
@@ -417,12 +389,11 @@ pub fn apply_error(
             );
             set_outcome(
                 status,
-                "Unknown",
-                "Unknown",
+                ConditionStatus::Unknown,
+                ConditionStatus::Unknown,
                 Reason::Throttled,
                 &message,
-                generation,
-                now,
+                at,
             );
             AfterError::Retry {
                 release_slot: false,
@@ -435,12 +406,11 @@ pub fn apply_error(
             );
             set_outcome(
                 status,
-                "Unknown",
-                "Unknown",
+                ConditionStatus::Unknown,
+                ConditionStatus::Unknown,
                 Reason::AwsUnavailable,
                 &message,
-                generation,
-                now,
+                at,
             );
             AfterError::Retry {
                 release_slot: false,
@@ -450,12 +420,11 @@ pub fn apply_error(
             let message = format!("Comprehend does not know job {id}: {}", err.message);
             set_outcome(
                 status,
-                "False",
-                "False",
+                ConditionStatus::False,
+                ConditionStatus::False,
                 Reason::JobNotFound,
                 &message,
-                generation,
-                now,
+                at,
             );
             AfterError::Settle
         }
@@ -464,7 +433,7 @@ pub fn apply_error(
                 "{operation} of job {id} failed ({}: {}); the job may still be running in Comprehend; retrying until Describe answers",
                 err.code, err.message
             );
-            set_unconfirmed(status, &code_reason(&err.code), &message, generation, now);
+            set_unconfirmed(status, &code_reason(&err.code), &message, at);
             AfterError::Retry {
                 release_slot: false,
             }
@@ -476,12 +445,11 @@ pub fn apply_error(
             );
             set_outcome(
                 status,
-                "Unknown",
-                "Unknown",
+                ConditionStatus::Unknown,
+                ConditionStatus::Unknown,
                 Reason::ClassifierNotReady,
                 &message,
-                generation,
-                now,
+                at,
             );
             AfterError::Retry { release_slot: true }
         }
@@ -490,7 +458,7 @@ pub fn apply_error(
                 "{operation} failed ({}: {}); retrying",
                 err.code, err.message
             );
-            set_unconfirmed(status, &code_reason(&err.code), &message, generation, now);
+            set_unconfirmed(status, &code_reason(&err.code), &message, at);
             AfterError::Retry {
                 release_slot: nothing_running,
             }
@@ -502,12 +470,11 @@ pub fn apply_error(
             );
             set_outcome(
                 status,
-                "False",
-                "False",
+                ConditionStatus::False,
+                ConditionStatus::False,
                 Reason::InvalidSpec,
                 &message,
-                generation,
-                now,
+                at,
             );
             AfterError::Settle
         }
@@ -520,28 +487,25 @@ fn set_unconfirmed(
     status: &mut ClassificationJobStatus,
     reason: &str,
     message: &str,
-    generation: Option<i64>,
-    now: Timestamp,
+    at: Observed,
 ) {
     put_condition(
         &mut status.conditions,
         SUCCEEDED,
-        "Unknown",
+        ConditionStatus::Unknown,
         reason,
         message,
-        generation,
-        now,
+        at,
     );
     put_condition(
         &mut status.conditions,
         READY,
-        "False",
+        ConditionStatus::False,
         reason,
         message,
-        generation,
-        now,
+        at,
     );
-    status.observed_generation = generation;
+    status.observed_generation = at.generation;
 }
 
 /// The job name is taken by a job this resource cannot prove is its own:
@@ -552,8 +516,7 @@ pub fn apply_name_in_use(
     job_name: &str,
     job_id: &str,
     why: &str,
-    generation: Option<i64>,
-    now: Timestamp,
+    at: Observed,
 ) {
     status.job_name = None;
     status.spec_hash = None;
@@ -562,66 +525,47 @@ pub fn apply_name_in_use(
     );
     set_outcome(
         status,
-        "False",
-        "False",
+        ConditionStatus::False,
+        ConditionStatus::False,
         Reason::JobNameInUse,
         &message,
-        generation,
-        now,
+        at,
     );
 }
 
 /// The job waits for its DocumentClassifier.
-pub fn apply_waiting(
-    status: &mut ClassificationJobStatus,
-    message: &str,
-    generation: Option<i64>,
-    now: Timestamp,
-) {
+pub fn apply_waiting(status: &mut ClassificationJobStatus, message: &str, at: Observed) {
     set_outcome(
         status,
-        "Unknown",
-        "True",
+        ConditionStatus::Unknown,
+        ConditionStatus::True,
         Reason::WaitingForClassifier,
         message,
-        generation,
-        now,
+        at,
     );
 }
 
 /// The job's DocumentClassifier failed: the job cannot run.
-pub fn apply_classifier_failed(
-    status: &mut ClassificationJobStatus,
-    message: &str,
-    generation: Option<i64>,
-    now: Timestamp,
-) {
+pub fn apply_classifier_failed(status: &mut ClassificationJobStatus, message: &str, at: Observed) {
     set_outcome(
         status,
-        "False",
-        "False",
+        ConditionStatus::False,
+        ConditionStatus::False,
         Reason::ClassifierFailed,
         message,
-        generation,
-        now,
+        at,
     );
 }
 
 /// Records a spec that cannot start a job.
-pub fn apply_rejected(
-    status: &mut ClassificationJobStatus,
-    message: &str,
-    generation: Option<i64>,
-    now: Timestamp,
-) {
+pub fn apply_rejected(status: &mut ClassificationJobStatus, message: &str, at: Observed) {
     set_outcome(
         status,
-        "False",
-        "False",
+        ConditionStatus::False,
+        ConditionStatus::False,
         Reason::InvalidSpec,
         message,
-        generation,
-        now,
+        at,
     );
 }
 
@@ -630,8 +574,7 @@ pub fn apply_rejected(
 pub fn apply_spec_drift(
     status: &mut ClassificationJobStatus,
     spec: &ClassificationJobSpec,
-    generation: Option<i64>,
-    now: Timestamp,
+    at: Observed,
 ) {
     let Some(started_hash) = status.spec_hash.clone() else {
         return;
@@ -639,7 +582,7 @@ pub fn apply_spec_drift(
     if status.job_id.is_none() {
         return;
     }
-    status.observed_generation = generation;
+    status.observed_generation = at.generation;
     let id = status.job_id.clone().unwrap_or_default();
     if started_hash != spec_hash(spec) && started_hash == legacy_spec_hash(spec) {
         // Recorded by an earlier version over the whole spec: same spec.
@@ -652,25 +595,27 @@ pub fn apply_spec_drift(
         set_condition(
             status,
             READY,
-            "False",
+            ConditionStatus::False,
             Reason::SpecChangeIgnored,
             &message,
-            generation,
-            now,
+            at,
         );
-    } else if condition(status, READY).is_some_and(|c| c.reason == "SpecChangeIgnored") {
+    } else if condition(status, READY).is_some_and(|c| Reason::SpecChangeIgnored.is_on(c)) {
         // Restore Ready from the outcome.
         let succeeded = condition(status, SUCCEEDED).cloned();
         if let Some(s) = succeeded {
-            let ready = if s.status == "False" { "False" } else { "True" };
+            let ready = if ConditionStatus::of(&s) == Some(ConditionStatus::False) {
+                ConditionStatus::False
+            } else {
+                ConditionStatus::True
+            };
             put_condition(
                 &mut status.conditions,
                 READY,
                 ready,
                 &s.reason,
                 &s.message,
-                generation,
-                now,
+                at,
             );
         }
     }
@@ -688,7 +633,7 @@ pub fn notice(old: &ClassificationJobStatus, new: &ClassificationJobStatus) -> O
     let reason_of =
         |s: &ClassificationJobStatus, t: &str| condition(s, t).map(|c| c.reason.clone());
     let new_ready = condition(new, READY);
-    if new_ready.is_some_and(|c| c.reason == "SpecChangeIgnored")
+    if new_ready.is_some_and(|c| Reason::SpecChangeIgnored.is_on(c))
         && reason_of(old, READY).as_deref() != Some("SpecChangeIgnored")
     {
         return Some(Notice {

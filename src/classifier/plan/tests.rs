@@ -12,6 +12,7 @@ use crate::classifier::status::*;
 use crate::crds::{
     DocumentReadAction, DocumentReadMode, DocumentReaderConfig as SpecReader, FeatureType,
 };
+use crate::kernel::conditions::Observed;
 
 #[test]
 fn spec_maps_to_every_create_field() {
@@ -156,18 +157,22 @@ fn plan_follows_the_life_cycle() {
     let mut dc = classifier(spec());
     assert!(matches!(plan(&dc), Plan::Create { .. }));
     let mut status = DocumentClassifierStatus::default();
-    apply_creating(&mut status, &dc.spec, Some(1), now());
+    apply_creating(&mut status, &dc.spec, Observed::new(Some(1), now()));
     dc.status = Some(status.clone());
     // A create was attempted but no ARN recorded: still Create (which
     // looks the classifier up first).
     assert!(matches!(plan(&dc), Plan::Create { .. }));
-    apply_created(&mut status, ARN, Some(1), now());
+    apply_created(&mut status, ARN, Observed::new(Some(1), now()));
     dc.status = Some(status.clone());
     assert_eq!(plan(&dc), Plan::Describe { arn: ARN.into() });
-    apply_description(&mut status, &desc("TRAINING"), Some(1), now());
+    apply_description(
+        &mut status,
+        &desc("TRAINING"),
+        Observed::new(Some(1), now()),
+    );
     dc.status = Some(status.clone());
     assert_eq!(plan(&dc), Plan::Describe { arn: ARN.into() });
-    apply_description(&mut status, &desc("TRAINED"), Some(1), now());
+    apply_description(&mut status, &desc("TRAINED"), Observed::new(Some(1), now()));
     dc.status = Some(status);
     assert_eq!(plan(&dc), Plan::Settled);
 }
@@ -178,7 +183,7 @@ fn a_rejected_spec_is_looked_at_again_after_an_edit() {
     s.input_data_config.s3_uri = None;
     let mut dc = classifier(s);
     let mut status = DocumentClassifierStatus::default();
-    apply_rejected(&mut status, "bad", Some(1), now());
+    apply_rejected(&mut status, "bad", Observed::new(Some(1), now()));
     dc.status = Some(status);
     assert_eq!(plan(&dc), Plan::Settled);
     dc.metadata.generation = Some(2);
@@ -191,10 +196,10 @@ fn cleanup_follows_policy_and_what_was_created() {
     let mut dc = classifier(spec());
     assert_eq!(cleanup(&dc), Cleanup::Release);
     let mut status = DocumentClassifierStatus::default();
-    apply_creating(&mut status, &dc.spec, Some(1), now());
+    apply_creating(&mut status, &dc.spec, Observed::new(Some(1), now()));
     dc.status = Some(status.clone());
     assert_eq!(cleanup(&dc), Cleanup::Find);
-    apply_created(&mut status, ARN, Some(1), now());
+    apply_created(&mut status, ARN, Observed::new(Some(1), now()));
     dc.status = Some(status);
     assert_eq!(cleanup(&dc), Cleanup::Describe { arn: ARN.into() });
     dc.spec.deletion_policy = DeletionPolicy::Retain;
@@ -221,14 +226,18 @@ fn job_view_of_a_classifier() {
         ClassifierState::NotReady { .. }
     ));
     let mut status = DocumentClassifierStatus::default();
-    apply_created(&mut status, ARN, Some(1), now());
-    apply_description(&mut status, &desc("TRAINING"), Some(1), now());
+    apply_created(&mut status, ARN, Observed::new(Some(1), now()));
+    apply_description(
+        &mut status,
+        &desc("TRAINING"),
+        Observed::new(Some(1), now()),
+    );
     dc.status = Some(status.clone());
     assert!(matches!(
         classifier_state(Some(&dc), "us-east-1"),
         ClassifierState::NotReady { .. }
     ));
-    apply_description(&mut status, &desc("TRAINED"), Some(1), now());
+    apply_description(&mut status, &desc("TRAINED"), Observed::new(Some(1), now()));
     dc.status = Some(status.clone());
     assert_eq!(
         classifier_state(Some(&dc), "eu-west-1"),
@@ -239,7 +248,7 @@ fn job_view_of_a_classifier() {
     );
     let mut failed = desc("IN_ERROR");
     failed.message = Some("bad data".into());
-    apply_description(&mut status, &failed, Some(1), now());
+    apply_description(&mut status, &failed, Observed::new(Some(1), now()));
     dc.status = Some(status);
     match classifier_state(Some(&dc), "us-east-1") {
         ClassifierState::Failed { detail } => assert!(detail.contains("bad data")),

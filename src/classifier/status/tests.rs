@@ -4,6 +4,7 @@ use crate::classifier::crd::{ClassifierMode, DeletionPolicy, DocumentClassifierS
 use crate::classifier::fixtures::*;
 use crate::classifier::status::*;
 use crate::comprehend::{AwsError, ClassifierMetrics, ErrorKind};
+use crate::kernel::conditions::Observed;
 
 #[test]
 fn new_optional_fields_leave_the_hash_of_older_specs_alone() {
@@ -49,7 +50,7 @@ fn description_maps_to_status_and_ready() {
     d.number_of_labels = Some(3);
     d.number_of_trained_documents = Some(27);
     d.number_of_test_documents = Some(3);
-    apply_description(&mut status, &d, Some(1), now());
+    apply_description(&mut status, &d, Observed::new(Some(1), now()));
     assert_eq!(ready(&status), ("True".into(), "Trained".into()));
     let m = status.evaluation_metrics.clone().unwrap();
     assert_eq!(m.f1_score, Some(0.875));
@@ -62,7 +63,7 @@ fn description_maps_to_status_and_ready() {
     );
     assert_eq!(status.output_s3_uri.as_deref(), Some(OUTPUT));
     // A later answer without it keeps what was learnt.
-    apply_description(&mut status, &desc("TRAINED"), Some(1), now());
+    apply_description(&mut status, &desc("TRAINED"), Observed::new(Some(1), now()));
     assert_eq!(status.output_s3_uri.as_deref(), Some(OUTPUT));
     assert!(condition(&status, READY)
         .unwrap()
@@ -80,7 +81,7 @@ fn description_maps_to_status_and_ready() {
         let mut status = DocumentClassifierStatus::default();
         let mut d = desc(aws);
         d.message = Some("INVALID_INPUT: only one label".into());
-        apply_description(&mut status, &d, Some(1), now());
+        apply_description(&mut status, &d, Observed::new(Some(1), now()));
         assert_eq!(
             ready(&status),
             (expected.0.to_string(), expected.1.to_string()),
@@ -91,7 +92,7 @@ fn description_maps_to_status_and_ready() {
     let mut status = DocumentClassifierStatus::default();
     let mut d = desc("IN_ERROR");
     d.message = Some("INVALID_INPUT: only one label".into());
-    apply_description(&mut status, &d, Some(1), now());
+    apply_description(&mut status, &d, Observed::new(Some(1), now()));
     assert!(condition(&status, READY)
         .unwrap()
         .message
@@ -110,16 +111,14 @@ fn errors_map_to_ready() {
         &mut status,
         "CreateDocumentClassifier",
         &err(ErrorKind::Throttled, "TooManyRequestsException"),
-        Some(1),
-        now(),
+        Observed::new(Some(1), now()),
     );
     assert_eq!(ready(&status), ("Unknown".into(), "Throttled".into()));
     apply_error(
         &mut status,
         "CreateDocumentClassifier",
         &err(ErrorKind::InvalidSpec, "InvalidRequestException"),
-        Some(1),
-        now(),
+        Observed::new(Some(1), now()),
     );
     assert_eq!(ready(&status), ("False".into(), "InvalidSpec".into()));
 
@@ -133,8 +132,7 @@ fn errors_map_to_ready() {
         &err(ErrorKind::Transient, "InternalServerException"),
         2,
         5,
-        Some(1),
-        now(),
+        Observed::new(Some(1), now()),
     );
     assert_eq!(status.deletion_attempts, Some(2));
     let msg = condition(&status, READY).unwrap().message.clone();
@@ -145,8 +143,7 @@ fn errors_map_to_ready() {
         &err(ErrorKind::Transient, "InternalServerException"),
         5,
         5,
-        Some(1),
-        now(),
+        Observed::new(Some(1), now()),
     );
     let msg = condition(&status, READY).unwrap().message.clone();
     assert!(msg.contains("giving up") && msg.contains(ARN), "{msg}");
@@ -157,13 +154,13 @@ fn errors_map_to_ready() {
 fn spec_drift_is_flagged_and_cleared() {
     let dc = classifier(spec());
     let mut status = DocumentClassifierStatus::default();
-    apply_creating(&mut status, &dc.spec, Some(1), now());
-    apply_spec_drift(&mut status, &dc.spec, Some(1), now());
+    apply_creating(&mut status, &dc.spec, Observed::new(Some(1), now()));
+    apply_spec_drift(&mut status, &dc.spec, Observed::new(Some(1), now()));
     assert!(condition(&status, SPEC_CHANGE_IGNORED).is_none());
     let mut edited = dc.spec.clone();
     edited.mode = Some(ClassifierMode::MultiClass);
     let before = status.clone();
-    apply_spec_drift(&mut status, &edited, Some(2), now());
+    apply_spec_drift(&mut status, &edited, Observed::new(Some(2), now()));
     assert_eq!(
         condition(&status, SPEC_CHANGE_IGNORED).unwrap().status,
         "True"
@@ -175,6 +172,6 @@ fn spec_drift_is_flagged_and_cleared() {
     // deletionPolicy may change freely.
     let mut policy_only = dc.spec.clone();
     policy_only.deletion_policy = DeletionPolicy::Retain;
-    apply_spec_drift(&mut status, &policy_only, Some(3), now());
+    apply_spec_drift(&mut status, &policy_only, Observed::new(Some(3), now()));
     assert!(condition(&status, SPEC_CHANGE_IGNORED).is_none());
 }

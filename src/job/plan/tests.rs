@@ -6,6 +6,7 @@ use crate::job::crd::{ClassificationJobStatus, ClassifierRef};
 use crate::job::fixtures::*;
 use crate::job::plan::*;
 use crate::job::status::*;
+use crate::kernel::conditions::Observed;
 
 #[test]
 fn spec_maps_to_every_start_field() {
@@ -42,10 +43,18 @@ fn only_settled_quiet_jobs_skip_the_reconcile() {
     let mut j = job(spec());
     assert!(needs_reconcile(&j));
     let mut status = ClassificationJobStatus::default();
-    apply_description(&mut status, &desc("IN_PROGRESS"), Some(1), now());
+    apply_description(
+        &mut status,
+        &desc("IN_PROGRESS"),
+        Observed::new(Some(1), now()),
+    );
     j.status = Some(status.clone());
     assert!(needs_reconcile(&j));
-    apply_description(&mut status, &desc("COMPLETED"), Some(1), now());
+    apply_description(
+        &mut status,
+        &desc("COMPLETED"),
+        Observed::new(Some(1), now()),
+    );
     j.status = Some(status.clone());
     assert!(!needs_reconcile(&j));
     // A newer generation (a spec edit) is looked at.
@@ -58,7 +67,7 @@ fn only_settled_quiet_jobs_skip_the_reconcile() {
     j.spec.ttl_seconds_after_finished = None;
     // And a job failed by its classifier, which may be replaced.
     let mut failed = ClassificationJobStatus::default();
-    apply_classifier_failed(&mut failed, "m", Some(1), now());
+    apply_classifier_failed(&mut failed, "m", Observed::new(Some(1), now()));
     j.status = Some(failed);
     assert!(needs_reconcile(&j));
 }
@@ -115,7 +124,12 @@ fn classifier_ref_waits_then_starts_with_the_resolved_arn() {
     // classifier has gone since.
     let mut status = ClassificationJobStatus::default();
     let request = start_request(&j, Some(CLASSIFIER)).unwrap();
-    apply_starting(&mut status, &request, "digest", Some(1), now());
+    apply_starting(
+        &mut status,
+        &request,
+        "digest",
+        Observed::new(Some(1), now()),
+    );
     assert_eq!(status.document_classifier_arn.as_deref(), Some(CLASSIFIER));
     let mut attempted = j.clone();
     attempted.status = Some(status);
@@ -130,8 +144,7 @@ fn classifier_ref_waits_then_starts_with_the_resolved_arn() {
     apply_classifier_failed(
         &mut status,
         "DocumentClassifier news cannot classify",
-        Some(1),
-        now(),
+        Observed::new(Some(1), now()),
     );
     assert!(is_finished(&status));
     let mut failed_job = j.clone();
@@ -225,8 +238,7 @@ fn plan_follows_the_life_cycle() {
             job_status: Some("SUBMITTED".into()),
             document_classifier_arn: None,
         },
-        Some(1),
-        now(),
+        Observed::new(Some(1), now()),
     );
     j.status = Some(status.clone());
     assert_eq!(
@@ -235,7 +247,11 @@ fn plan_follows_the_life_cycle() {
             job_id: "abc123".into()
         }
     );
-    apply_description(&mut status, &desc("COMPLETED"), Some(1), now());
+    apply_description(
+        &mut status,
+        &desc("COMPLETED"),
+        Observed::new(Some(1), now()),
+    );
     j.status = Some(status);
     assert_eq!(plan(&j, "us-east-1", None), Plan::Finished);
 }
@@ -246,7 +262,7 @@ fn rejected_spec_is_looked_at_again_only_after_an_edit() {
     s.flywheel_arn = Some("arn:aws:comprehend:us-east-1:123456789012:flywheel/fw".into());
     let mut j = job(s);
     let mut status = ClassificationJobStatus::default();
-    apply_rejected(&mut status, "both set", Some(1), now());
+    apply_rejected(&mut status, "both set", Observed::new(Some(1), now()));
     j.status = Some(status);
     assert_eq!(plan(&j, "us-east-1", None), Plan::Finished);
     j.metadata.generation = Some(2);
@@ -288,7 +304,12 @@ fn a_fixed_name_adopts_only_a_job_this_resource_can_have_started() {
     // A start was attempted under the name (then the process died).
     let mut attempted = fresh.clone();
     let mut status = ClassificationJobStatus::default();
-    apply_starting(&mut status, &req, &spec_hash(&fresh.spec), Some(1), now());
+    apply_starting(
+        &mut status,
+        &req,
+        &spec_hash(&fresh.spec),
+        Observed::new(Some(1), now()),
+    );
     attempted.status = Some(status);
     match identify(&attempted, &req, std::slice::from_ref(&ours)) {
         Found::Ours(found) => assert_eq!(found.job_id, "abc123"),
@@ -340,7 +361,7 @@ fn ttl_expiry_counts_from_the_end() {
     let mut status = ClassificationJobStatus::default();
     let mut d = desc("COMPLETED");
     d.end_time = Some("2026-01-02T03:10:00Z".into());
-    apply_description(&mut status, &d, Some(1), now());
+    apply_description(&mut status, &d, Observed::new(Some(1), now()));
     j.status = Some(status);
     assert_eq!(expiry(&j), Some("2026-01-02T03:11:00Z".parse().unwrap()));
 }

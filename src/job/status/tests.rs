@@ -5,11 +5,16 @@ use crate::job::crd::ClassificationJobStatus;
 use crate::job::fixtures::*;
 use crate::job::plan::*;
 use crate::job::status::*;
+use crate::kernel::conditions::{ConditionStatus, Observed};
 
 #[test]
 fn description_maps_to_status_and_conditions() {
     let mut status = ClassificationJobStatus::default();
-    apply_description(&mut status, &desc("IN_PROGRESS"), Some(3), now());
+    apply_description(
+        &mut status,
+        &desc("IN_PROGRESS"),
+        Observed::new(Some(3), now()),
+    );
     assert_eq!(status.job_id.as_deref(), Some("abc123"));
     assert_eq!(status.job_status.as_deref(), Some("IN_PROGRESS"));
     assert_eq!(status.observed_generation, Some(3));
@@ -23,7 +28,7 @@ fn description_maps_to_status_and_conditions() {
 
     let mut done = desc("COMPLETED");
     done.end_time = Some("2026-01-02T03:10:00Z".into());
-    apply_description(&mut status, &done, Some(3), later());
+    apply_description(&mut status, &done, Observed::new(Some(3), later()));
     let s = condition(&status, SUCCEEDED).unwrap();
     assert_eq!(
         (s.status.as_str(), s.reason.as_str()),
@@ -43,7 +48,7 @@ fn failed_and_stopped_are_not_success() {
         let mut status = ClassificationJobStatus::default();
         let mut d = desc(js);
         d.message = Some("NO_READ_ACCESS_TO_INPUT: cannot read s3://in-bucket".into());
-        apply_description(&mut status, &d, Some(1), now());
+        apply_description(&mut status, &d, Observed::new(Some(1), now()));
         let s = condition(&status, SUCCEEDED).unwrap();
         assert_eq!((s.status.as_str(), s.reason.as_str()), ("False", reason));
         assert_eq!(status.message.as_deref(), d.message.as_deref());
@@ -56,9 +61,13 @@ fn failed_and_stopped_are_not_success() {
 #[test]
 fn unchanged_observation_changes_nothing() {
     let mut a = ClassificationJobStatus::default();
-    apply_description(&mut a, &desc("IN_PROGRESS"), Some(1), now());
+    apply_description(&mut a, &desc("IN_PROGRESS"), Observed::new(Some(1), now()));
     let mut b = a.clone();
-    apply_description(&mut b, &desc("IN_PROGRESS"), Some(1), later());
+    apply_description(
+        &mut b,
+        &desc("IN_PROGRESS"),
+        Observed::new(Some(1), later()),
+    );
     assert_eq!(
         a, b,
         "a poll that sees nothing new must not change the status"
@@ -71,11 +80,10 @@ fn every_condition_has_a_message() {
     set_condition(
         &mut status,
         READY,
-        "True",
+        ConditionStatus::True,
         Reason::Queued,
         "  ",
-        None,
-        now(),
+        Observed::new(None, now()),
     );
     assert_eq!(condition(&status, READY).unwrap().message, "Queued");
 }
@@ -87,8 +95,7 @@ fn errors_map_to_conditions() {
         &mut status,
         Call::Start,
         &err(ErrorKind::Throttled, "TooManyRequestsException"),
-        Some(1),
-        now(),
+        Observed::new(Some(1), now()),
     );
     assert_eq!(
         next,
@@ -106,8 +113,7 @@ fn errors_map_to_conditions() {
         &mut status,
         Call::Start,
         &err(ErrorKind::Transient, "InternalServerException"),
-        Some(1),
-        now(),
+        Observed::new(Some(1), now()),
     );
     assert_eq!(
         condition(&status, SUCCEEDED).unwrap().reason,
@@ -118,8 +124,7 @@ fn errors_map_to_conditions() {
         &mut status,
         Call::Start,
         &err(ErrorKind::InvalidSpec, "ResourceNotFoundException"),
-        Some(1),
-        now(),
+        Observed::new(Some(1), now()),
     );
     assert_eq!(next, AfterError::Settle);
     let s = condition(&status, SUCCEEDED).unwrap();
@@ -133,8 +138,7 @@ fn errors_map_to_conditions() {
         &mut status,
         Call::Describe,
         &err(ErrorKind::JobNotFound, "JobNotFoundException"),
-        Some(1),
-        now(),
+        Observed::new(Some(1), now()),
     );
     assert_eq!(next, AfterError::Settle);
     assert_eq!(condition(&status, SUCCEEDED).unwrap().reason, "JobNotFound");
@@ -149,13 +153,16 @@ fn describe_errors_never_settle_a_running_job() {
         "KmsKeyValidationException",
     ] {
         let mut status = ClassificationJobStatus::default();
-        apply_description(&mut status, &desc("IN_PROGRESS"), Some(1), now());
+        apply_description(
+            &mut status,
+            &desc("IN_PROGRESS"),
+            Observed::new(Some(1), now()),
+        );
         let next = apply_error(
             &mut status,
             Call::Describe,
             &err(ErrorKind::InvalidSpec, code),
-            Some(1),
-            later(),
+            Observed::new(Some(1), later()),
         );
         assert_eq!(
             next,
@@ -173,11 +180,19 @@ fn describe_errors_never_settle_a_running_job() {
         assert_eq!(status.job_id.as_deref(), Some("abc123"));
         // A warning event names the failure.
         let mut before = ClassificationJobStatus::default();
-        apply_description(&mut before, &desc("IN_PROGRESS"), Some(1), now());
+        apply_description(
+            &mut before,
+            &desc("IN_PROGRESS"),
+            Observed::new(Some(1), now()),
+        );
         let n = notice(&before, &status).unwrap();
         assert!(n.warning);
         // Describe answers again: back to the job's own state.
-        apply_description(&mut status, &desc("COMPLETED"), Some(1), later());
+        apply_description(
+            &mut status,
+            &desc("COMPLETED"),
+            Observed::new(Some(1), later()),
+        );
         let s = condition(&status, SUCCEEDED).unwrap();
         assert_eq!(
             (s.status.as_str(), s.reason.as_str()),
@@ -204,8 +219,7 @@ fn a_classifier_still_training_is_waited_for_at_start() {
         &mut status,
         Call::Start,
         &err(ErrorKind::InvalidSpec, "ResourceUnavailableException"),
-        Some(1),
-        now(),
+        Observed::new(Some(1), now()),
     );
     assert_eq!(next, AfterError::Retry { release_slot: true });
     let s = condition(&status, SUCCEEDED).unwrap();
@@ -223,8 +237,7 @@ fn permission_errors_before_a_job_exists_are_retried() {
         &mut status,
         Call::Start,
         &err(ErrorKind::InvalidSpec, "AccessDeniedException"),
-        Some(1),
-        now(),
+        Observed::new(Some(1), now()),
     );
     assert_eq!(next, AfterError::Retry { release_slot: true });
     assert_eq!(
@@ -238,8 +251,7 @@ fn permission_errors_before_a_job_exists_are_retried() {
         &mut fresh,
         Call::List,
         &err(ErrorKind::InvalidSpec, "AccessDeniedException"),
-        Some(1),
-        now(),
+        Observed::new(Some(1), now()),
     );
     assert_eq!(next, AfterError::Retry { release_slot: true });
     // After a start attempt, a job may run: its slot stays taken.
@@ -251,8 +263,7 @@ fn permission_errors_before_a_job_exists_are_retried() {
         &mut attempted,
         Call::List,
         &err(ErrorKind::InvalidSpec, "ValidationException"),
-        Some(1),
-        now(),
+        Observed::new(Some(1), now()),
     );
     assert_eq!(
         next,
@@ -270,7 +281,13 @@ fn name_in_use_settles_and_frees_the_name() {
         spec_hash: Some("h".into()),
         ..Default::default()
     };
-    apply_name_in_use(&mut status, "daily-report", "abc123", "why", Some(1), now());
+    apply_name_in_use(
+        &mut status,
+        "daily-report",
+        "abc123",
+        "why",
+        Observed::new(Some(1), now()),
+    );
     let s = condition(&status, SUCCEEDED).unwrap();
     assert_eq!(
         (s.status.as_str(), s.reason.as_str()),
@@ -291,14 +308,17 @@ fn spec_change_after_start_is_flagged_and_cleared() {
         &mut status,
         &start_request(&job(original.clone()), None).unwrap(),
         &spec_hash(&original),
-        Some(1),
-        now(),
+        Observed::new(Some(1), now()),
     );
-    apply_description(&mut status, &desc("IN_PROGRESS"), Some(1), now());
+    apply_description(
+        &mut status,
+        &desc("IN_PROGRESS"),
+        Observed::new(Some(1), now()),
+    );
     let mut edited = original.clone();
     edited.input_data_config.s3_uri = "s3://other-bucket/x".into();
     let mut flagged = status.clone();
-    apply_spec_drift(&mut flagged, &edited, Some(2), now());
+    apply_spec_drift(&mut flagged, &edited, Observed::new(Some(2), now()));
     let r = condition(&flagged, READY).unwrap();
     assert_eq!(
         (r.status.as_str(), r.reason.as_str()),
@@ -311,10 +331,10 @@ fn spec_change_after_start_is_flagged_and_cleared() {
     );
     // Same spec: nothing flagged.
     let mut same = status.clone();
-    apply_spec_drift(&mut same, &original, Some(1), now());
+    apply_spec_drift(&mut same, &original, Observed::new(Some(1), now()));
     assert_eq!(same, status);
     // Back to the original: cleared.
-    apply_spec_drift(&mut flagged, &original, Some(3), now());
+    apply_spec_drift(&mut flagged, &original, Observed::new(Some(3), now()));
     assert_eq!(condition(&flagged, READY).unwrap().reason, "InProgress");
 }
 
@@ -322,11 +342,11 @@ fn spec_change_after_start_is_flagged_and_cleared() {
 fn notices_follow_reason_changes_only() {
     let empty = ClassificationJobStatus::default();
     let mut queued = empty.clone();
-    apply_queued(&mut queued, "us-east-1", 10, Some(1), now());
+    apply_queued(&mut queued, "us-east-1", 10, Observed::new(Some(1), now()));
     assert_eq!(notice(&empty, &queued).unwrap().reason, "Queued");
     assert_eq!(notice(&queued, &queued), None);
     let mut failed = queued.clone();
-    apply_description(&mut failed, &desc("FAILED"), Some(1), now());
+    apply_description(&mut failed, &desc("FAILED"), Observed::new(Some(1), now()));
     let n = notice(&queued, &failed).unwrap();
     assert!(n.warning);
     assert_eq!(n.reason, "Failed");
@@ -348,23 +368,27 @@ fn spec_hash_is_stable_and_sensitive() {
 fn a_ttl_edit_after_start_is_no_drift_and_old_digests_are_upgraded() {
     let original = spec();
     let mut status = ClassificationJobStatus::default();
-    apply_description(&mut status, &desc("IN_PROGRESS"), Some(1), now());
+    apply_description(
+        &mut status,
+        &desc("IN_PROGRESS"),
+        Observed::new(Some(1), now()),
+    );
     // Recorded by an earlier version, over the whole spec.
     status.spec_hash = Some(legacy_spec_hash(&original));
     let mut same = status.clone();
-    apply_spec_drift(&mut same, &original, Some(1), now());
+    apply_spec_drift(&mut same, &original, Observed::new(Some(1), now()));
     assert_eq!(same.spec_hash, Some(spec_hash(&original)));
     assert_eq!(condition(&same, READY).unwrap().status, "True");
     let mut ttl = original.clone();
     ttl.ttl_seconds_after_finished = Some(3600);
     let mut after = same.clone();
-    apply_spec_drift(&mut after, &ttl, Some(2), now());
+    apply_spec_drift(&mut after, &ttl, Observed::new(Some(2), now()));
     assert_eq!(condition(&after, READY).unwrap().reason, "InProgress");
     assert_eq!(after.observed_generation, Some(2));
     // Any other field is drift.
     let mut role = original.clone();
     role.data_access_role_arn = "arn:aws:iam::123456789012:role/other".into();
-    apply_spec_drift(&mut after, &role, Some(3), now());
+    apply_spec_drift(&mut after, &role, Observed::new(Some(3), now()));
     assert_eq!(
         condition(&after, READY).unwrap().reason,
         "SpecChangeIgnored"
