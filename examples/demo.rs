@@ -6,15 +6,12 @@
 //! ClassificationJob that uses it through `classifierRef`. It waits for the
 //! job and summarises the predictions.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::*;
 use comprehend_operator::classifier::crd::DocumentClassifier;
 use comprehend_operator::job::ClassificationJob;
+use comprehend_testkit::*;
 use kube::Api;
 
 #[tokio::main]

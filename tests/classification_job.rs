@@ -1,11 +1,9 @@
 //! The ClassificationJob controller against the real API server and the
 //! Comprehend stand-in. Run by `make test`, which starts the environment.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use comprehend_testkit::*;
 use kube::api::{Patch, PatchParams};
 use serde_json::json;
 

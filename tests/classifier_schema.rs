@@ -3,9 +3,7 @@
 //! structural rules alone must refuse them), naming the field; a manifest
 //! with every field is accepted and kept whole.
 
-mod common;
-
-use common::*;
+use comprehend_testkit::*;
 use serde_json::{json, Value};
 
 /// A change that makes a manifest bad.

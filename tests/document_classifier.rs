@@ -2,13 +2,11 @@
 //! by name, against the real API server and the Comprehend stand-in. Run by
 //! `make test`, which starts the environment.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
 use comprehend_operator::classifier::crd::DocumentClassifier;
 use comprehend_operator::job::ClassificationJob;
+use comprehend_testkit::*;
 use kube::api::{DeleteParams, PostParams};
 use kube::Api;
 use serde_json::json;

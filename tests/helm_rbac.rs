@@ -10,15 +10,13 @@
 //! tests/helm/test_install.py (`kubectl auth can-i`).
 //! Run by `make test`, which starts the environment.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::*;
 use comprehend_operator::classifier::crd::DocumentClassifier;
 use comprehend_operator::job::ClassificationJob;
+use comprehend_testkit::*;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{DeleteParams, ListParams, PostParams};

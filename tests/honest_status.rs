@@ -2,11 +2,9 @@
 //! reported failed, and another job's results are never reported as this
 //! resource's. Against the real API server and the Comprehend stand-in.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use comprehend_testkit::*;
 use kube::api::{Patch, PatchParams};
 use serde_json::json;
 

@@ -5,14 +5,10 @@
 //! argocd-cm on the test API server (`tests/env/with-env.sh`, run by `make
 //! test`).
 
-mod common;
-#[path = "install/common.rs"]
-mod install;
-
 use std::collections::BTreeSet;
 
-use common::*;
-use install::{documents, kubectl_in_root, read, root, run};
+use comprehend_testkit::install::{documents, kubectl_in_root, read, root, run};
+use comprehend_testkit::*;
 use serde_json::{json, Value};
 
 /// The argocd-cm keys of the health checks, and the scripts they hold.

@@ -2,14 +2,10 @@
 //! logs of the binary it runs (stdout a pipe, as in a container). Runs
 //! anywhere with python3 (tests/install/hadolint.sh installs hadolint).
 
-mod common;
-#[path = "install/common.rs"]
-mod install;
-
 use std::process::Command;
 use std::time::Duration;
 
-use install::{read, root, run};
+use comprehend_testkit::install::{read, root, run};
 
 #[test]
 fn dockerfile_passes_hadolint() {

@@ -3,15 +3,11 @@
 //! Deployment, least-privilege RBAC, the Prometheus parts and the samples.
 //! `install_kustomize_apply.rs` applies the same tree to the test API server.
 
-mod common;
-#[path = "install/common.rs"]
-mod install;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use install::{
+use comprehend_testkit::install::{
     documents, kustomize, read, root, CLASSIFIERS_CRD, GROUP, JOBS_CRD, NAMESPACE, PREFIX,
 };
 use serde_json::{json, Value};

@@ -3,19 +3,15 @@
 //! and its RBAC works as the API server decides, every sample applies, and
 //! the operator runs with its ServiceAccount's rights only.
 
-mod common;
-#[path = "install/common.rs"]
-mod install;
-
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use common::*;
-use install::{
+use comprehend_testkit::install::{
     documents, kubectl_in_root, kustomize, root, CLASSIFIERS_CRD, GROUP, JOBS_CRD, NAMESPACE,
     PREFIX,
 };
+use comprehend_testkit::*;
 use serde_json::{json, Value};
 
 /// Applies config/crd once per test binary (tests run in parallel).

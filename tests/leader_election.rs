@@ -2,12 +2,10 @@
 //! only one candidate holds the Lease at a time, a released Lease passes to
 //! the waiting candidate at once, an abandoned one only after it expires.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{client, namespace};
 use comprehend_operator::leader::{LeaderElection, LeadershipLost};
+use comprehend_testkit::{client, namespace};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::DeleteParams;

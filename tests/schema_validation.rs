@@ -1,9 +1,7 @@
 //! Bad manifests are refused by the real API server at `kubectl apply`, with
 //! the offending field named; good ones are accepted.
 
-mod common;
-
-use common::*;
+use comprehend_testkit::*;
 use serde_json::{json, Value};
 
 const CLASSIFIER: &str = "arn:aws:comprehend:us-east-1:123456789012:document-classifier/news";
