@@ -1,0 +1,378 @@
+//! One run of the benchmark for one N, and what it computes from the
+//! counts: calls per job, the quota-limited minimum makespan, percentiles.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use comprehend_operator::job::ClassificationJob;
+use comprehend_testkit::{create_job, job_manifest, namespace, Standin};
+use futures::StreamExt;
+use kube::{Api, Client};
+
+use crate::audit::{audit_first_writes, audit_len, audit_writes};
+use crate::operator::{clk_tck, diagnose, operator_calls, proc_sample, start_operator, wait_ready};
+use crate::watch::{now_epoch, parse_time, wait_terminal, watch, Track, Tracks};
+use crate::Args;
+
+/// Calls per operation in the stand-in: (calls, ok, throttled, errors).
+pub fn op_counts(stats: &serde_json::Value) -> BTreeMap<String, [f64; 4]> {
+    let mut out = BTreeMap::new();
+    if let Some(ops) = stats["operations"].as_object() {
+        for (name, v) in ops {
+            let g = |k: &str| v[k].as_f64().unwrap_or(0.0);
+            out.insert(
+                name.clone(),
+                [g("calls"), g("ok"), g("throttled"), g("errors")],
+            );
+        }
+    }
+    out
+}
+
+pub const START: &str = "StartDocumentClassificationJob";
+pub const DESCRIBE: &str = "DescribeDocumentClassificationJob";
+pub const LIST: &str = "ListDocumentClassificationJobs";
+
+/// The quota-limited minimum makespan: jobs of `dur` seconds, each started no
+/// earlier than its resource was created (`arrivals`, seconds after the first
+/// create, ascending) and as early as a token bucket of `rate`/s (full at 0,
+/// one second's worth) and `cap` active jobs allow.
+pub fn min_makespan(arrivals: &[f64], rate: f64, cap: usize, dur: f64) -> f64 {
+    let bucket = rate.max(1.0);
+    let (mut tokens, mut last) = (bucket, 0.0f64);
+    let mut starts: Vec<f64> = Vec::with_capacity(arrivals.len());
+    for (k, &arrival) in arrivals.iter().enumerate() {
+        let mut t = if k >= cap { starts[k - cap] + dur } else { 0.0 };
+        t = t.max(last).max(arrival);
+        let avail = (tokens + (t - last) * rate).min(bucket);
+        if avail >= 1.0 {
+            tokens = avail - 1.0;
+        } else {
+            t += (1.0 - avail) / rate;
+            tokens = 0.0;
+        }
+        last = t;
+        starts.push(t);
+    }
+    starts.last().map_or(0.0, |s| s + dur)
+}
+
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[i.clamp(1, sorted.len()) - 1]
+}
+
+pub fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+/// The results of one N.
+#[derive(Default)]
+pub struct RunResult {
+    pub n: usize,
+    pub create_secs: f64,
+    pub starts_ok: f64,
+    pub starts_calls: f64,
+    pub describes: f64,
+    pub describe_min: f64,
+    pub lists: f64,
+    pub writes: f64,
+    pub distinct: f64,
+    pub writes_over: usize,
+    pub writes_max_excess: i64,
+    pub makespan: f64,
+    pub makespan_min: f64,
+    pub mean_duration: f64,
+    pub failed: usize,
+    pub unfinished: usize,
+    pub throttled_standin: f64,
+    pub throttled_operator: f64,
+    pub max_active_seen: f64,
+    pub events: u64,
+    pub rss_peak_run: f64,
+    pub rss_steady_run: f64,
+    pub cpu_run: f64,
+    pub restart_ready: f64,
+    pub restart_calls_standin: f64,
+    pub restart_calls_operator: f64,
+    pub rss_peak_restart: f64,
+    pub rss_steady_restart: f64,
+    pub lat_p50: f64,
+    pub lat_p99: f64,
+    pub lat_max: f64,
+    pub lat_n: usize,
+    /// p50 and p99 of the steps of create -> Start: the create call; the
+    /// watch, the queue and the List call until the first status write
+    /// arrives; that write; the Start call.
+    pub lat_steps: [(f64, f64); 4],
+    pub load_before: String,
+    pub load_after: String,
+}
+
+pub async fn run_one(args: &Args, client: &Client, n: usize) -> RunResult {
+    let deadline = Instant::now() + Duration::from_secs(args.run_timeout);
+    let tck = clk_tck();
+    let mut r = RunResult {
+        n,
+        load_before: loadavg(),
+        ..RunResult::default()
+    };
+    eprintln!("==> N = {n}: stand-in, classifier, namespace, operator");
+    let standin = Standin::start(&[
+        "--start-tps",
+        &args.start_rate.to_string(),
+        "--describe-tps",
+        &args.describe_quota.to_string(),
+        "--list-tps",
+        &args.list_quota.to_string(),
+        "--max-active-jobs",
+        &args.max_active.to_string(),
+        "--job-queued-secs",
+        &args.queued_secs.to_string(),
+        "--job-running-secs",
+        &args.running_secs.to_string(),
+        "--training-secs",
+        "1",
+    ]);
+    eprintln!("    stand-in at {}", standin.endpoint);
+    standin.upload_documents("news").await;
+    let arn = standin.trained_classifier("bench").await;
+    let ns = namespace(client, &format!("bench-{n}")).await;
+    let api: Api<ClassificationJob> = Api::namespaced(client.clone(), &ns);
+    let tracks: Tracks = Arc::default();
+    let watcher_task = watch(api.clone(), tracks.clone());
+
+    let op = start_operator(args, &ns, &standin, "run");
+    wait_ready(&op, Duration::from_secs(60))
+        .await
+        .expect("operator ready");
+    let pid = op.proc.pid();
+    // Sample the footprint while the run goes.
+    let peak = Arc::new(Mutex::new(0.0f64));
+    let sampler = {
+        let peak = peak.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Some((rss, hwm, _)) = proc_sample(pid, tck) {
+                    let mut p = peak.lock().unwrap();
+                    *p = p.max(rss).max(hwm);
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        })
+    };
+    let audit_offset = audit_len();
+
+    eprintln!("==> N = {n}: creating {n} ClassificationJobs at once");
+    let names: Vec<String> = (0..n).map(|i| format!("job-{i:05}")).collect();
+    let t0 = now_epoch();
+    let created = Instant::now();
+    let mut arrivals: Vec<f64> = futures::stream::iter(names.iter().cloned())
+        .map(|name| {
+            let api = api.clone();
+            let arn = arn.clone();
+            async move {
+                create_job(&api, job_manifest(&name, &arn, "news")).await;
+                now_epoch() - t0
+            }
+        })
+        .buffer_unordered(args.create_concurrency)
+        .collect()
+        .await;
+    arrivals.sort_by(f64::total_cmp);
+    r.create_secs = created.elapsed().as_secs_f64();
+    eprintln!("    created in {:.1} s; waiting for the end", r.create_secs);
+    let all_done = wait_terminal(&tracks, &names, deadline).await;
+    let cpu_end = proc_sample(pid, tck).map_or(0.0, |s| s.2);
+    r.cpu_run = cpu_end;
+    // Steady state: nothing left to do, and one housekeeping pass (10 s)
+    // has run since.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    if let Some((rss, _, _)) = proc_sample(pid, tck) {
+        r.rss_steady_run = rss;
+    }
+    if args.diagnose {
+        diagnose(pid, "after the run");
+    }
+    sampler.abort();
+    r.rss_peak_run = *peak.lock().unwrap();
+
+    let stats = standin.stats().await;
+    let ops = op_counts(&stats);
+    let get = |op: &str, i: usize| ops.get(op).map_or(0.0, |c| c[i]);
+    r.starts_ok = get(START, 1) / n as f64;
+    r.starts_calls = get(START, 0) / n as f64;
+    r.describes = get(DESCRIBE, 0) / n as f64;
+    r.lists = get(LIST, 0) / n as f64;
+    r.throttled_standin = ops.values().map(|c| c[2]).sum();
+    r.throttled_operator = operator_calls(&op)
+        .await
+        .get("throttled")
+        .copied()
+        .unwrap_or(0.0);
+    r.max_active_seen = stats["maxActiveJobsSeen"].as_f64().unwrap_or(0.0);
+    let mut durations = Vec::new();
+    let mut describe_min = 0.0;
+    for j in stats["jobs"].as_array().cloned().unwrap_or_default() {
+        let (Some(s), Some(e)) = (
+            j["submitTime"].as_str().and_then(parse_time),
+            j["endTime"].as_str().and_then(parse_time),
+        ) else {
+            continue;
+        };
+        let d = e - s;
+        durations.push(d);
+        describe_min += (d / args.poll_interval).ceil() + 1.0;
+    }
+    r.mean_duration = durations.iter().sum::<f64>() / durations.len().max(1) as f64;
+    r.describe_min = describe_min / durations.len().max(1) as f64;
+
+    let snapshot: HashMap<String, Track> = tracks.lock().unwrap().clone();
+    let last_end = names
+        .iter()
+        .filter_map(|n| snapshot.get(n).and_then(|t| t.terminal_at))
+        .fold(t0, f64::max);
+    r.makespan = last_end - t0;
+    r.makespan_min = min_makespan(&arrivals, args.start_rate, args.max_active, r.mean_duration);
+    r.failed = names
+        .iter()
+        .filter(|n| {
+            snapshot
+                .get(*n)
+                .and_then(|t| t.outcome.as_deref())
+                .is_some_and(|o| o != "Completed")
+        })
+        .count();
+    r.unfinished = if all_done {
+        0
+    } else {
+        names
+            .iter()
+            .filter(|n| snapshot.get(*n).is_none_or(|t| t.terminal_at.is_none()))
+            .count()
+    };
+
+    // Status writes from the audit log (give the log a moment to flush).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (per_name, events, _) = audit_writes(&ns, audit_offset);
+    let (mut w, mut d) = (0u64, 0u64);
+    for name in &names {
+        let writes = per_name.get(name).copied().unwrap_or(0) as i64;
+        let distinct = snapshot.get(name).map_or(0, |t| t.tuples.len()) as i64;
+        w += writes as u64;
+        d += distinct as u64;
+        if writes > distinct + 1 {
+            r.writes_over += 1;
+        }
+        r.writes_max_excess = r.writes_max_excess.max(writes - distinct);
+    }
+    r.writes = w as f64 / n as f64;
+    r.distinct = d as f64 / n as f64;
+    r.events = events;
+
+    eprintln!("==> N = {n}: restarting the operator over {n} finished resources");
+    let before = op_counts(&standin.stats().await);
+    drop(op);
+    let op = start_operator(args, &ns, &standin, "restart");
+    let pid = op.proc.pid();
+    r.restart_ready = wait_ready(&op, Duration::from_secs(120))
+        .await
+        .unwrap_or(f64::NAN);
+    tokio::time::sleep(Duration::from_secs_f64((3.0 * args.poll_interval).max(3.0))).await;
+    let after = op_counts(&standin.stats().await);
+    r.restart_calls_standin = after
+        .iter()
+        .map(|(k, c)| c[0] - before.get(k).map_or(0.0, |b| b[0]))
+        .sum();
+    r.restart_calls_operator = operator_calls(&op).await.values().sum::<f64>() + 0.0;
+    if let Some((_, hwm, _)) = proc_sample(pid, tck) {
+        r.rss_peak_restart = hwm;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    if let Some((rss, _, _)) = proc_sample(pid, tck) {
+        r.rss_steady_restart = rss;
+    }
+    if args.diagnose {
+        diagnose(pid, "after the restart");
+    }
+
+    eprintln!(
+        "==> N = {n}: latency probe, {} jobs at {}/s with free slots",
+        args.latency_jobs, args.latency_rate
+    );
+    let probe_audit_offset = audit_len();
+    let mut sent: Vec<(String, f64)> = Vec::new();
+    let gap = Duration::from_secs_f64(1.0 / args.latency_rate.max(0.1));
+    for i in 0..args.latency_jobs {
+        let name = format!("probe-{i:04}");
+        sent.push((name.clone(), now_epoch()));
+        create_job(&api, job_manifest(&name, &arn, "news")).await;
+        tokio::time::sleep(gap).await;
+    }
+    let probe_names: Vec<String> = sent.iter().map(|x| x.0.clone()).collect();
+    wait_terminal(&tracks, &probe_names, deadline).await;
+    let stats = standin.stats().await;
+    let submit: HashMap<String, f64> = stats["jobs"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|j| {
+            Some((
+                j["jobId"].as_str()?.to_string(),
+                parse_time(j["submitTime"].as_str()?)?,
+            ))
+        })
+        .collect();
+    let snapshot = tracks.lock().unwrap().clone();
+    let mut lat: Vec<f64> = sent
+        .iter()
+        .filter_map(|(name, at)| {
+            let id = snapshot.get(name)?.job_id.clone()?;
+            Some(submit.get(&id)? - at)
+        })
+        .collect();
+    // Where the time goes, step by step (API server times from its audit log).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let audit = audit_first_writes(&ns, probe_audit_offset);
+    let mut steps: [Vec<f64>; 4] = Default::default();
+    for (name, at) in &sent {
+        let (Some((Some(create), Some(first))), Some(submitted)) = (
+            audit.get(name),
+            snapshot
+                .get(name)
+                .and_then(|t| t.job_id.as_ref())
+                .and_then(|id| submit.get(id)),
+        ) else {
+            continue;
+        };
+        steps[0].push(create.done - at);
+        steps[1].push(first.received - create.done);
+        steps[2].push(first.done - first.received);
+        steps[3].push(submitted - first.done);
+    }
+    for (i, step) in steps.iter_mut().enumerate() {
+        step.sort_by(f64::total_cmp);
+        r.lat_steps[i] = (percentile(step, 50.0), percentile(step, 99.0));
+    }
+    lat.sort_by(f64::total_cmp);
+    r.lat_n = lat.len();
+    r.lat_p50 = percentile(&lat, 50.0);
+    r.lat_p99 = percentile(&lat, 99.0);
+    r.lat_max = lat.last().copied().unwrap_or(f64::NAN);
+    r.load_after = loadavg();
+
+    watcher_task.abort();
+    drop(op);
+    drop(standin);
+    // The namespace and its objects go, so the next run starts clean.
+    let nss: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    let _ = nss.delete(&ns, &Default::default()).await;
+    r
+}
