@@ -11,16 +11,18 @@ WORKDIR /src
 
 # Dependencies first, in their own layer: it is rebuilt only when the
 # manifests or the lock file change. Stub targets stand in for the sources of
-# both workspace members ("." and "standin").
+# the workspace members (".", "standin" and the tests' helpers, "testkit").
 COPY Cargo.toml Cargo.lock ./
 COPY standin/Cargo.toml standin/Cargo.toml
-RUN mkdir -p src standin/src \
+COPY testkit/Cargo.toml testkit/Cargo.toml
+RUN mkdir -p src standin/src testkit/src \
     && echo 'fn main() {}' > src/main.rs \
     && touch src/lib.rs \
     && echo 'fn main() {}' > standin/src/main.rs \
     && touch standin/src/lib.rs \
+    && touch testkit/src/lib.rs \
     && cargo build --release --locked --bin comprehend-operator \
-    && rm -rf src standin/src
+    && rm -rf src standin/src testkit/src
 
 # Then the operator itself. `touch` makes cargo rebuild the crate over the
 # stubs whatever the copied files' modification times are.

@@ -67,7 +67,11 @@ fn dockerfile_builds_what_the_tests_build() {
     // The dependency layer stubs every target path of every workspace
     // member, else cargo cannot load the workspace.
     let stub_run = builds[0];
-    for (member, manifest) in [("", "Cargo.toml"), ("standin/", "standin/Cargo.toml")] {
+    for (member, manifest) in [
+        ("", "Cargo.toml"),
+        ("standin/", "standin/Cargo.toml"),
+        ("testkit/", "testkit/Cargo.toml"),
+    ] {
         let text = read(manifest);
         assert!(
             instructions
@@ -90,7 +94,7 @@ fn dockerfile_builds_what_the_tests_build() {
         }
     }
     assert!(
-        read("Cargo.toml").contains("members = [\".\", \"standin\"]"),
+        read("Cargo.toml").contains("members = [\".\", \"standin\", \"testkit\"]"),
         "the workspace members changed: update the Dockerfile's stubs"
     );
     // The runtime stage: non-root, labelled, port and entrypoint.
