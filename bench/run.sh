@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make bench`: builds the RELEASE binaries (operator and stand-in) and the
-# benchmark (examples/bench.rs), then runs it against a fresh control plane of
+# benchmark (examples/bench/), then runs it against a fresh control plane of
 # its own (tests/env/with-env.sh: etcd + kube-apiserver, audit log) and writes
 # the table into BENCHMARKS.md. Not part of `make test`.
 #
