@@ -9,10 +9,9 @@ use crate::kernel::conditions::Notice;
 use crate::kernel::status::MANAGER;
 
 /// Publishes events.k8s.io/v1 Events. Unlike kube-runtime's `Recorder`, it
-/// keeps no cache of past events (which, with thousands of resources each
-/// emitting a few events, held tens of MiB for six minutes): the operator
-/// emits an event only when a reason changes, so there is nothing to
-/// deduplicate.
+/// keeps no cache of past events, which grows with the number of resources:
+/// the operator emits an event only when a reason changes, so there is
+/// nothing to deduplicate.
 #[derive(Clone)]
 pub struct Events {
     client: Client,

@@ -5,6 +5,7 @@
 pub mod conditions;
 pub mod error;
 pub mod events;
+pub mod finalizer;
 pub mod memory;
 pub mod status;
 pub mod watch;

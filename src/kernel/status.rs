@@ -22,8 +22,8 @@ pub const MANAGER: &str = "comprehend-operator";
 
 /// Status writes (with their events) in flight at once, per controller.
 /// Each one in flight may need a connection to the API server, and every
-/// connection opened stays in the client's pool: 128 concurrent reconciles
-/// left about 150 idle connections (some 10 MiB) after a burst.
+/// connection opened stays in the client's pool, so this bounds the idle
+/// connections a burst leaves behind (BENCHMARKS.md has the measurements).
 const WRITES_IN_FLIGHT: usize = 16;
 
 /// Writes statuses for both controllers: only when they change, remembered
