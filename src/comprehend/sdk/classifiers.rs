@@ -15,7 +15,8 @@ use aws_sdk_comprehend::Client;
 
 use super::errors::{build_error, classify_error, malformed};
 use super::{
-    rfc3339, sdk_document_reader_config, sdk_tags, sdk_vpc_config, LIST_PAGE_SIZE, MAX_LIST_PAGES,
+    rfc3339, sdk_document_reader_config, sdk_tags, sdk_vpc_config, PageLimit, LIST_PAGE_SIZE,
+    MAX_LIST_PAGES,
 };
 use crate::comprehend::{
     AwsError, ClassifierDescription, ClassifierMetrics, CreateClassifierRequest,
@@ -34,16 +35,15 @@ pub(super) async fn find(
         .build();
     let wanted_version = version_name.filter(|v| !v.is_empty());
     let mut newest: Option<DocumentClassifierProperties> = None;
-    let mut next_token: Option<String> = None;
-    for _ in 0..MAX_LIST_PAGES {
-        let page = client
-            .list_document_classifiers()
-            .filter(filter.clone())
-            .max_results(LIST_PAGE_SIZE)
-            .set_next_token(next_token.clone())
-            .send()
-            .await
-            .map_err(|e| classify_error(&e))?;
+    let mut pages = client
+        .list_document_classifiers()
+        .filter(filter)
+        .into_paginator()
+        .page_size(LIST_PAGE_SIZE)
+        .stop_on_duplicate_token(true)
+        .send();
+    let mut limit = PageLimit::default();
+    while let Some(page) = pages.try_next().await.map_err(|e| classify_error(&e))? {
         for classifier in page.document_classifier_properties_list() {
             // The entries carry no name of their own; the ARN does. As
             // for jobs, a lenient endpoint's near miss is skipped.
@@ -65,17 +65,13 @@ pub(super) async fn find(
                 newest = Some(classifier.clone());
             }
         }
-        match page.next_token().filter(|t| !t.is_empty()) {
-            // A token that repeats would loop for ever; treat it as the end.
-            Some(token) if next_token.as_deref() != Some(token) => {
-                next_token = Some(token.to_owned());
-            }
-            _ => return newest.map(|c| describe_classifier_props(&c)).transpose(),
+        if limit.exceeded_after(page.next_token()) {
+            return Err(malformed(&format!(
+                "ListDocumentClassifiers returned more than {MAX_LIST_PAGES} pages for DocumentClassifierName {name:?}"
+            )));
         }
     }
-    Err(malformed(&format!(
-        "ListDocumentClassifiers returned more than {MAX_LIST_PAGES} pages for DocumentClassifierName {name:?}"
-    )))
+    newest.map(|c| describe_classifier_props(&c)).transpose()
 }
 
 /// Starts training a classifier (CreateDocumentClassifier) and returns its ARN.

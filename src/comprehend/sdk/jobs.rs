@@ -11,7 +11,8 @@ use aws_sdk_comprehend::Client;
 
 use super::errors::{build_error, classify_error, malformed};
 use super::{
-    rfc3339, sdk_document_reader_config, sdk_tags, sdk_vpc_config, LIST_PAGE_SIZE, MAX_LIST_PAGES,
+    rfc3339, sdk_document_reader_config, sdk_tags, sdk_vpc_config, PageLimit, LIST_PAGE_SIZE,
+    MAX_LIST_PAGES,
 };
 use crate::comprehend::{AwsError, JobDescription, ModelRef, StartJobRequest, StartedJob};
 
@@ -24,17 +25,16 @@ pub(super) async fn find_by_name(
     let filter = DocumentClassificationJobFilter::builder()
         .job_name(job_name)
         .build();
+    let mut pages = client
+        .list_document_classification_jobs()
+        .filter(filter)
+        .into_paginator()
+        .page_size(LIST_PAGE_SIZE)
+        .stop_on_duplicate_token(true)
+        .send();
+    let mut limit = PageLimit::default();
     let mut found: Vec<DocumentClassificationJobProperties> = Vec::new();
-    let mut next_token: Option<String> = None;
-    for _ in 0..MAX_LIST_PAGES {
-        let page = client
-            .list_document_classification_jobs()
-            .filter(filter.clone())
-            .max_results(LIST_PAGE_SIZE)
-            .set_next_token(next_token.clone())
-            .send()
-            .await
-            .map_err(|e| classify_error(&e))?;
+    while let Some(page) = pages.try_next().await.map_err(|e| classify_error(&e))? {
         // The filter should already match exactly; checking again
         // keeps a lenient endpoint from handing us a stranger's job.
         found.extend(
@@ -43,20 +43,14 @@ pub(super) async fn find_by_name(
                 .filter(|job| job.job_name().is_none_or(|n| n == job_name))
                 .cloned(),
         );
-        match page.next_token().filter(|t| !t.is_empty()) {
-            // A token that repeats would loop for ever; treat it as the end.
-            Some(token) if next_token.as_deref() != Some(token) => {
-                next_token = Some(token.to_owned());
-            }
-            _ => {
-                found.sort_by(|a, b| b.submit_time().cmp(&a.submit_time()));
-                return found.iter().map(|job| describe_props(job, None)).collect();
-            }
+        if limit.exceeded_after(page.next_token()) {
+            return Err(malformed(&format!(
+                "ListDocumentClassificationJobs returned more than {MAX_LIST_PAGES} pages for JobName {job_name:?}"
+            )));
         }
     }
-    Err(malformed(&format!(
-        "ListDocumentClassificationJobs returned more than {MAX_LIST_PAGES} pages for JobName {job_name:?}"
-    )))
+    found.sort_by(|a, b| b.submit_time().cmp(&a.submit_time()));
+    found.iter().map(|job| describe_props(job, None)).collect()
 }
 
 /// Starts a job (StartDocumentClassificationJob) and returns what the answer

@@ -62,13 +62,14 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// buffers and TLS state) for 90 s.
 const IDLE_CONNECTIONS_PER_HOST: usize = 8;
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-/// Page size for ListDocumentClassificationJobs (the API allows 1-500; a
-/// name filter normally matches one job, so this is only an upper bound).
+/// Page size for ListDocumentClassificationJobs and ListDocumentClassifiers
+/// (the API allows 1-500; a name filter normally matches one job or a few
+/// classifier versions, so this is only an upper bound).
 const LIST_PAGE_SIZE: i32 = 100;
-/// Pages of ListDocumentClassificationJobs we follow before giving up. A name
-/// matches one job (or a few retried ones), so hitting this means an endpoint
-/// that keeps inventing tokens; failing beats looping for ever, and returning
-/// a partial answer could hide the job and start it twice.
+/// Pages of a List operation we read before giving up. A name matches one
+/// job (or a few retried ones), so hitting this means an endpoint that keeps
+/// inventing tokens; failing beats looping for ever, and returning a partial
+/// answer could hide the job and start it twice.
 const MAX_LIST_PAGES: usize = 50;
 
 /// The retry policy every region client gets.
@@ -325,4 +326,38 @@ fn sdk_document_reader_config(
 fn rfc3339(t: &DateTime) -> Option<String> {
     // `secs()` is the floor, so dropping the nanos truncates toward the past.
     DateTime::from_secs(t.secs()).fmt(Format::DateTime).ok()
+}
+
+/// The page limit of one listing read through an SDK paginator.
+///
+/// What the paginator (`into_paginator().send()`) does itself: it requests a
+/// page only when asked for the next one, and it ends the listing on a
+/// missing or empty NextToken and on a NextToken equal to the one it just
+/// sent (`stop_on_duplicate_token`, on by default; the listings set it
+/// explicitly so the guarantee does not rest on a default). A repeated token
+/// therefore needs no guard here. What it does not do is stop on distinct
+/// tokens that never end, or on tokens that cycle (a, b, a, ...): this
+/// counts the pages so that such a listing fails after [`MAX_LIST_PAGES`]
+/// requests, as the hand-written loop did.
+#[derive(Debug, Default)]
+struct PageLimit {
+    /// Pages read so far.
+    pages: usize,
+    /// The previous page's NextToken: the one the paginator sent for the
+    /// page now being read.
+    sent: Option<String>,
+}
+
+impl PageLimit {
+    /// Records one page by its NextToken. True when that was the last page
+    /// allowed and the paginator would still request another; a listing
+    /// that ends on that page (no token, or the token just sent) is within
+    /// the limit.
+    fn exceeded_after(&mut self, next_token: Option<&str>) -> bool {
+        self.pages += 1;
+        let next = next_token.filter(|t| !t.is_empty());
+        let more = next.is_some() && next != self.sent.as_deref();
+        self.sent = next.map(str::to_owned);
+        more && self.pages >= MAX_LIST_PAGES
+    }
 }

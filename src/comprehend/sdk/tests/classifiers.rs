@@ -4,179 +4,30 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_comprehend::operation::create_document_classifier::{
-    CreateDocumentClassifierInput, CreateDocumentClassifierOutput,
-};
+use aws_sdk_comprehend::operation::create_document_classifier::CreateDocumentClassifierOutput;
 use aws_sdk_comprehend::operation::delete_document_classifier::DeleteDocumentClassifierOutput;
 use aws_sdk_comprehend::operation::describe_document_classifier::DescribeDocumentClassifierOutput;
 use aws_sdk_comprehend::operation::list_document_classifiers::ListDocumentClassifiersOutput;
 use aws_sdk_comprehend::operation::stop_training_document_classifier::StopTrainingDocumentClassifierOutput;
 use aws_sdk_comprehend::types::{
-    AugmentedManifestsDocumentTypeFormat, AugmentedManifestsListItem, ClassifierEvaluationMetrics,
-    ClassifierMetadata, DocumentClassifierDataFormat, DocumentClassifierDocumentTypeFormat,
-    DocumentClassifierDocuments, DocumentClassifierInputDataConfig, DocumentClassifierMode,
+    ClassifierEvaluationMetrics, ClassifierMetadata, DocumentClassifierInputDataConfig,
     DocumentClassifierOutputDataConfig, DocumentClassifierProperties, DocumentReadAction,
-    DocumentReadFeatureTypes, DocumentReadMode, LanguageCode, ModelStatus, Split, Tag,
+    LanguageCode, ModelStatus,
 };
 use aws_sdk_comprehend::Client;
 use aws_smithy_mocks::{mock, Rule};
 use aws_smithy_types::DateTime;
 
+use super::fixtures::{full_classifier_request, full_expected_classifier_input};
 use super::{client_without_retries, CLASSIFIER, NOON, ROLE};
 use crate::comprehend::sdk::classifiers::classifier_name_of_arn;
 use crate::comprehend::sdk::{AwsComprehend, LIST_PAGE_SIZE, MAX_LIST_PAGES};
 use crate::comprehend::{
-    AugmentedManifest, ClassifierDescription, ClassifierDocuments, ClassifierMetrics, Comprehend,
-    CreateClassifierRequest, DocumentReaderConfig, ErrorKind, VpcConfig,
+    ClassifierDescription, ClassifierDocuments, ClassifierMetrics, Comprehend,
+    CreateClassifierRequest, DocumentReaderConfig, ErrorKind,
 };
 
 const NEWS: &str = "arn:aws:comprehend:eu-west-1:111122223333:document-classifier/news";
-const MODEL_KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/model";
-const MODEL_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"comprehend:ImportModel","Resource":"*"}]}"#;
-
-pub(super) fn full_classifier_request() -> CreateClassifierRequest {
-    CreateClassifierRequest {
-        name: "news".into(),
-        version_name: Some("v1".into()),
-        language_code: "en".into(),
-        mode: Some("MULTI_LABEL".into()),
-        data_format: Some("AUGMENTED_MANIFEST".into()),
-        s3_uri: Some("s3://train-bucket/train.csv".into()),
-        test_s3_uri: Some("s3://train-bucket/test.csv".into()),
-        label_delimiter: Some("|".into()),
-        augmented_manifests: vec![
-            AugmentedManifest {
-                s3_uri: "s3://train-bucket/train.manifest".into(),
-                split: Some("TRAIN".into()),
-                attribute_names: vec!["labels".into(), "extra".into()],
-                annotation_data_s3_uri: Some("s3://train-bucket/annotations/".into()),
-                source_documents_s3_uri: Some("s3://train-bucket/pdfs/".into()),
-                document_type: Some("SEMI_STRUCTURED_DOCUMENT".into()),
-            },
-            AugmentedManifest {
-                s3_uri: "s3://train-bucket/test.manifest".into(),
-                split: Some("TEST".into()),
-                attribute_names: vec!["labels".into()],
-                annotation_data_s3_uri: None,
-                source_documents_s3_uri: None,
-                document_type: None,
-            },
-        ],
-        document_type: Some("SEMI_STRUCTURED_DOCUMENT".into()),
-        documents: Some(ClassifierDocuments {
-            s3_uri: "s3://train-bucket/pdfs/".into(),
-            test_s3_uri: Some("s3://train-bucket/test-pdfs/".into()),
-        }),
-        document_reader_config: Some(DocumentReaderConfig {
-            document_read_action: "TEXTRACT_ANALYZE_DOCUMENT".into(),
-            document_read_mode: Some("FORCE_DOCUMENT_READ_ACTION".into()),
-            feature_types: vec!["TABLES".into(), "FORMS".into()],
-        }),
-        output_s3_uri: Some("s3://out-bucket/classifier/".into()),
-        output_kms_key_id: Some("alias/out".into()),
-        flywheel_stats_s3_prefix: Some("s3://lake-bucket/stats/".into()),
-        data_access_role_arn: ROLE.into(),
-        volume_kms_key_id: Some("alias/volume".into()),
-        model_kms_key_id: Some(MODEL_KEY.into()),
-        model_policy: Some(MODEL_POLICY.into()),
-        vpc_config: Some(VpcConfig {
-            security_group_ids: vec!["sg-1".into()],
-            subnets: vec!["subnet-a".into(), "subnet-b".into()],
-        }),
-        tags: BTreeMap::from([
-            ("team".to_string(), "docs".to_string()),
-            ("cost-center".to_string(), "42".to_string()),
-        ]),
-        client_request_token: "7a0d0e9c-1b2c-4d5e-8f90-a1b2c3d4e5f6".into(),
-    }
-}
-
-/// The SDK input `full_classifier_request` must become, built
-/// independently of the code under test.
-fn full_expected_classifier_input() -> CreateDocumentClassifierInput {
-    CreateDocumentClassifierInput::builder()
-        .document_classifier_name("news")
-        .version_name("v1")
-        .language_code(LanguageCode::En)
-        .mode(DocumentClassifierMode::MultiLabel)
-        .input_data_config(
-            DocumentClassifierInputDataConfig::builder()
-                .data_format(DocumentClassifierDataFormat::AugmentedManifest)
-                .s3_uri("s3://train-bucket/train.csv")
-                .test_s3_uri("s3://train-bucket/test.csv")
-                .label_delimiter("|")
-                .augmented_manifests(
-                    AugmentedManifestsListItem::builder()
-                        .s3_uri("s3://train-bucket/train.manifest")
-                        .split(Split::Train)
-                        .attribute_names("labels")
-                        .attribute_names("extra")
-                        .annotation_data_s3_uri("s3://train-bucket/annotations/")
-                        .source_documents_s3_uri("s3://train-bucket/pdfs/")
-                        .document_type(AugmentedManifestsDocumentTypeFormat::SemiStructuredDocument)
-                        .build()
-                        .unwrap(),
-                )
-                .augmented_manifests(
-                    AugmentedManifestsListItem::builder()
-                        .s3_uri("s3://train-bucket/test.manifest")
-                        .split(Split::Test)
-                        .attribute_names("labels")
-                        .build()
-                        .unwrap(),
-                )
-                .document_type(DocumentClassifierDocumentTypeFormat::SemiStructuredDocument)
-                .documents(
-                    DocumentClassifierDocuments::builder()
-                        .s3_uri("s3://train-bucket/pdfs/")
-                        .test_s3_uri("s3://train-bucket/test-pdfs/")
-                        .build()
-                        .unwrap(),
-                )
-                .document_reader_config(
-                    aws_sdk_comprehend::types::DocumentReaderConfig::builder()
-                        .document_read_action(DocumentReadAction::TextractAnalyzeDocument)
-                        .document_read_mode(DocumentReadMode::ForceDocumentReadAction)
-                        .feature_types(DocumentReadFeatureTypes::Tables)
-                        .feature_types(DocumentReadFeatureTypes::Forms)
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
-        .output_data_config(
-            DocumentClassifierOutputDataConfig::builder()
-                .s3_uri("s3://out-bucket/classifier/")
-                .kms_key_id("alias/out")
-                .flywheel_stats_s3_prefix("s3://lake-bucket/stats/")
-                .build(),
-        )
-        .data_access_role_arn(ROLE)
-        .volume_kms_key_id("alias/volume")
-        .model_kms_key_id(MODEL_KEY)
-        .model_policy(MODEL_POLICY)
-        .vpc_config(
-            aws_sdk_comprehend::types::VpcConfig::builder()
-                .security_group_ids("sg-1")
-                .subnets("subnet-a")
-                .subnets("subnet-b")
-                .build()
-                .unwrap(),
-        )
-        // BTreeMap order: cost-center sorts before team.
-        .tags(
-            Tag::builder()
-                .key("cost-center")
-                .value("42")
-                .build()
-                .unwrap(),
-        )
-        .tags(Tag::builder().key("team").value("docs").build().unwrap())
-        .client_request_token("7a0d0e9c-1b2c-4d5e-8f90-a1b2c3d4e5f6")
-        .build()
-        .unwrap()
-}
-
 fn classifier(arn: &str, version: Option<&str>, submit: i64) -> DocumentClassifierProperties {
     DocumentClassifierProperties::builder()
         .document_classifier_arn(arn)
@@ -418,6 +269,7 @@ fn classifier_pages() -> [Rule; 2] {
     let second_page = mock!(Client::list_document_classifiers)
         .match_requests(|req| {
             req.next_token() == Some("page-2")
+                && req.max_results() == Some(LIST_PAGE_SIZE)
                 && req.filter().and_then(|f| f.document_classifier_name()) == Some("news")
         })
         .then_output(|| {
@@ -515,6 +367,34 @@ async fn find_classifier_gives_up_on_endless_pages() {
         (ErrorKind::Transient, "ResponseError")
     );
     assert_eq!(rule.num_calls(), MAX_LIST_PAGES);
+}
+
+#[tokio::test]
+async fn find_classifier_keeps_the_entries_of_the_page_that_repeats_its_token() {
+    let rule = mock!(Client::list_document_classifiers).then_compute_output(|req| {
+        let submit = match req.next_token() {
+            None => NOON - 60,
+            Some("same") => NOON,
+            Some(other) => panic!("unexpected NextToken {other:?}"),
+        };
+        ListDocumentClassifiersOutput::builder()
+            .document_classifier_properties_list(classifier(
+                &format!("{NEWS}/version/v1"),
+                Some("v1"),
+                submit,
+            ))
+            .next_token("same")
+            .build()
+    });
+    let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
+
+    let found = aws.find_classifier("", "news", Some("v1")).await.unwrap();
+
+    assert_eq!(
+        found.and_then(|c| c.submit_time).as_deref(),
+        Some("2024-05-01T12:00:00Z")
+    );
+    assert_eq!(rule.num_calls(), 2);
 }
 
 const TRAINING_OUTPUT: &str =

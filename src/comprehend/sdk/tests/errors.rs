@@ -18,8 +18,7 @@ use aws_sdk_comprehend::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use aws_smithy_types::body::SdkBody;
 
-use super::classifiers::full_classifier_request;
-use super::jobs::full_request;
+use super::fixtures::{full_classifier_request, full_request};
 use super::{client_without_retries, CLASSIFIER};
 use crate::comprehend::sdk::{
     classify_error, kind_for_code, sdk_retry_config, AwsComprehend, SDK_MAX_ATTEMPTS,

@@ -6,105 +6,22 @@ use std::collections::BTreeMap;
 use aws_sdk_comprehend::config::retry::RetryConfig;
 use aws_sdk_comprehend::operation::describe_document_classification_job::DescribeDocumentClassificationJobOutput;
 use aws_sdk_comprehend::operation::list_document_classification_jobs::ListDocumentClassificationJobsOutput;
-use aws_sdk_comprehend::operation::start_document_classification_job::{
-    StartDocumentClassificationJobInput, StartDocumentClassificationJobOutput,
-};
+use aws_sdk_comprehend::operation::start_document_classification_job::StartDocumentClassificationJobOutput;
 use aws_sdk_comprehend::types::{
-    DocumentClassificationJobProperties, DocumentReadAction, DocumentReadFeatureTypes,
-    DocumentReadMode, InputDataConfig, InputFormat, JobStatus, OutputDataConfig, Tag,
+    DocumentClassificationJobProperties, InputDataConfig, JobStatus, OutputDataConfig,
 };
 use aws_sdk_comprehend::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use aws_smithy_types::DateTime;
 
-use super::{client_without_retries, CLASSIFIER, NOON, ROLE};
+use super::fixtures::{full_expected_input, full_request};
+use super::{client_without_retries, CLASSIFIER, NOON};
 use crate::comprehend::sdk::{AwsComprehend, LIST_PAGE_SIZE, MAX_LIST_PAGES};
 use crate::comprehend::{
-    Comprehend, DocumentReaderConfig, ErrorKind, JobDescription, ModelRef, StartJobRequest,
-    StartedJob, VpcConfig,
+    Comprehend, ErrorKind, JobDescription, ModelRef, StartJobRequest, StartedJob,
 };
 
 const FLYWHEEL: &str = "arn:aws:comprehend:eu-west-1:111122223333:flywheel/news";
-
-pub(super) fn full_request() -> StartJobRequest {
-    StartJobRequest {
-        job_name: "ns-job-0123abcd".into(),
-        model: ModelRef::DocumentClassifier(CLASSIFIER.into()),
-        input_s3_uri: "s3://in-bucket/docs/".into(),
-        input_format: Some("ONE_DOC_PER_FILE".into()),
-        document_reader_config: Some(DocumentReaderConfig {
-            document_read_action: "TEXTRACT_ANALYZE_DOCUMENT".into(),
-            document_read_mode: Some("FORCE_DOCUMENT_READ_ACTION".into()),
-            feature_types: vec!["TABLES".into(), "FORMS".into()],
-        }),
-        output_s3_uri: "s3://out-bucket/results/".into(),
-        output_kms_key_id: Some("alias/out".into()),
-        data_access_role_arn: ROLE.into(),
-        volume_kms_key_id: Some("1234abcd-12ab-34cd-56ef-1234567890ab".into()),
-        vpc_config: Some(VpcConfig {
-            security_group_ids: vec!["sg-1".into(), "sg-2".into()],
-            subnets: vec!["subnet-a".into()],
-        }),
-        tags: BTreeMap::from([
-            ("team".to_string(), "docs".to_string()),
-            ("cost-center".to_string(), "42".to_string()),
-        ]),
-        client_request_token: "6f1c7a52-93a4-4d3e-a2b1-0c9d8e7f6a5b".into(),
-    }
-}
-
-/// The SDK input `full_request` must become, built independently of the
-/// code under test.
-fn full_expected_input() -> StartDocumentClassificationJobInput {
-    StartDocumentClassificationJobInput::builder()
-        .job_name("ns-job-0123abcd")
-        .document_classifier_arn(CLASSIFIER)
-        .input_data_config(
-            InputDataConfig::builder()
-                .s3_uri("s3://in-bucket/docs/")
-                .input_format(InputFormat::OneDocPerFile)
-                .document_reader_config(
-                    aws_sdk_comprehend::types::DocumentReaderConfig::builder()
-                        .document_read_action(DocumentReadAction::TextractAnalyzeDocument)
-                        .document_read_mode(DocumentReadMode::ForceDocumentReadAction)
-                        .feature_types(DocumentReadFeatureTypes::Tables)
-                        .feature_types(DocumentReadFeatureTypes::Forms)
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .output_data_config(
-            OutputDataConfig::builder()
-                .s3_uri("s3://out-bucket/results/")
-                .kms_key_id("alias/out")
-                .build()
-                .unwrap(),
-        )
-        .data_access_role_arn(ROLE)
-        .client_request_token("6f1c7a52-93a4-4d3e-a2b1-0c9d8e7f6a5b")
-        .volume_kms_key_id("1234abcd-12ab-34cd-56ef-1234567890ab")
-        .vpc_config(
-            aws_sdk_comprehend::types::VpcConfig::builder()
-                .security_group_ids("sg-1")
-                .security_group_ids("sg-2")
-                .subnets("subnet-a")
-                .build()
-                .unwrap(),
-        )
-        // BTreeMap order: cost-center sorts before team.
-        .tags(
-            Tag::builder()
-                .key("cost-center")
-                .value("42")
-                .build()
-                .unwrap(),
-        )
-        .tags(Tag::builder().key("team").value("docs").build().unwrap())
-        .build()
-        .unwrap()
-}
 
 fn props(
     id: &str,
@@ -330,6 +247,7 @@ async fn find_follows_next_token_and_picks_the_newest_match() {
     let second_page = mock!(Client::list_document_classification_jobs)
         .match_requests(|req| {
             req.next_token() == Some("page-2")
+                && req.max_results() == Some(LIST_PAGE_SIZE)
                 && req.filter().and_then(|f| f.job_name()) == Some("ns-job")
         })
         .then_output(|| {
@@ -406,5 +324,104 @@ async fn find_gives_up_on_endless_pages() {
 
     assert_eq!(err.kind, ErrorKind::Transient);
     assert_eq!(err.code, "ResponseError");
+    assert_eq!(rule.num_calls(), MAX_LIST_PAGES);
+}
+
+/// The page a stateless listing answers for a request's NextToken: `None`
+/// is page 0 and `token-<n>` asks for page n + 1.
+fn page_number(next_token: Option<&str>) -> usize {
+    next_token.map_or(0, |t| {
+        t.strip_prefix("token-").unwrap().parse::<usize>().unwrap() + 1
+    })
+}
+
+#[tokio::test]
+async fn find_reads_every_page_up_to_the_last_one_allowed() {
+    // One job per page, each newer than the last; the last page allowed
+    // has no NextToken, so the listing ends within the limit.
+    let rule = mock!(Client::list_document_classification_jobs).then_compute_output(|req| {
+        assert_eq!(req.max_results(), Some(LIST_PAGE_SIZE));
+        let n = page_number(req.next_token());
+        let page = ListDocumentClassificationJobsOutput::builder()
+            .document_classification_job_properties_list(props(
+                &format!("job-{n}"),
+                "ns-job",
+                JobStatus::Completed,
+                NOON + n as i64,
+            ));
+        if n + 1 < MAX_LIST_PAGES {
+            page.next_token(format!("token-{n}")).build()
+        } else {
+            page.build()
+        }
+    });
+    let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
+
+    let jobs = aws.find_jobs_by_name("", "ns-job").await.unwrap();
+
+    let ids: Vec<String> = jobs.into_iter().map(|j| j.job_id).collect();
+    let newest_first: Vec<String> = (0..MAX_LIST_PAGES)
+        .rev()
+        .map(|n| format!("job-{n}"))
+        .collect();
+    assert_eq!(ids, newest_first);
+    assert_eq!(rule.num_calls(), MAX_LIST_PAGES);
+}
+
+#[tokio::test]
+async fn find_keeps_the_jobs_of_the_page_that_repeats_its_token() {
+    let rule = mock!(Client::list_document_classification_jobs).then_compute_output(|req| {
+        let (id, submit) = match req.next_token() {
+            None => ("older", NOON - 60),
+            Some("same") => ("newer", NOON),
+            Some(other) => panic!("unexpected NextToken {other:?}"),
+        };
+        ListDocumentClassificationJobsOutput::builder()
+            .document_classification_job_properties_list(props(
+                id,
+                "ns-job",
+                JobStatus::Completed,
+                submit,
+            ))
+            .next_token("same")
+            .build()
+    });
+    let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
+
+    let jobs = aws.find_jobs_by_name("", "ns-job").await.unwrap();
+
+    let ids: Vec<&str> = jobs.iter().map(|j| j.job_id.as_str()).collect();
+    assert_eq!(ids, ["newer", "older"]);
+    assert_eq!(rule.num_calls(), 2);
+}
+
+#[tokio::test]
+async fn find_gives_up_on_tokens_that_cycle() {
+    // a, b, a, b, ...: no token repeats the one just sent, so only the page
+    // limit ends the listing.
+    let rule = mock!(Client::list_document_classification_jobs).then_compute_output(|req| {
+        let next = if req.next_token() == Some("a") {
+            "b"
+        } else {
+            "a"
+        };
+        ListDocumentClassificationJobsOutput::builder()
+            .next_token(next)
+            .build()
+    });
+    let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
+
+    let err = aws.find_jobs_by_name("", "ns-job").await.unwrap_err();
+
+    assert_eq!(
+        (err.kind, err.code.as_str()),
+        (ErrorKind::Transient, "ResponseError")
+    );
+    assert_eq!(
+        err.message,
+        format!(
+            "ListDocumentClassificationJobs returned more than {MAX_LIST_PAGES} pages for JobName \"ns-job\""
+        )
+    );
     assert_eq!(rule.num_calls(), MAX_LIST_PAGES);
 }

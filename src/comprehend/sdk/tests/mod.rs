@@ -1,7 +1,8 @@
 //! The SDK-level tests, split like the code: `client` (region clients),
-//! `jobs`, `classifiers` and `errors`. Each drives [`AwsComprehend`] over a
-//! client whose answers come from `aws-smithy-mocks` rules; the helpers and
-//! fixtures they share are here.
+//! `pages` (the page limit of the listings), `jobs`, `classifiers` and
+//! `errors`. Most drive `AwsComprehend` over a client whose answers come
+//! from `aws-smithy-mocks` rules; the helpers they share are here, the full
+//! requests in `fixtures`.
 
 use aws_sdk_comprehend::config::retry::RetryConfig;
 use aws_sdk_comprehend::Client;
@@ -10,7 +11,9 @@ use aws_smithy_mocks::{mock_client, Rule, RuleMode};
 mod classifiers;
 mod client;
 mod errors;
+mod fixtures;
 mod jobs;
+mod pages;
 
 const CLASSIFIER: &str =
     "arn:aws:comprehend:eu-west-1:111122223333:document-classifier/news/version/v1";
