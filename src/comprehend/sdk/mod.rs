@@ -352,12 +352,13 @@ impl PageLimit {
     /// Records one page by its NextToken. True when that was the last page
     /// allowed and the paginator would still request another; a listing
     /// that ends on that page (no token, or the token just sent) is within
-    /// the limit.
+    /// the limit. Any page past the limit is over it too, so the listing
+    /// stays bounded even if the paginator did not end where it should.
     fn exceeded_after(&mut self, next_token: Option<&str>) -> bool {
         self.pages += 1;
         let next = next_token.filter(|t| !t.is_empty());
         let more = next.is_some() && next != self.sent.as_deref();
         self.sent = next.map(str::to_owned);
-        more && self.pages >= MAX_LIST_PAGES
+        (more && self.pages >= MAX_LIST_PAGES) || self.pages > MAX_LIST_PAGES
     }
 }
