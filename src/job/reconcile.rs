@@ -108,6 +108,37 @@ impl Context {
     }
 }
 
+#[cfg(test)]
+impl Context {
+    /// A context for unit tests, as [`run`] builds it but with no watch:
+    /// the slots count as seeded already (a reconcile waits for that first),
+    /// no DocumentClassifier is known, and the wake-ups a released slot
+    /// sends arrive on the returned receiver.
+    pub(crate) fn for_test(
+        client: Client,
+        comprehend: Arc<dyn Comprehend>,
+        settings: Settings,
+    ) -> (Self, mpsc::UnboundedReceiver<ObjectRef<ClassificationJob>>) {
+        let (wake, woken) = mpsc::unbounded_channel();
+        // The receiver keeps the value after the sender is gone.
+        let (_, seeded) = watch::channel(true);
+        let metrics = Arc::new(Metrics::default());
+        let ctx = Context {
+            status: StatusWriter::new(client.clone(), &settings, metrics.clone()),
+            slots: SlotPool::new(settings.max_active_jobs),
+            wake,
+            failures: Failures::default(),
+            seeded,
+            classifiers: Vec::new(),
+            client,
+            comprehend,
+            metrics,
+            settings,
+        };
+        (ctx, woken)
+    }
+}
+
 fn key_of(job: &ClassificationJob) -> String {
     format!("{}/{}", job.namespace().unwrap_or_default(), job.name_any())
 }
@@ -580,3 +611,6 @@ async fn housekeeping(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

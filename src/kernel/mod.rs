@@ -8,4 +8,6 @@ pub mod events;
 pub mod finalizer;
 pub mod memory;
 pub mod status;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod watch;

@@ -1,0 +1,461 @@
+//! Each path of the ClassificationJob reconcile, against an in-memory
+//! Comprehend ([`FakeComprehend`]) and a mocked API server whose verifier
+//! answers every request the reconcile makes, in order.
+
+use serde_json::Value;
+
+use super::*;
+use crate::comprehend::fake::FakeComprehend;
+use crate::job::crd::{ClassificationJobSpec, ClassifierRef};
+use crate::job::fixtures::{self, desc, err, spec};
+use crate::job::status::{condition, spec_hash, SUCCEEDED};
+use crate::kernel::conditions::Observed;
+use crate::kernel::testing::{drive, mock_api, requeue_after, ApiServer};
+
+const REGION: &str = "us-east-1";
+const KEY: &str = "team-a/daily";
+const UID: &str = "0b6f0d4e-3c1a-4e53-9d3c-5a2f1b7c9e10";
+/// The job name derived from the fixture's namespace, name and UID.
+const DERIVED: &str = "team-a.daily-0b6f0d4e-3c1a-4e53-9d3c-5a2f1b7c9e10";
+
+const LIST: &str = "ListDocumentClassificationJobs";
+const START: &str = "StartDocumentClassificationJob";
+const DESCRIBE: &str = "DescribeDocumentClassificationJob";
+const EVERY_OPERATION: [&str; 8] = [
+    LIST,
+    START,
+    DESCRIBE,
+    "ListDocumentClassifiers",
+    "CreateDocumentClassifier",
+    "DescribeDocumentClassifier",
+    "StopTrainingDocumentClassifier",
+    "DeleteDocumentClassifier",
+];
+
+struct Test {
+    ctx: Arc<Context>,
+    fake: Arc<FakeComprehend>,
+    woken: mpsc::UnboundedReceiver<ObjectRef<ClassificationJob>>,
+}
+
+/// A context over a mocked API server that stores `job`.
+fn setup(job: &ClassificationJob, settings: Settings) -> (Test, ApiServer) {
+    let (client, api) = mock_api(job);
+    let fake = Arc::new(FakeComprehend::default());
+    let (ctx, woken) = Context::for_test(client, fake.clone(), settings);
+    let test = Test {
+        ctx: Arc::new(ctx),
+        fake,
+        woken,
+    };
+    (test, api)
+}
+
+/// The fixture resource, as stored (with a resourceVersion).
+fn new_job(spec: ClassificationJobSpec) -> ClassificationJob {
+    let mut job = fixtures::job(spec);
+    job.metadata.resource_version = Some("1".into());
+    job
+}
+
+/// A resource whose job `abc123` was started under the derived name and
+/// last seen in `job_status`.
+fn started(job_status: &str) -> ClassificationJob {
+    let mut job = new_job(spec());
+    let mut status = ClassificationJobStatus {
+        spec_hash: Some(spec_hash(&job.spec)),
+        ..Default::default()
+    };
+    status::apply_description(&mut status, &desc(job_status), at());
+    job.status = Some(status);
+    job
+}
+
+/// Generation 1, observed at the fixtures' time.
+fn at() -> Observed {
+    Observed::new(Some(1), fixtures::now())
+}
+
+fn status_of(written: Value) -> ClassificationJobStatus {
+    serde_json::from_value(written).expect("a ClassificationJob status")
+}
+
+/// `status/reason` of a condition.
+fn cond(status: &ClassificationJobStatus, type_: &str) -> String {
+    let c = condition(status, type_).unwrap_or_else(|| panic!("no {type_} condition"));
+    format!("{}/{}", c.status, c.reason)
+}
+
+fn total_calls(fake: &FakeComprehend) -> usize {
+    EVERY_OPERATION.iter().map(|op| fake.calls(op)).sum()
+}
+
+fn assert_event(event: &Value, reason: &str, type_: &str) {
+    assert_eq!(event["reason"], reason, "{event}");
+    assert_eq!(event["type"], type_, "{event}");
+}
+
+/// A poll delay: the 30 s poll interval, jittered by 10%.
+fn assert_polls(action: &Action) {
+    let after = requeue_after(action).expect("a requeue");
+    assert!(
+        (27.0..=33.0).contains(&after.as_secs_f64()),
+        "{after:?} is no poll delay"
+    );
+}
+
+#[tokio::test]
+async fn start_records_the_job_name_then_starts_once_then_writes_the_job_id() {
+    let job = new_job(spec());
+    let (t, api) = setup(&job, Settings::default());
+    let fake = t.fake.clone();
+    let (result, _) = drive(
+        api,
+        reconcile(Arc::new(job), t.ctx.clone()),
+        |mut api| async move {
+            let starting = status_of(api.status_patch().await);
+            assert_eq!(cond(&starting, SUCCEEDED), "Unknown/Starting");
+            assert_eq!(starting.job_name.as_deref(), Some(DERIVED));
+            assert_eq!(starting.spec_hash, Some(spec_hash(&spec())));
+            assert_eq!(starting.job_id, None);
+            assert_eq!(
+                (fake.calls(LIST), fake.calls(START)),
+                (1, 0),
+                "the name is looked for and recorded before Start"
+            );
+            let submitted = status_of(api.status_patch().await);
+            assert_eq!(fake.calls(START), 1);
+            assert_eq!(submitted.job_id.as_deref(), Some("job0001"));
+            assert_eq!(submitted.job_name.as_deref(), Some(DERIVED));
+            assert_eq!(cond(&submitted, SUCCEEDED), "Unknown/Submitted");
+            assert_event(&api.event().await, "Started", "Normal");
+            api
+        },
+    )
+    .await;
+    assert_polls(&result.expect("reconcile"));
+    assert_eq!(t.fake.calls(START), 1);
+    let jobs = t.fake.jobs();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].job_name.as_deref(), Some(DERIVED));
+    assert_eq!(
+        t.ctx.slots.active(REGION),
+        1,
+        "the started job holds a slot"
+    );
+}
+
+#[tokio::test]
+async fn a_start_already_recorded_starts_without_recording_it_again() {
+    // A retry after Start failed (or a crash before it): the record stays.
+    let mut job = new_job(spec());
+    let request = plan::start_request(&job, None).expect("a valid spec");
+    let mut recorded = ClassificationJobStatus::default();
+    let hash = spec_hash(&job.spec);
+    status::apply_starting(&mut recorded, &request, &hash, at());
+    job.status = Some(recorded);
+    let (t, api) = setup(&job, Settings::default());
+    let fake = t.fake.clone();
+    let (result, _) = drive(
+        api,
+        reconcile(Arc::new(job), t.ctx.clone()),
+        |mut api| async move {
+            let submitted = status_of(api.status_patch().await);
+            assert_eq!(fake.calls(START), 1, "no second record before Start");
+            assert_eq!(submitted.job_id.as_deref(), Some("job0001"));
+            assert_event(&api.event().await, "Started", "Normal");
+            api
+        },
+    )
+    .await;
+    assert_polls(&result.expect("reconcile"));
+    assert_eq!((t.fake.calls(LIST), t.fake.calls(START)), (1, 1));
+}
+
+#[tokio::test]
+async fn a_job_found_under_the_derived_name_is_adopted_not_started() {
+    let job = new_job(spec());
+    let (t, api) = setup(&job, Settings::default());
+    // Started before a crash, its ID never written.
+    t.fake.put_job(desc("IN_PROGRESS"));
+    let (result, _) = drive(
+        api,
+        reconcile(Arc::new(job), t.ctx.clone()),
+        |mut api| async move {
+            let adopted = status_of(api.status_patch().await);
+            assert_eq!(adopted.job_id.as_deref(), Some("abc123"));
+            assert_eq!(adopted.job_name.as_deref(), Some(DERIVED));
+            assert_eq!(adopted.job_status.as_deref(), Some("IN_PROGRESS"));
+            assert_eq!(adopted.spec_hash, Some(spec_hash(&spec())));
+            assert_eq!(cond(&adopted, SUCCEEDED), "Unknown/InProgress");
+            assert_event(&api.event().await, "Running", "Normal");
+            api
+        },
+    )
+    .await;
+    assert_polls(&result.expect("reconcile"));
+    assert_eq!((t.fake.calls(LIST), t.fake.calls(START)), (1, 0));
+    assert_eq!(t.fake.jobs().len(), 1);
+    assert_eq!(t.ctx.slots.active(REGION), 1);
+}
+
+#[tokio::test]
+async fn a_started_job_is_described_and_written_only_when_it_changed() {
+    let job = started("SUBMITTED");
+    let (t, api) = setup(&job, Settings::default());
+    t.fake.put_job(desc("IN_PROGRESS"));
+    let (result, api) = drive(
+        api,
+        reconcile(Arc::new(job), t.ctx.clone()),
+        |mut api| async move {
+            let running = status_of(api.status_patch().await);
+            assert_eq!(running.job_status.as_deref(), Some("IN_PROGRESS"));
+            assert_eq!(cond(&running, SUCCEEDED), "Unknown/InProgress");
+            assert_event(&api.event().await, "Running", "Normal");
+            api
+        },
+    )
+    .await;
+    assert_polls(&result.expect("reconcile"));
+    assert_eq!(t.fake.calls(DESCRIBE), 1);
+
+    // Nothing changed since: Describe again, write nothing.
+    let seen: ClassificationJob = api.object();
+    let (result, _) = drive(
+        api,
+        reconcile(Arc::new(seen), t.ctx.clone()),
+        |api| async move { api },
+    )
+    .await;
+    assert_polls(&result.expect("reconcile"));
+    assert_eq!(t.fake.calls(DESCRIBE), 2);
+    assert_eq!(t.fake.calls(LIST) + t.fake.calls(START), 0);
+}
+
+#[tokio::test]
+async fn a_completed_job_settles_true_and_releases_its_slot_to_a_waiter() {
+    let settings = Settings {
+        max_active_jobs: 1,
+        ..Settings::default()
+    };
+    let job = started("IN_PROGRESS");
+    let (mut t, api) = setup(&job, settings);
+    t.fake.put_job(desc("IN_PROGRESS"));
+    t.fake.set_job_status("abc123", "COMPLETED");
+    t.ctx.slots.hold(REGION, KEY);
+    let waiter = t.ctx.slots.try_acquire(REGION, "team-a/next", 0);
+    assert!(matches!(waiter, Slot::Queued { .. }), "{waiter:?}");
+    let (result, _) = drive(
+        api,
+        reconcile(Arc::new(job), t.ctx.clone()),
+        |mut api| async move {
+            let done = status_of(api.status_patch().await);
+            assert_eq!(cond(&done, SUCCEEDED), "True/Completed");
+            assert_eq!(cond(&done, status::READY), "True/Completed");
+            assert_eq!(
+                done.output_s3_uri.as_deref(),
+                desc("COMPLETED").output_s3_uri.as_deref()
+            );
+            assert!(done.end_time.is_some());
+            assert_event(&api.event().await, "Completed", "Normal");
+            api
+        },
+    )
+    .await;
+    assert_eq!(requeue_after(&result.expect("reconcile")), None);
+    assert_eq!(t.fake.calls(DESCRIBE), 1);
+    assert_eq!(t.ctx.slots.active(REGION), 0, "the slot is released");
+    let woken = t.woken.try_recv().expect("the waiter is woken");
+    assert_eq!(woken, ObjectRef::new("next").within("team-a"));
+}
+
+#[tokio::test]
+async fn a_finished_resource_costs_no_call_and_no_write() {
+    let job = started("COMPLETED");
+    let (t, api) = setup(&job, Settings::default());
+    let (result, _) = drive(
+        api,
+        reconcile(Arc::new(job), t.ctx.clone()),
+        |api| async move { api },
+    )
+    .await;
+    assert_eq!(requeue_after(&result.expect("reconcile")), None);
+    assert_eq!(total_calls(&t.fake), 0);
+}
+
+#[tokio::test]
+async fn a_finished_resource_past_its_ttl_is_deleted_with_its_uid_as_precondition() {
+    let mut job = started("COMPLETED");
+    job.spec.ttl_seconds_after_finished = Some(60);
+    if let Some(status) = job.status.as_mut() {
+        status.end_time = Some("2020-01-01T00:00:00Z".into());
+    }
+    let (t, api) = setup(&job, Settings::default());
+    let (result, _) = drive(
+        api,
+        reconcile(Arc::new(job), t.ctx.clone()),
+        |mut api| async move {
+            let options = api.delete().await;
+            assert_eq!(options["preconditions"]["uid"], UID, "{options}");
+            assert_eq!(options["propagationPolicy"], "Background", "{options}");
+            api
+        },
+    )
+    .await;
+    assert_eq!(requeue_after(&result.expect("reconcile")), None);
+    assert_eq!(total_calls(&t.fake), 0);
+}
+
+#[tokio::test]
+async fn a_full_active_job_cap_queues_without_calling_aws() {
+    let settings = Settings {
+        max_active_jobs: 1,
+        ..Settings::default()
+    };
+    let job = new_job(spec());
+    let (t, api) = setup(&job, settings);
+    t.ctx.slots.hold(REGION, "team-a/other");
+    let (result, _) = drive(
+        api,
+        reconcile(Arc::new(job), t.ctx.clone()),
+        |mut api| async move {
+            let queued = status_of(api.status_patch().await);
+            assert_eq!(cond(&queued, SUCCEEDED), "Unknown/Queued");
+            assert_eq!(cond(&queued, status::READY), "True/Queued");
+            assert_eq!(queued.job_name, None, "nothing recorded while queued");
+            assert_event(&api.event().await, "Queued", "Normal");
+            api
+        },
+    )
+    .await;
+    let after = requeue_after(&result.expect("reconcile"));
+    assert_eq!(after, Some(Duration::from_secs(60)));
+    assert_eq!(total_calls(&t.fake), 0);
+    assert_eq!(t.ctx.slots.queued(), 1);
+}
+
+#[tokio::test]
+async fn a_spec_edited_after_the_start_is_ignored_without_calling_aws() {
+    let mut job = started("COMPLETED");
+    job.spec.input_data_config.s3_uri = "s3://in-bucket/other/".into();
+    job.metadata.generation = Some(2);
+    let (t, api) = setup(&job, Settings::default());
+    let (result, _) = drive(
+        api,
+        reconcile(Arc::new(job), t.ctx.clone()),
+        |mut api| async move {
+            let ignored = status_of(api.status_patch().await);
+            assert_eq!(cond(&ignored, status::READY), "False/SpecChangeIgnored");
+            assert_eq!(cond(&ignored, SUCCEEDED), "True/Completed");
+            assert_eq!(ignored.spec_hash, Some(spec_hash(&spec())), "kept");
+            assert_eq!(ignored.observed_generation, Some(2));
+            assert_event(&api.event().await, "SpecChangeIgnored", "Warning");
+            api
+        },
+    )
+    .await;
+    assert_eq!(requeue_after(&result.expect("reconcile")), None);
+    assert_eq!(total_calls(&t.fake), 0);
+}
+
+#[tokio::test]
+async fn access_denied_on_describe_keeps_the_outcome_open_and_retries() {
+    let job = started("IN_PROGRESS");
+    let (t, api) = setup(&job, Settings::default());
+    t.fake.put_job(desc("IN_PROGRESS"));
+    t.fake.fail_next(
+        DESCRIBE,
+        err(
+            crate::comprehend::ErrorKind::InvalidSpec,
+            "AccessDeniedException",
+        ),
+    );
+    let (result, api) = drive(
+        api,
+        reconcile(Arc::new(job), t.ctx.clone()),
+        |mut api| async move {
+            let denied = status_of(api.status_patch().await);
+            assert_eq!(cond(&denied, SUCCEEDED), "Unknown/AccessDeniedException");
+            assert_eq!(cond(&denied, status::READY), "False/AccessDeniedException");
+            assert_eq!(denied.job_id.as_deref(), Some("abc123"), "the job is kept");
+            assert_event(&api.event().await, "AwsCallFailed", "Warning");
+            api
+        },
+    )
+    .await;
+    let after = requeue_after(&result.expect("reconcile")).expect("a retry");
+    assert!(after <= Duration::from_secs(1), "first backoff: {after:?}");
+    assert_eq!(t.ctx.slots.active(REGION), 1, "the job may run: slot kept");
+
+    // The permission is back: the next Describe restores Ready.
+    let seen: ClassificationJob = api.object();
+    let (result, _) = drive(
+        api,
+        reconcile(Arc::new(seen), t.ctx.clone()),
+        |mut api| async move {
+            let back = status_of(api.status_patch().await);
+            assert_eq!(cond(&back, status::READY), "True/InProgress");
+            assert_event(&api.event().await, "Running", "Normal");
+            api
+        },
+    )
+    .await;
+    assert_polls(&result.expect("reconcile"));
+    assert_eq!(t.fake.calls(DESCRIBE), 2);
+}
+
+#[tokio::test]
+async fn a_fixed_job_name_taken_by_a_foreign_job_is_not_started() {
+    let mut fixed = spec();
+    fixed.job_name = Some("nightly".into());
+    let job = new_job(fixed);
+    let (t, api) = setup(&job, Settings::default());
+    let mut foreign = desc("IN_PROGRESS");
+    foreign.job_id = "foreign1".into();
+    foreign.job_name = Some("nightly".into());
+    t.fake.put_job(foreign);
+    let (result, _) = drive(
+        api,
+        reconcile(Arc::new(job), t.ctx.clone()),
+        |mut api| async move {
+            let taken = status_of(api.status_patch().await);
+            assert_eq!(cond(&taken, SUCCEEDED), "False/JobNameInUse");
+            assert_eq!(cond(&taken, status::READY), "False/JobNameInUse");
+            let message = &condition(&taken, SUCCEEDED).expect("Succeeded").message;
+            assert!(message.contains("foreign1"), "{message}");
+            assert_eq!((taken.job_id, taken.job_name), (None, None));
+            assert_event(&api.event().await, "JobNameInUse", "Warning");
+            api
+        },
+    )
+    .await;
+    assert_eq!(requeue_after(&result.expect("reconcile")), None);
+    assert_eq!((t.fake.calls(LIST), t.fake.calls(START)), (1, 0));
+    assert_eq!(t.fake.jobs().len(), 1);
+    assert_eq!(t.ctx.slots.active(REGION), 0, "the slot is released");
+}
+
+#[tokio::test]
+async fn a_missing_classifier_ref_waits_without_calling_aws() {
+    let mut by_ref = spec();
+    by_ref.document_classifier_arn = None;
+    by_ref.classifier_ref = Some(ClassifierRef {
+        name: "news".into(),
+    });
+    let job = new_job(by_ref);
+    let (t, api) = setup(&job, Settings::default());
+    let (result, _) = drive(
+        api,
+        reconcile(Arc::new(job), t.ctx.clone()),
+        |mut api| async move {
+            let waiting = status_of(api.status_patch().await);
+            assert_eq!(cond(&waiting, SUCCEEDED), "Unknown/WaitingForClassifier");
+            assert_event(&api.event().await, "WaitingForClassifier", "Normal");
+            api
+        },
+    )
+    .await;
+    let after = requeue_after(&result.expect("reconcile"));
+    assert_eq!(after, Some(Duration::from_secs(300)));
+    assert_eq!(total_calls(&t.fake), 0);
+}
