@@ -89,6 +89,27 @@ impl Context {
     }
 }
 
+#[cfg(test)]
+impl Context {
+    /// A context for unit tests, as [`run`] builds it, over `client` (a
+    /// mocked API server).
+    pub(crate) fn for_test(
+        client: Client,
+        comprehend: Arc<dyn Comprehend>,
+        settings: Settings,
+    ) -> Self {
+        let metrics = Arc::new(Metrics::default());
+        Context {
+            status: StatusWriter::new(client.clone(), &settings, metrics.clone()),
+            failures: Failures::default(),
+            client,
+            comprehend,
+            metrics,
+            settings,
+        }
+    }
+}
+
 fn key_of(dc: &DocumentClassifier) -> String {
     format!("{}/{}", dc.namespace().unwrap_or_default(), dc.name_any())
 }
@@ -475,3 +496,6 @@ async fn prune_memory(ctx: Arc<Context>, stores: Vec<Store<DocumentClassifier>>)
         ctx.failures.prune(&cached_rv);
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -137,6 +137,25 @@ impl ApiServer {
         status
     }
 
+    /// Expects a JSON patch of the object itself and applies it as the API
+    /// server would (a failing `test` operation fails the test). Answers the
+    /// patched object and returns the patch.
+    pub(crate) async fn json_patch(&mut self) -> Value {
+        let req = self.next().await;
+        let what = req.describe();
+        assert_eq!(req.method, Method::PATCH, "expected a patch: {what}");
+        assert_eq!(req.path, self.path, "{what}");
+        assert_eq!(req.content_type, "application/json-patch+json", "{what}");
+        let patch: json_patch::Patch =
+            serde_json::from_value(req.body.clone()).expect("a JSON patch");
+        json_patch::patch(&mut self.stored, &patch)
+            .unwrap_or_else(|e| panic!("the patch does not apply ({e}): {what}"));
+        self.bump();
+        let patch = req.body.clone();
+        req.answer(StatusCode::OK, &self.stored);
+        patch
+    }
+
     /// Expects the deletion of the object; answers it as deleted and
     /// returns the delete options sent.
     pub(crate) async fn delete(&mut self) -> Value {
