@@ -24,12 +24,10 @@ use std::time::Duration;
 
 use futures::future::Shared;
 use futures::{FutureExt, StreamExt};
-use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{Controller, WatchStreamExt};
 use kube::{Api, Client, ResourceExt};
-use serde_json::json;
 use tracing::{debug, info, instrument, warn};
 
 use crate::classifier::cleanup::{self, Cleanup, CleanupStep, FINALIZER};
@@ -39,6 +37,7 @@ use crate::classifier::status;
 use crate::comprehend::{AwsError, ClassifierDescription, Comprehend, ErrorKind};
 use crate::kernel::conditions::Observed;
 use crate::kernel::error::Error;
+use crate::kernel::finalizer;
 use crate::kernel::memory::{jittered, resource_version, Failures};
 use crate::kernel::status::StatusWriter;
 use crate::kernel::watch::cached_watch;
@@ -161,32 +160,14 @@ async fn ensure_finalizer(
     dc: Arc<DocumentClassifier>,
     ctx: &Context,
 ) -> Result<Arc<DocumentClassifier>, Error> {
-    if dc.finalizers().iter().any(|f| f == FINALIZER) {
-        return Ok(dc);
-    }
-    // The resourceVersion test makes a concurrent change fail the patch
-    // (and the reconcile retry) instead of losing someone's finalizer.
-    let add = if dc.metadata.finalizers.is_none() {
-        json!({"op": "add", "path": "/metadata/finalizers", "value": [FINALIZER]})
-    } else {
-        json!({"op": "add", "path": "/metadata/finalizers/-", "value": FINALIZER})
-    };
-    let patch: json_patch::Patch = serde_json::from_value(json!([
-        {"op": "test", "path": "/metadata/resourceVersion", "value": dc.resource_version()},
-        add,
-    ]))
-    .expect("finalizer patch");
-    let patched = ctx
-        .api(&dc)
-        .patch(
-            &dc.name_any(),
-            &PatchParams::default(),
-            &Patch::<()>::Json(patch),
-        )
+    match finalizer::ensure(&ctx.api(&dc), &*dc, FINALIZER)
         .await
-        .map_err(Error::Kube)?;
-    // The answer is the stored object: newer than the cache, status included.
-    Ok(Arc::new(patched))
+        .map_err(Error::Kube)?
+    {
+        // The answer is the stored object: newer than the cache, status included.
+        Some(patched) => Ok(Arc::new(patched)),
+        None => Ok(dc),
+    }
 }
 
 /// Finds the classifier under its name and version (adopting it if this
@@ -295,7 +276,7 @@ async fn failed_call(
 /// The resource is being deleted: apply the deletion policy, then release
 /// the finalizer.
 async fn delete(dc: &DocumentClassifier, ctx: &Context) -> Result<Action, Error> {
-    if !dc.finalizers().iter().any(|f| f == FINALIZER) {
+    if !finalizer::has(dc, FINALIZER) {
         return Ok(Action::await_change());
     }
     let region = ctx.region(dc);
@@ -393,27 +374,11 @@ async fn deletion_failed(
 /// Removes the operator's finalizer, so the API server can delete the
 /// resource.
 async fn release(dc: &DocumentClassifier, ctx: &Context) -> Result<Action, Error> {
-    let Some(index) = dc.finalizers().iter().position(|f| f == FINALIZER) else {
-        return Ok(Action::await_change());
-    };
-    let path = format!("/metadata/finalizers/{index}");
-    let patch: json_patch::Patch = serde_json::from_value(json!([
-        {"op": "test", "path": path, "value": FINALIZER},
-        {"op": "remove", "path": path},
-    ]))
-    .expect("finalizer patch");
-    match ctx
-        .api(dc)
-        .patch(
-            &dc.name_any(),
-            &PatchParams::default(),
-            &Patch::<()>::Json(patch),
-        )
+    if finalizer::release(&ctx.api(dc), dc, FINALIZER)
         .await
+        .map_err(Error::Kube)?
     {
-        Ok(_) => info!("finalizer released"),
-        Err(kube::Error::Api(e)) if e.code == 404 => {}
-        Err(e) => return Err(Error::Kube(e)),
+        info!("finalizer released");
     }
     Ok(Action::await_change())
 }
