@@ -584,11 +584,13 @@ pub fn apply_spec_drift(
     }
     status.observed_generation = at.generation;
     let id = status.job_id.clone().unwrap_or_default();
-    if started_hash != spec_hash(spec) && started_hash == legacy_spec_hash(spec) {
+    let current = spec_hash(spec);
+    let unchanged = started_hash == current || started_hash == legacy_spec_hash(spec);
+    if unchanged && started_hash != current {
         // Recorded by an earlier version over the whole spec: same spec.
-        status.spec_hash = Some(spec_hash(spec));
+        status.spec_hash = Some(current);
     }
-    if status.spec_hash.as_deref() != Some(spec_hash(spec).as_str()) {
+    if !unchanged {
         let message = format!(
             "The spec changed after job {id} started; the change was ignored because a Comprehend job cannot be changed or restarted. Create a new ClassificationJob to run with the new spec"
         );
