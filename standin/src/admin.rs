@@ -5,8 +5,13 @@
 //! - `GET /_standin/stats`: per-operation counters, active jobs, the most
 //!   active jobs seen at once, and every job and classifier.
 //! - `GET`/`PUT /_standin/faults`: `{throttleFraction, errorFraction,
-//!   latencyMs, failJobNames, denyOperations}`; a PUT changes only the
-//!   members it gives.
+//!   latencyMs, failJobNames, holdJobNames, denyOperations}`; a PUT changes
+//!   only the members it gives. A job whose name is in `holdJobNames` goes
+//!   SUBMITTED -> IN_PROGRESS as usual and then stays IN_PROGRESS (active,
+//!   against the active-job quota) until a PUT takes its name out of the
+//!   set; from then on it proceeds as any job (to COMPLETED at once if its
+//!   running time is over), e.g. jobs of another client that outlast a
+//!   test.
 //! - `GET`/`PUT /_standin/limits`: `{startTps, describeTps, listTps,
 //!   classifierWriteTps, classifierReadTps, tagTps, listTagsTps,
 //!   maxActiveJobs, jobQueuedSecs, jobRunningSecs, trainingSecs,

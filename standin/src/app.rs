@@ -69,6 +69,8 @@ pub struct App {
     limits: Mutex<Limits>,
     limiter: Mutex<RateLimiter>,
     faults: Mutex<FaultInjector>,
+    /// Woken at every change of the faults (held jobs wait on it).
+    faults_changed: tokio::sync::Notify,
     data_dir: Option<PathBuf>,
     tasks: Mutex<JoinSet<()>>,
 }
@@ -96,6 +98,7 @@ impl App {
             limits: Mutex::new(limits),
             limiter: Mutex::new(RateLimiter::default()),
             faults: Mutex::new(faults),
+            faults_changed: tokio::sync::Notify::new(),
             data_dir,
             tasks: Mutex::new(JoinSet::new()),
         }
@@ -140,6 +143,7 @@ impl App {
     /// Changes the faults (the random sequence goes on).
     pub fn set_faults(&self, faults: Faults) {
         lock(&self.faults).faults = faults;
+        self.faults_changed.notify_waiters();
     }
 
     /// Draws the fault verdict and latency for one call.
@@ -157,6 +161,22 @@ impl App {
     /// Whether a job of this name is to fail.
     pub fn fails_job(&self, job_name: Option<&str>) -> bool {
         lock(&self.faults).fails_job(job_name)
+    }
+
+    /// Returns once a job of this name is no longer held (`holdJobNames`):
+    /// at once if it is not.
+    pub async fn wait_while_held(&self, job_name: Option<&str>) {
+        loop {
+            // Registered before the check, so a change between the check
+            // and the wait is not missed.
+            let changed = self.faults_changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if !lock(&self.faults).holds_job(job_name) {
+                return;
+            }
+            changed.await;
+        }
     }
 
     /// Takes a rate token for `op`; false means throttled.

@@ -1,7 +1,8 @@
 //! Fault injection: throttle or fail a fraction of calls, add latency, make
-//! named jobs fail, and deny named operations (AccessDeniedException, as
-//! when the caller's role loses a permission). Random draws come from a seedable generator so a
-//! test can replay the same sequence.
+//! named jobs fail, hold named jobs IN_PROGRESS, and deny named operations
+//! (AccessDeniedException, as when the caller's role loses a permission).
+//! Random draws come from a seedable generator so a test can replay the same
+//! sequence.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -24,6 +25,10 @@ pub struct Faults {
     pub latency_ms: u64,
     /// Jobs with one of these names end FAILED.
     pub fail_job_names: BTreeSet<String>,
+    /// Jobs with one of these names stay IN_PROGRESS (SUBMITTED first, as
+    /// usual) until the set no longer holds their name; then they proceed
+    /// as any job does (at once, if their running time is over).
+    pub hold_job_names: BTreeSet<String>,
     /// Operations (by name, e.g. `DescribeDocumentClassificationJob`)
     /// answered `AccessDeniedException` until the set is changed.
     pub deny_operations: BTreeSet<String>,
@@ -132,6 +137,11 @@ impl FaultInjector {
     pub fn fails_job(&self, job_name: Option<&str>) -> bool {
         job_name.is_some_and(|name| self.faults.fail_job_names.contains(name))
     }
+
+    /// Whether a job of this name is to stay IN_PROGRESS for now.
+    pub fn holds_job(&self, job_name: Option<&str>) -> bool {
+        job_name.is_some_and(|name| self.faults.hold_job_names.contains(name))
+    }
 }
 
 #[cfg(test)]
@@ -184,6 +194,25 @@ mod tests {
         assert!(faults
             .merge(&serde_json::json!({"errorFraction": 2}))
             .is_err());
+    }
+
+    #[test]
+    fn held_jobs_are_named_exactly_until_released() {
+        let mut faults = Faults::default();
+        faults
+            .merge(&serde_json::json!({"holdJobNames": ["foreign-0", "foreign-1"]}))
+            .unwrap();
+        let injector = FaultInjector::new(faults.clone(), Some(1));
+        assert!(injector.holds_job(Some("foreign-0")));
+        assert!(!injector.holds_job(Some("foreign")));
+        assert!(!injector.holds_job(None));
+        assert!(!injector.fails_job(Some("foreign-0")));
+        faults
+            .merge(&serde_json::json!({"holdJobNames": ["foreign-1"]}))
+            .unwrap();
+        let injector = FaultInjector::new(faults, Some(1));
+        assert!(!injector.holds_job(Some("foreign-0")));
+        assert!(injector.holds_job(Some("foreign-1")));
     }
 
     #[test]

@@ -305,6 +305,7 @@ async fn run(app: Arc<App>, job_id: String) {
             }
             JobStatus::InProgress => {
                 sleep_until_epoch(job.finish_at).await;
+                app.wait_while_held(job.job_name.as_deref()).await;
                 let outcome = process(&app, &job).await;
                 app.write(|store| {
                     if let Some(job) = store.jobs.get_mut(&job_id) {

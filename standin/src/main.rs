@@ -132,6 +132,7 @@ impl Cli {
                 latency_ms: self.latency_ms,
                 fail_job_names: self.fail_job_names.iter().cloned().collect(),
                 deny_operations: self.deny_operations.iter().cloned().collect(),
+                ..Faults::default()
             },
             seed: self.seed,
         }

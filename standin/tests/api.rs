@@ -389,6 +389,7 @@ async fn admin_limits_and_bad_input() {
             "errorFraction": 0.0,
             "latencyMs": 0,
             "failJobNames": [],
+            "holdJobNames": [],
             "denyOperations": [],
         })
     );

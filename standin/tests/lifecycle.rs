@@ -642,3 +642,89 @@ async fn jobs_fail_like_the_service() {
     assert_eq!(props.job_status(), Some(&JobStatus::Failed));
     assert_eq!(props.message(), Some("Injected failure for job doomed"));
 }
+
+#[tokio::test]
+async fn held_jobs_stay_in_progress_until_released() {
+    let h = Harness::fast().await;
+    let classifier = h.trained_classifier("holding").await;
+    h.bucket("in-bucket").await;
+    h.bucket("out-bucket").await;
+    h.put("in-bucket", "docs/a.txt", "the team won the match")
+        .await;
+    let endpoint = h.running.endpoint();
+    let response = raw_request(
+        endpoint,
+        "PUT",
+        "/_standin/faults",
+        &[],
+        r#"{"holdJobNames": ["held", "other"]}"#,
+    )
+    .await;
+    assert_eq!(response.status, 200);
+    let start = |name: &'static str| {
+        h.start_job(
+            name,
+            &classifier,
+            "s3://in-bucket/docs/",
+            InputFormat::OneDocPerFile,
+            "s3://out-bucket/",
+        )
+    };
+    let held = start("held").await.unwrap();
+    let free = start("free").await.unwrap();
+    let comprehend = &h.comprehend;
+    let status = |id: String| async move {
+        comprehend
+            .describe_document_classification_job()
+            .job_id(id)
+            .send()
+            .await
+            .unwrap()
+            .document_classification_job_properties()
+            .and_then(|p| p.job_status().cloned())
+            .unwrap()
+    };
+
+    // The free job ends; the held one, queued and run for as long, stays
+    // IN_PROGRESS (and active) well past its running time.
+    assert_eq!(
+        h.wait_job(&free).await.job_status(),
+        Some(&JobStatus::Completed)
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(status(held.clone()).await, JobStatus::InProgress);
+    let stats = raw_request(endpoint, "GET", "/_standin/stats", &[], "")
+        .await
+        .json();
+    assert_eq!(stats["activeJobs"], 1);
+
+    // Other names leaving the set do not release it.
+    raw_request(
+        endpoint,
+        "PUT",
+        "/_standin/faults",
+        &[],
+        r#"{"holdJobNames": ["held"]}"#,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(status(held.clone()).await, JobStatus::InProgress);
+
+    // Released: it completes at once (its running time is over) and writes
+    // its output as any job does.
+    let released = std::time::Instant::now();
+    raw_request(
+        endpoint,
+        "PUT",
+        "/_standin/faults",
+        &[],
+        r#"{"holdJobNames": []}"#,
+    )
+    .await;
+    let props = h.wait_job(&held).await;
+    assert_eq!(props.job_status(), Some(&JobStatus::Completed));
+    assert!(released.elapsed() < Duration::from_secs(2));
+    let uri = props.output_data_config().unwrap().s3_uri().to_string();
+    let (_, lines) = read_output(&h, &uri).await;
+    assert_eq!(lines.len(), 1);
+}
