@@ -34,16 +34,34 @@ pub const START: &str = "StartDocumentClassificationJob";
 pub const DESCRIBE: &str = "DescribeDocumentClassificationJob";
 pub const LIST: &str = "ListDocumentClassificationJobs";
 
+/// The first poll tick (k * `poll`, k = 0, 1, ...; ticks counted from the
+/// run's start) at or after `t`; `t` itself without a poll interval.
+pub fn next_tick(t: f64, poll: f64) -> f64 {
+    if poll > 0.0 {
+        // A hair below, so a float error does not cost a whole tick.
+        ((t / poll) - 1e-9).ceil().max(0.0) * poll
+    } else {
+        t
+    }
+}
+
 /// The quota-limited minimum makespan: jobs of `dur` seconds, each started no
 /// earlier than its resource was created (`arrivals`, seconds after the first
 /// create, ascending) and as early as a token bucket of `rate`/s (full at 0,
-/// one second's worth) and `cap` active jobs allow.
-pub fn min_makespan(arrivals: &[f64], rate: f64, cap: usize, dur: f64) -> f64 {
+/// one second's worth) and `cap` active jobs allow. A job's end is only seen
+/// at the next poll tick (every `poll` s from 0): its slot frees then, and
+/// the run ends at the tick that sees the last job end.
+pub fn min_makespan(arrivals: &[f64], rate: f64, cap: usize, dur: f64, poll: f64) -> f64 {
+    let cap = cap.max(1);
     let bucket = rate.max(1.0);
     let (mut tokens, mut last) = (bucket, 0.0f64);
     let mut starts: Vec<f64> = Vec::with_capacity(arrivals.len());
     for (k, &arrival) in arrivals.iter().enumerate() {
-        let mut t = if k >= cap { starts[k - cap] + dur } else { 0.0 };
+        let mut t = if k >= cap {
+            next_tick(starts[k - cap] + dur, poll)
+        } else {
+            0.0
+        };
         t = t.max(last).max(arrival);
         let avail = (tokens + (t - last) * rate).min(bucket);
         if avail >= 1.0 {
@@ -55,7 +73,7 @@ pub fn min_makespan(arrivals: &[f64], rate: f64, cap: usize, dur: f64) -> f64 {
         last = t;
         starts.push(t);
     }
-    starts.last().map_or(0.0, |s| s + dur)
+    starts.last().map_or(0.0, |s| next_tick(s + dur, poll))
 }
 
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -239,7 +257,13 @@ pub async fn run_one(args: &Args, client: &Client, n: usize) -> RunResult {
         .filter_map(|n| snapshot.get(n).and_then(|t| t.terminal_at))
         .fold(t0, f64::max);
     r.makespan = last_end - t0;
-    r.makespan_min = min_makespan(&arrivals, args.start_rate, args.max_active, r.mean_duration);
+    r.makespan_min = min_makespan(
+        &arrivals,
+        args.start_rate,
+        args.max_active,
+        r.mean_duration,
+        args.poll_interval,
+    );
     r.failed = names
         .iter()
         .filter(|n| {
@@ -375,4 +399,38 @@ pub async fn run_one(args: &Args, client: &Client, n: usize) -> RunResult {
     let nss: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
     let _ = nss.delete(&ns, &Default::default()).await;
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_round_up_to_the_poll_interval() {
+        assert_eq!(next_tick(0.0, 1.0), 0.0);
+        assert_eq!(next_tick(3.0, 1.0), 3.0);
+        assert_eq!(next_tick(3.0000000000001, 1.0), 3.0);
+        assert_eq!(next_tick(3.2, 1.0), 4.0);
+        assert_eq!(next_tick(3.2, 0.0), 3.2);
+        assert_eq!(next_tick(0.7, 0.5), 1.0);
+    }
+
+    #[test]
+    fn slots_free_at_the_next_tick() {
+        // Two slots, unbounded starts, all created at 0, jobs of 2.5 s,
+        // ticks every 1 s: starts at 0, 0; 3, 3; 6, 6; the last end (8.5)
+        // seen at 9.
+        let arrivals = [0.0; 6];
+        assert_eq!(min_makespan(&arrivals, 1e9, 2, 2.5, 1.0), 9.0);
+        // Without the poll interval: 7.5.
+        assert!((min_makespan(&arrivals, 1e9, 2, 2.5, 0.0) - 7.5).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_start_rate_can_bind() {
+        // One start a second (one token at 0), plenty of slots: the last of
+        // 5 jobs starts at 4 and ends at 5.
+        let arrivals = [0.0; 5];
+        assert!((min_makespan(&arrivals, 1.0, 100, 1.0, 1.0) - 5.0).abs() < 1e-6);
+    }
 }
