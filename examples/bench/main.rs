@@ -3,23 +3,29 @@
 //! stand-in, and prints one table (also written into BENCHMARKS.md between
 //! the `bench:begin`/`bench:end` markers when `--output` is given).
 //!
-//! For each N: a fresh stand-in (with scaled quotas) and namespace, the
-//! operator started and ready, N ClassificationJobs created at once, run to
-//! the end. Then the operator is killed and started again over the N finished
-//! resources (time to ready, AWS calls made), and a latency probe creates jobs
-//! one by one while slots are free (create -> Start).
+//! For each N: the API server's write rate calibrated (scratch namespace),
+//! then a fresh stand-in (with scaled quotas) and namespace, the operator
+//! started and ready, N ClassificationJobs created at once, run to the end.
+//! Then the operator is killed and started again over the N finished
+//! resources (time to ready, AWS calls made), and a latency probe creates
+//! jobs one by one while slots are free (create -> Start). With
+//! `--foreign-jobs`, one more run (`--foreign-n` jobs) in which that many
+//! jobs of another client, started straight in the stand-in before the
+//! operator's, stay IN_PROGRESS throughout (no restart or probe there).
 //!
 //! Counting: AWS calls from the stand-in's `/_standin/stats`; status writes
-//! from the API server's audit log (`patch` on `classificationjobs/status`);
-//! distinct status changes from a watch, as the number of different
-//! (jobStatus, Succeeded reason, Ready reason) tuples a resource went through.
+//! and events from the API server's audit log (`patch` on
+//! `classificationjobs/status`, writes of `events`); distinct status changes
+//! from a watch, as the number of different (jobStatus, Succeeded reason,
+//! Ready reason) tuples a resource went through.
 //!
-//! `run` drives one N; `operator` starts the operator process and reads its
-//! readiness, metrics, memory and CPU; `watch` follows the resources;
-//! `audit` reads the API server's audit log; `report` prints the table and
-//! writes BENCHMARKS.md.
+//! `run` drives one N; `calibrate` measures the API server's write rate;
+//! `operator` starts the operator process and reads its readiness, metrics,
+//! memory and CPU; `watch` follows the resources; `audit` reads the API
+//! server's audit log; `report` prints the table and writes BENCHMARKS.md.
 
 mod audit;
+mod calibrate;
 mod operator;
 mod report;
 mod run;
@@ -81,6 +87,25 @@ struct Args {
     /// Concurrent create calls when creating N at once.
     #[arg(long, default_value_t = 64)]
     create_concurrency: usize,
+    /// Jobs of another client started straight in the stand-in and held
+    /// IN_PROGRESS for one extra run (0: no such run).
+    #[arg(long, default_value_t = 3)]
+    foreign_jobs: usize,
+    /// N of the run with foreign jobs (0: twice --max-active, so the cap
+    /// binds).
+    #[arg(long, default_value_t = 0)]
+    foreign_n: usize,
+    /// ClassificationJobs the write-rate calibration creates in its scratch
+    /// namespace and then writes statuses of.
+    #[arg(long, default_value_t = 400)]
+    calibrate_objects: usize,
+    /// Concurrent writers of the calibration: the operator's status writes
+    /// in flight (WRITES_IN_FLIGHT in src/kernel/status.rs).
+    #[arg(long, default_value_t = 16)]
+    calibrate_writers: usize,
+    /// Seconds the calibration writes for.
+    #[arg(long, default_value_t = 5.0)]
+    calibrate_secs: f64,
     /// Hard limit for one run (seconds); the run fails after it.
     #[arg(long, default_value_t = 1200)]
     run_timeout: u64,
@@ -101,10 +126,11 @@ async fn main() {
     install_crd(&client).await;
     let started = Timestamp::now();
     let load_start = loadavg();
+    let runs = planned_runs(&args);
     let mut results = Vec::new();
-    for &n in &args.jobs {
+    for &(n, foreign) in &runs {
         let limit = Duration::from_secs(args.run_timeout + 120);
-        match tokio::time::timeout(limit, run_one(&args, &client, n)).await {
+        match tokio::time::timeout(limit, run_one(&args, &client, n, foreign)).await {
             Ok(r) => results.push(r),
             Err(_) => {
                 eprintln!("run N = {n} exceeded its hard limit of {limit:?}");
@@ -112,6 +138,20 @@ async fn main() {
             }
         }
         // Written after every N, so a later run that times out loses nothing.
-        report(&args, &results, started, &load_start);
+        report(&args, &runs, &results, started, &load_start);
     }
+}
+
+/// (N, foreign jobs) of every run, in order.
+fn planned_runs(args: &Args) -> Vec<(usize, usize)> {
+    let mut runs: Vec<(usize, usize)> = args.jobs.iter().map(|&n| (n, 0)).collect();
+    if args.foreign_jobs > 0 {
+        let n = if args.foreign_n > 0 {
+            args.foreign_n
+        } else {
+            2 * args.max_active
+        };
+        runs.push((n, args.foreign_jobs));
+    }
+    runs
 }

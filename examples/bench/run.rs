@@ -1,16 +1,20 @@
 //! One run of the benchmark for one N, and what it computes from the
-//! counts: calls per job, the quota-limited minimum makespan, percentiles.
+//! counts: calls per job, the quota- and machine-limited minimum makespans,
+//! the most jobs active at once, percentiles.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use aws_sdk_comprehend::types::{InputDataConfig, InputFormat, OutputDataConfig};
 use comprehend_operator::job::ClassificationJob;
-use comprehend_testkit::{create_job, job_manifest, namespace, Standin};
+use comprehend_testkit::{create_job, job_manifest, namespace, Standin, ROLE};
 use futures::StreamExt;
 use kube::{Api, Client};
+use serde_json::json;
 
 use crate::audit::{audit_first_writes, audit_len, audit_writes};
+use crate::calibrate::{calibrate, Calibration};
 use crate::operator::{clk_tck, diagnose, operator_calls, proc_sample, start_operator, wait_ready};
 use crate::watch::{now_epoch, parse_time, wait_terminal, watch, Track, Tracks};
 use crate::Args;
@@ -76,6 +80,26 @@ pub fn min_makespan(arrivals: &[f64], rate: f64, cap: usize, dur: f64, poll: f64
     starts.last().map_or(0.0, |s| next_tick(s + dur, poll))
 }
 
+/// The most intervals (start, end; no end: still open) open at once; an
+/// interval that ends at the moment another starts does not overlap it.
+pub fn max_overlap(intervals: &[(f64, Option<f64>)]) -> usize {
+    let mut edges: Vec<(f64, i32)> = Vec::with_capacity(2 * intervals.len());
+    for &(start, end) in intervals {
+        edges.push((start, 1));
+        if let Some(end) = end {
+            edges.push((end, -1));
+        }
+    }
+    // Ends (-1) before starts (+1) at the same time.
+    edges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let (mut open, mut most) = (0i64, 0i64);
+    for (_, d) in edges {
+        open += d as i64;
+        most = most.max(open);
+    }
+    most as usize
+}
+
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -94,24 +118,42 @@ pub fn loadavg() -> String {
 #[derive(Default)]
 pub struct RunResult {
     pub n: usize,
+    /// Jobs started in the stand-in by the benchmark itself and held
+    /// IN_PROGRESS for the whole run (0: a normal run). Such a run skips the
+    /// restart and the latency probe.
+    pub foreign: usize,
+    pub cap: usize,
+    pub calibration: Calibration,
     pub create_secs: f64,
     pub starts_ok: f64,
     pub starts_calls: f64,
     pub describes: f64,
     pub describe_min: f64,
     pub lists: f64,
+    /// Poll ticks over the makespan (makespan / poll interval).
+    pub ticks: f64,
+    /// API-server writes of the run: status patches + event writes (the
+    /// creates excluded), from the audit log.
+    pub api_writes: u64,
     pub writes: f64,
     pub distinct: f64,
     pub writes_over: usize,
     pub writes_max_excess: i64,
     pub makespan: f64,
+    /// Quota-limited minimum (ends seen at the next poll tick).
     pub makespan_min: f64,
+    /// Machine-limited minimum: `api_writes` / the calibrated write rate.
+    pub makespan_machine: f64,
     pub mean_duration: f64,
     pub failed: usize,
     pub unfinished: usize,
     pub throttled_standin: f64,
     pub throttled_operator: f64,
+    /// The stand-in's most jobs active at once (foreign ones included).
     pub max_active_seen: f64,
+    /// The most of the operator's jobs active at once, from each job's
+    /// submit and end times in the stand-in.
+    pub op_max_active: usize,
     pub events: u64,
     pub rss_peak_run: f64,
     pub rss_steady_run: f64,
@@ -133,14 +175,29 @@ pub struct RunResult {
     pub load_after: String,
 }
 
-pub async fn run_one(args: &Args, client: &Client, n: usize) -> RunResult {
+pub async fn run_one(args: &Args, client: &Client, n: usize, foreign: usize) -> RunResult {
     let deadline = Instant::now() + Duration::from_secs(args.run_timeout);
     let tck = clk_tck();
     let mut r = RunResult {
         n,
+        foreign,
+        cap: args.max_active,
         load_before: loadavg(),
         ..RunResult::default()
     };
+    eprintln!(
+        "==> N = {n}: calibrating the API server's write rate ({} objects, {} writers, {} s)",
+        args.calibrate_objects, args.calibrate_writers, args.calibrate_secs
+    );
+    r.calibration = calibrate(args, client).await;
+    eprintln!(
+        "    {:.0} writes/s ({} status patches + {} events in {:.1} s, {} errors)",
+        r.calibration.rate,
+        r.calibration.patches,
+        r.calibration.events,
+        r.calibration.secs,
+        r.calibration.errors
+    );
     eprintln!("==> N = {n}: stand-in, classifier, namespace, operator");
     let standin = Standin::start(&[
         "--start-tps",
@@ -161,6 +218,43 @@ pub async fn run_one(args: &Args, client: &Client, n: usize) -> RunResult {
     eprintln!("    stand-in at {}", standin.endpoint);
     standin.upload_documents("news").await;
     let arn = standin.trained_classifier("bench").await;
+    // Jobs of another client in the same account: started before the
+    // operator's, held IN_PROGRESS until the end of the run.
+    let foreign_names: Vec<String> = (0..foreign).map(|i| format!("foreign-{i}")).collect();
+    if foreign > 0 {
+        eprintln!("    starting {foreign} foreign jobs, held IN_PROGRESS for the run");
+        standin
+            .admin(
+                "PUT",
+                "/_standin/faults",
+                Some(json!({ "holdJobNames": foreign_names })),
+            )
+            .await;
+        let comprehend = standin.comprehend().await;
+        for name in &foreign_names {
+            comprehend
+                .start_document_classification_job()
+                .job_name(name)
+                .document_classifier_arn(&arn)
+                .data_access_role_arn(ROLE)
+                .input_data_config(
+                    InputDataConfig::builder()
+                        .s3_uri("s3://input/news/")
+                        .input_format(InputFormat::OneDocPerFile)
+                        .build()
+                        .expect("input config"),
+                )
+                .output_data_config(
+                    OutputDataConfig::builder()
+                        .s3_uri("s3://output/foreign/")
+                        .build()
+                        .expect("output config"),
+                )
+                .send()
+                .await
+                .expect("start a foreign job");
+        }
+    }
     let ns = namespace(client, &format!("bench-{n}")).await;
     let api: Api<ClassificationJob> = Api::namespaced(client.clone(), &ns);
     let tracks: Tracks = Arc::default();
@@ -224,8 +318,10 @@ pub async fn run_one(args: &Args, client: &Client, n: usize) -> RunResult {
     let stats = standin.stats().await;
     let ops = op_counts(&stats);
     let get = |op: &str, i: usize| ops.get(op).map_or(0.0, |c| c[i]);
-    r.starts_ok = get(START, 1) / n as f64;
-    r.starts_calls = get(START, 0) / n as f64;
+    // The benchmark's own Start calls (the foreign jobs) do not count.
+    let own = foreign as f64;
+    r.starts_ok = (get(START, 1) - own) / n as f64;
+    r.starts_calls = (get(START, 0) - own) / n as f64;
     r.describes = get(DESCRIBE, 0) / n as f64;
     r.lists = get(LIST, 0) / n as f64;
     r.throttled_standin = ops.values().map(|c| c[2]).sum();
@@ -237,11 +333,20 @@ pub async fn run_one(args: &Args, client: &Client, n: usize) -> RunResult {
     r.max_active_seen = stats["maxActiveJobsSeen"].as_f64().unwrap_or(0.0);
     let mut durations = Vec::new();
     let mut describe_min = 0.0;
+    let mut intervals = Vec::new();
     for j in stats["jobs"].as_array().cloned().unwrap_or_default() {
-        let (Some(s), Some(e)) = (
-            j["submitTime"].as_str().and_then(parse_time),
-            j["endTime"].as_str().and_then(parse_time),
-        ) else {
+        if j["jobName"]
+            .as_str()
+            .is_some_and(|name| foreign_names.iter().any(|f| f == name))
+        {
+            continue;
+        }
+        let submit = j["submitTime"].as_str().and_then(parse_time);
+        let end = j["endTime"].as_str().and_then(parse_time);
+        if let Some(s) = submit {
+            intervals.push((s, end));
+        }
+        let (Some(s), Some(e)) = (submit, end) else {
             continue;
         };
         let d = e - s;
@@ -250,6 +355,7 @@ pub async fn run_one(args: &Args, client: &Client, n: usize) -> RunResult {
     }
     r.mean_duration = durations.iter().sum::<f64>() / durations.len().max(1) as f64;
     r.describe_min = describe_min / durations.len().max(1) as f64;
+    r.op_max_active = max_overlap(&intervals);
 
     let snapshot: HashMap<String, Track> = tracks.lock().unwrap().clone();
     let last_end = names
@@ -257,10 +363,15 @@ pub async fn run_one(args: &Args, client: &Client, n: usize) -> RunResult {
         .filter_map(|n| snapshot.get(n).and_then(|t| t.terminal_at))
         .fold(t0, f64::max);
     r.makespan = last_end - t0;
+    r.ticks = if args.poll_interval > 0.0 {
+        r.makespan / args.poll_interval
+    } else {
+        f64::NAN
+    };
     r.makespan_min = min_makespan(
         &arrivals,
         args.start_rate,
-        args.max_active,
+        args.max_active.saturating_sub(foreign),
         r.mean_duration,
         args.poll_interval,
     );
@@ -299,6 +410,29 @@ pub async fn run_one(args: &Args, client: &Client, n: usize) -> RunResult {
     r.writes = w as f64 / n as f64;
     r.distinct = d as f64 / n as f64;
     r.events = events;
+    r.api_writes = w + events;
+    r.makespan_machine = if r.calibration.rate > 0.0 && r.calibration.rate.is_finite() {
+        r.api_writes as f64 / r.calibration.rate
+    } else {
+        f64::NAN
+    };
+
+    if foreign > 0 {
+        // The foreign jobs go on as usual from now on.
+        standin
+            .admin(
+                "PUT",
+                "/_standin/faults",
+                Some(json!({ "holdJobNames": [] })),
+            )
+            .await;
+        r.load_after = loadavg();
+        watcher_task.abort();
+        drop(op);
+        drop(standin);
+        delete_namespace(client, &ns).await;
+        return r;
+    }
 
     eprintln!("==> N = {n}: restarting the operator over {n} finished resources");
     let before = op_counts(&standin.stats().await);
@@ -395,10 +529,14 @@ pub async fn run_one(args: &Args, client: &Client, n: usize) -> RunResult {
     watcher_task.abort();
     drop(op);
     drop(standin);
-    // The namespace and its objects go, so the next run starts clean.
-    let nss: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
-    let _ = nss.delete(&ns, &Default::default()).await;
+    delete_namespace(client, &ns).await;
     r
+}
+
+/// Deletes the run's namespace.
+async fn delete_namespace(client: &Client, ns: &str) {
+    let nss: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    let _ = nss.delete(ns, &Default::default()).await;
 }
 
 #[cfg(test)]
@@ -432,5 +570,17 @@ mod tests {
         // 5 jobs starts at 4 and ends at 5.
         let arrivals = [0.0; 5];
         assert!((min_makespan(&arrivals, 1.0, 100, 1.0, 1.0) - 5.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn overlap_counts_touching_intervals_once() {
+        let iv = [
+            (0.0, Some(2.0)),
+            (2.0, Some(3.0)),
+            (1.0, None),
+            (2.5, Some(2.6)),
+        ];
+        assert_eq!(max_overlap(&iv), 3);
+        assert_eq!(max_overlap(&[]), 0);
     }
 }
