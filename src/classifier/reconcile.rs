@@ -55,7 +55,7 @@ const DELETE: &str = "DeleteDocumentClassifier";
 pub struct Context {
     client: Client,
     comprehend: Arc<dyn Comprehend>,
-    status: StatusWriter<DocumentClassifierStatus>,
+    status: StatusWriter<DocumentClassifier>,
     metrics: Arc<Metrics>,
     settings: Settings,
     failures: Failures,

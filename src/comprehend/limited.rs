@@ -237,10 +237,7 @@ mod tests {
         // token comes half a second later.
         assert_eq!(start.elapsed().as_millis(), 500);
         let start = tokio::time::Instant::now();
-        limited
-            .find_jobs_by_name("us-east-1", "n")
-            .await
-            .unwrap();
+        limited.find_jobs_by_name("us-east-1", "n").await.unwrap();
         // The next List waits for the budget the pages used.
         assert_eq!(start.elapsed().as_millis(), 500);
         let text = metrics.encode();

@@ -469,10 +469,7 @@ async fn list_in_status_filters_by_status_reads_every_page_and_counts_them() {
         |c| c.retry_config(RetryConfig::disabled())
     ));
 
-    let listed = aws
-        .list_jobs_in_status("", "IN_PROGRESS")
-        .await
-        .unwrap();
+    let listed = aws.list_jobs_in_status("", "IN_PROGRESS").await.unwrap();
 
     let ids: Vec<&str> = listed.jobs.iter().map(|j| j.job_id.as_str()).collect();
     assert_eq!(ids, ["a", "b"]);
@@ -493,12 +490,8 @@ async fn list_in_status_gives_up_on_endless_pages() {
     });
     let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
 
-    let err = aws
-        .list_jobs_in_status("", "SUBMITTED")
-        .await
-        .unwrap_err();
+    let err = aws.list_jobs_in_status("", "SUBMITTED").await.unwrap_err();
 
     assert!(err.message.contains("JobStatus SUBMITTED"), "{err:?}");
     assert_eq!(rule.num_calls(), MAX_LIST_PAGES);
 }
-
