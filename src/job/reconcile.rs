@@ -202,6 +202,15 @@ pub async fn reconcile(job: Arc<ClassificationJob>, ctx: Arc<Context>) -> Result
     // Count running jobs into the slots before anyone takes one.
     let _ = seeded.wait_for(|s| *s).await;
     let job = ctx.status.freshest(job);
+    // A settled resource is cut down in the cache: act only on it whole.
+    let job = if plan::is_trimmed(&job) {
+        match reread(&job, &ctx).await? {
+            Some(whole) => ctx.status.freshest(whole),
+            None => return Ok(Action::await_change()),
+        }
+    } else {
+        job
+    };
     ctx.metrics.reconciled();
     let classifier = ctx.classifier_state(&job);
     let plan = plan::plan(&job, &ctx.settings.default_region, classifier.as_ref());
@@ -246,6 +255,20 @@ pub async fn reconcile(job: Arc<ClassificationJob>, ctx: Arc<Context>) -> Result
     };
     ctx.metrics.observe_reconcile(started.elapsed());
     result
+}
+
+/// The resource as the API server has it now (None if it is gone).
+async fn reread(
+    job: &ClassificationJob,
+    ctx: &Context,
+) -> Result<Option<Arc<ClassificationJob>>, Error> {
+    let api: Api<ClassificationJob> =
+        Api::namespaced(ctx.client.clone(), &job.namespace().unwrap_or_default());
+    let found = api.get_opt(&job.name_any()).await.map_err(Error::Kube)?;
+    Ok(found.map(|mut whole| {
+        crate::kernel::memory::slim(&mut whole);
+        Arc::new(whole)
+    }))
 }
 
 /// The outcome is settled: no AWS call. Notes spec edits and applies the TTL.
@@ -529,8 +552,9 @@ pub async fn run(
     for ns in &namespaces {
         let (reader, writer) = reflector::store();
         let (synced_tx, synced_rx) = watch::channel(false);
-        let stream = cached_watch::<DocumentClassifier>(&client, ns, writer, Some(synced_tx))
-            .touched_objects();
+        let stream =
+            cached_watch::<DocumentClassifier>(&client, ns, writer, Some(synced_tx), |_| {})
+                .touched_objects();
         classifier_streams.push(stream);
         classifier_stores.push(reader);
         synced.push(synced_rx);
@@ -564,11 +588,17 @@ pub async fn run(
         // Readiness is taken from the stream itself: the store's own
         // readiness future wakes only one waiter, and the controller is it.
         let (synced_tx, synced_rx) = watch::channel(false);
-        let stream = cached_watch::<ClassificationJob>(&client, ns, writer, Some(synced_tx))
-            .applied_objects()
-            // A settled job costs nothing, also when a restart lists it.
-            .try_filter(|job| std::future::ready(plan::needs_reconcile(job)))
-            .predicate_filter(predicates::generation, Default::default());
+        let stream = cached_watch::<ClassificationJob>(
+            &client,
+            ns,
+            writer,
+            Some(synced_tx),
+            plan::trim_settled,
+        )
+        .applied_objects()
+        // A settled job costs nothing, also when a restart lists it.
+        .try_filter(|job| std::future::ready(plan::needs_reconcile(job)))
+        .predicate_filter(predicates::generation, Default::default());
         let (tx, rx) = mpsc::unbounded_channel();
         wake_senders.push((ns.clone(), tx));
         stores.push(reader.clone());

@@ -602,3 +602,44 @@ async fn a_listing_that_adds_only_details_to_the_same_state_costs_no_write() {
     assert_polls(&result.expect("reconcile"));
     assert_eq!(t.fake.calls(DESCRIBE), 0);
 }
+
+#[tokio::test]
+async fn a_resource_trimmed_in_the_cache_is_read_again_before_anything_is_written() {
+    // Stored: a completed job whose spec was edited since (generation 2).
+    let mut stored = started("COMPLETED");
+    stored.spec.input_data_config.s3_uri = "s3://in-bucket/other/".into();
+    stored.metadata.generation = Some(2);
+    // Cached: the same resource as the cache cut it down when it settled.
+    let mut cached = started("COMPLETED");
+    plan::trim_settled(&mut cached);
+    assert!(plan::is_trimmed(&cached));
+    let (t, api) = setup(&stored, Settings::default());
+    let (result, _) = drive(
+        api,
+        reconcile(Arc::new(cached), t.ctx.clone()),
+        |mut api| async move {
+            let get = api.next().await;
+            assert_eq!(get.method, http::Method::GET, "{}", get.path);
+            assert!(
+                get.path.ends_with("/classificationjobs/daily"),
+                "{}",
+                get.path
+            );
+            let whole = api.object::<serde_json::Value>();
+            get.answer(http::StatusCode::OK, &whole);
+            // What is written comes from the whole object, not the cut one.
+            let ignored = status_of(api.status_patch().await);
+            assert_eq!(cond(&ignored, status::READY), "False/SpecChangeIgnored");
+            assert_eq!(
+                ignored.output_s3_uri.as_deref(),
+                desc("COMPLETED").output_s3_uri.as_deref()
+            );
+            assert_eq!(ignored.spec_hash, Some(spec_hash(&spec())));
+            assert_event(&api.event().await, "SpecChangeIgnored", "Warning");
+            api
+        },
+    )
+    .await;
+    assert_eq!(requeue_after(&result.expect("reconcile")), None);
+    assert_eq!(total_calls(&t.fake), 0);
+}
