@@ -31,7 +31,11 @@ where
 {
     watcher(
         scoped::<K>(client, namespace),
-        watcher::Config::default().any_semantic(),
+        // The initial list in pages of 500 (from etcd: the watch cache
+        // would answer everything at once, ignoring the limit), each object
+        // cut down as it arrives, so a restart over thousands of resources
+        // never holds one huge answer.
+        watcher::Config::default(),
     )
     .default_backoff()
     .modify(move |obj| {
