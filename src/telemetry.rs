@@ -81,6 +81,11 @@ struct StatusLabels {
     status: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RegionLabels {
+    region: String,
+}
+
 /// The operator's metrics, served at `/metrics`. Share it as `Arc<Metrics>`;
 /// every method takes `&self`.
 #[derive(Debug)]
@@ -94,6 +99,7 @@ pub struct Metrics {
     /// be put back to 0 rather than keep its stale count.
     known_statuses: Mutex<BTreeSet<String>>,
     queue_length: Gauge,
+    foreign_jobs: Family<RegionLabels, Gauge>,
     status_writes: Counter,
     reconcile_duration: Histogram,
 }
@@ -134,6 +140,12 @@ impl Metrics {
             "ClassificationJobs waiting for an active-job slot",
             queue_length.clone(),
         );
+        let foreign_jobs = Family::<RegionLabels, Gauge>::default();
+        registry.register(
+            "foreign_active_jobs",
+            "Active jobs of the account that no resource here follows, as the latest listing showed them",
+            foreign_jobs.clone(),
+        );
         let status_writes = Counter::default();
         registry.register(
             "status_writes",
@@ -157,6 +169,7 @@ impl Metrics {
             jobs,
             known_statuses: Mutex::new(BTreeSet::new()),
             queue_length,
+            foreign_jobs,
             status_writes,
             reconcile_duration,
         }
@@ -216,6 +229,15 @@ impl Metrics {
     /// Sets the number of resources waiting for a slot.
     pub fn set_queue_length(&self, n: i64) {
         self.queue_length.set(n);
+    }
+
+    /// Sets the active jobs of `region` that no resource here follows.
+    pub fn set_foreign_jobs(&self, region: &str, n: i64) {
+        self.foreign_jobs
+            .get_or_create(&RegionLabels {
+                region: region.to_string(),
+            })
+            .set(n);
     }
 
     /// A status was written.
@@ -329,6 +351,19 @@ mod tests {
         assert!(
             text.contains("comprehend_operator_jobs{status=\"COMPLETED\"} 0"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn foreign_jobs_are_set_per_region() {
+        let m = Metrics::new();
+        m.set_foreign_jobs("eu-west-1", 3);
+        m.set_foreign_jobs("eu-west-1", 2);
+        assert!(
+            m.encode()
+                .contains("comprehend_operator_foreign_active_jobs{region=\"eu-west-1\"} 2\n"),
+            "{}",
+            m.encode()
         );
     }
 

@@ -55,7 +55,7 @@ const DELETE: &str = "DeleteDocumentClassifier";
 pub struct Context {
     client: Client,
     comprehend: Arc<dyn Comprehend>,
-    status: StatusWriter<DocumentClassifierStatus>,
+    status: StatusWriter<DocumentClassifier>,
     metrics: Arc<Metrics>,
     settings: Settings,
     failures: Failures,
@@ -423,7 +423,7 @@ where
     let mut stores = Vec::new();
     for ns in &namespaces {
         let (reader, writer) = reflector::store();
-        let stream = cached_watch::<DocumentClassifier>(&client, ns, writer, None)
+        let stream = cached_watch::<DocumentClassifier>(&client, ns, writer, None, |_| {})
             .applied_objects()
             .predicate_filter(spec_or_deletion, Default::default());
         stores.push(reader.clone());

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 
 use crate::comprehend::{
     AwsError, ClassifierDescription, Comprehend, CreateClassifierRequest, ErrorKind,
-    JobDescription, ModelRef, StartJobRequest, StartedJob, RESOURCE_NOT_FOUND,
+    JobDescription, Listed, ModelRef, StartJobRequest, StartedJob, RESOURCE_NOT_FOUND,
 };
 
 /// What the fake holds.
@@ -22,6 +22,8 @@ struct State {
     failures: HashMap<&'static str, VecDeque<AwsError>>,
     calls: HashMap<&'static str, usize>,
     next_id: u64,
+    /// Requests a listing by status reports (pages), at least 1.
+    list_pages: u32,
 }
 
 /// An in-memory Comprehend.
@@ -52,6 +54,11 @@ impl FakeComprehend {
             .entry(operation)
             .or_default()
             .push_back(err);
+    }
+
+    /// Listings by status report taking `pages` requests.
+    pub fn set_list_pages(&self, pages: u32) {
+        self.lock().list_pages = pages;
     }
 
     /// Calls made to `operation` so far.
@@ -117,6 +124,20 @@ impl Comprehend for FakeComprehend {
             .collect();
         found.sort_by(|a, b| b.submit_time.cmp(&a.submit_time));
         Ok(found)
+    }
+
+    async fn list_jobs_in_status(&self, _region: &str, status: &str) -> Result<Listed, AwsError> {
+        self.enter("ListDocumentClassificationJobs")?;
+        let s = self.lock();
+        Ok(Listed {
+            jobs: s
+                .jobs
+                .values()
+                .filter(|j| j.job_status == status)
+                .cloned()
+                .collect(),
+            requests: s.list_pages.max(1),
+        })
     }
 
     async fn start_job(&self, region: &str, req: &StartJobRequest) -> Result<StartedJob, AwsError> {

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 
 use crate::comprehend::limits::RateLimiter;
 use crate::comprehend::{
-    AwsError, ClassifierDescription, Comprehend, CreateClassifierRequest, JobDescription,
+    AwsError, ClassifierDescription, Comprehend, CreateClassifierRequest, JobDescription, Listed,
     StartJobRequest, StartedJob,
 };
 use crate::telemetry::Metrics;
@@ -77,6 +77,26 @@ impl<C: Comprehend> Comprehend for Limited<C> {
         let call = self.inner.find_jobs_by_name(region, job_name);
         self.call(&self.list, "ListDocumentClassificationJobs", call)
             .await
+    }
+
+    async fn list_jobs_in_status(&self, region: &str, status: &str) -> Result<Listed, AwsError> {
+        const OPERATION: &str = "ListDocumentClassificationJobs";
+        self.list.acquire().await;
+        let result = self.inner.list_jobs_in_status(region, status).await;
+        match &result {
+            Ok(listed) => {
+                // The paginator reads every page in one go; each page past
+                // the first is paid for here, after the fact, so the calls
+                // that follow wait for the budget the pages used.
+                for _ in 1..listed.requests {
+                    self.list.acquire().await;
+                    self.metrics.aws_call(OPERATION, "ok");
+                }
+                self.metrics.aws_call(OPERATION, "ok");
+            }
+            Err(e) => self.metrics.aws_call(OPERATION, e.outcome()),
+        }
+        result
     }
 
     async fn start_job(&self, region: &str, req: &StartJobRequest) -> Result<StartedJob, AwsError> {
@@ -192,5 +212,42 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("ListDocumentClassificationJobs"), "{text}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_page_of_a_listing_takes_a_list_token() {
+        let metrics = Arc::new(Metrics::default());
+        let fake = FakeComprehend::default();
+        fake.set_list_pages(3);
+        let limited = Limited::new(
+            fake,
+            Rates {
+                list: 2.0,
+                ..rates()
+            },
+            metrics.clone(),
+        );
+        let start = tokio::time::Instant::now();
+        let listed = limited
+            .list_jobs_in_status("us-east-1", "IN_PROGRESS")
+            .await
+            .unwrap();
+        assert_eq!(listed.requests, 3);
+        // Three pages at two a second, a burst of two: the third page's
+        // token comes half a second later.
+        assert_eq!(start.elapsed().as_millis(), 500);
+        let start = tokio::time::Instant::now();
+        limited.find_jobs_by_name("us-east-1", "n").await.unwrap();
+        // The next List waits for the budget the pages used.
+        assert_eq!(start.elapsed().as_millis(), 500);
+        let text = metrics.encode();
+        let line = text
+            .lines()
+            .find(|l| {
+                l.starts_with("comprehend_operator_aws_calls_total")
+                    && l.contains("ListDocumentClassificationJobs")
+            })
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(line.ends_with(" 4"), "{line}");
     }
 }

@@ -85,6 +85,15 @@ pub struct JobDescription {
     pub output_s3_uri: Option<String>,
 }
 
+/// The jobs of one Region in one status, as ListDocumentClassificationJobs
+/// filtered by `JobStatus` answers them, every page read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Listed {
+    pub jobs: Vec<JobDescription>,
+    /// List requests the listing took (one per page), for the rate budget.
+    pub requests: u32,
+}
+
 /// One `AugmentedManifestsListItem` of CreateDocumentClassifier.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AugmentedManifest {
@@ -207,6 +216,11 @@ pub trait Comprehend: Send + Sync {
         region: &str,
         job_name: &str,
     ) -> Result<Vec<JobDescription>, AwsError>;
+
+    /// ListDocumentClassificationJobs with `Filter.JobStatus` = `status`:
+    /// every job of the account in the Region in that status, whoever
+    /// started it.
+    async fn list_jobs_in_status(&self, region: &str, status: &str) -> Result<Listed, AwsError>;
 
     /// StartDocumentClassificationJob.
     async fn start_job(&self, region: &str, req: &StartJobRequest) -> Result<StartedJob, AwsError>;

@@ -2,6 +2,7 @@
 //! transitions, the reconcile, active-job slots and job names.
 
 pub mod crd;
+pub mod follow;
 pub mod naming;
 pub mod plan;
 pub mod reconcile;

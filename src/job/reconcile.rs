@@ -12,10 +12,16 @@
 //!   memory and preferred, so a lagging cache never looks like "not started".
 //! - Slots of resources deleted while running are swept, so nothing waits
 //!   forever for a slot.
+//!
+//! Following: one task lists each Region's active jobs every poll interval
+//! ([`crate::job::follow`]) and wakes only the resources whose job changed;
+//! their reconcile takes the status from the listing, and Describes only a
+//! job that left the lists (or when listings fail). The same listing counts
+//! the account's active jobs that are not this operator's into the slots.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use k8s_openapi::jiff::Timestamp;
@@ -32,6 +38,7 @@ use crate::classifier::{classifier_state, ClassifierState};
 use crate::comprehend::{AwsError, Comprehend, StartJobRequest};
 use crate::http::Health;
 use crate::job::crd::{ClassificationJob, ClassificationJobStatus};
+use crate::job::follow::{self, View, Views};
 use crate::job::plan::{self, Found, Plan};
 use crate::job::slots::{Slot, SlotPool};
 use crate::job::status::{self, AfterError, Call};
@@ -47,7 +54,7 @@ use crate::telemetry::Metrics;
 pub struct Context {
     client: Client,
     comprehend: Arc<dyn Comprehend>,
-    status: StatusWriter<ClassificationJobStatus>,
+    status: StatusWriter<ClassificationJob>,
     metrics: Arc<Metrics>,
     settings: Settings,
     slots: SlotPool,
@@ -59,6 +66,10 @@ pub struct Context {
     /// The DocumentClassifiers of the watched namespaces, for
     /// `classifierRef`.
     classifiers: Vec<Store<DocumentClassifier>>,
+    /// Followed jobs and each Region's latest listing of active jobs.
+    views: Views,
+    /// One listing at a time, so concurrent starts share one.
+    listing: tokio::sync::Mutex<()>,
 }
 
 impl Context {
@@ -74,8 +85,16 @@ impl Context {
         self.failures.reset(job);
     }
 
-    fn poll_delay(&self) -> Duration {
-        jittered(self.settings.poll_interval)
+    /// How long a listing (or the wait for the first one) is trusted;
+    /// past it a job is followed with Describe.
+    fn stale_after(&self) -> Duration {
+        self.settings.poll_interval * 3
+    }
+
+    /// When a followed job's resource looks again without being woken: a
+    /// fallback, as the listing wakes it when its job changes.
+    fn fallback_delay(&self) -> Duration {
+        jittered(self.settings.poll_interval * 5)
     }
 
     /// What the job's `classifierRef` points at, if it has one.
@@ -89,8 +108,21 @@ impl Context {
         ))
     }
 
-    /// Through the shared writer; `job` may be an `Arc` (deref coercion).
+    /// Hands the status to the shared writer and goes on: the write is off
+    /// the reconcile's path (the latest pending status per object wins).
+    /// `job` may be an `Arc` (deref coercion).
     async fn write_status(
+        &self,
+        job: &ClassificationJob,
+        new: &ClassificationJobStatus,
+    ) -> Result<(), Error> {
+        self.status.publish(job, new);
+        Ok(())
+    }
+
+    /// Writes the status and waits until it is stored: for a record that
+    /// must exist before the call to AWS that follows.
+    async fn record_status(
         &self,
         job: &ClassificationJob,
         new: &ClassificationJobStatus,
@@ -100,8 +132,13 @@ impl Context {
 
     /// Frees a slot and wakes the resources that may take it.
     fn release_slot(&self, region: &str, key: &str) {
-        for waiter in self.slots.release(region, key) {
-            if let Some(obj) = parse_key(&waiter) {
+        let waiters = self.slots.release(region, key);
+        self.wake_all(&waiters);
+    }
+
+    fn wake_all(&self, keys: &[String]) {
+        for key in keys {
+            if let Some(obj) = parse_key(key) {
                 let _ = self.wake.send(obj);
             }
         }
@@ -130,6 +167,8 @@ impl Context {
             failures: Failures::default(),
             seeded,
             classifiers: Vec::new(),
+            views: Views::default(),
+            listing: tokio::sync::Mutex::new(()),
             client,
             comprehend,
             metrics,
@@ -163,6 +202,15 @@ pub async fn reconcile(job: Arc<ClassificationJob>, ctx: Arc<Context>) -> Result
     // Count running jobs into the slots before anyone takes one.
     let _ = seeded.wait_for(|s| *s).await;
     let job = ctx.status.freshest(job);
+    // A settled resource is cut down in the cache: act only on it whole.
+    let job = if plan::is_trimmed(&job) {
+        match reread(&job, &ctx).await? {
+            Some(whole) => ctx.status.freshest(whole),
+            None => return Ok(Action::await_change()),
+        }
+    } else {
+        job
+    };
     ctx.metrics.reconciled();
     let classifier = ctx.classifier_state(&job);
     let plan = plan::plan(&job, &ctx.settings.default_region, classifier.as_ref());
@@ -209,6 +257,20 @@ pub async fn reconcile(job: Arc<ClassificationJob>, ctx: Arc<Context>) -> Result
     result
 }
 
+/// The resource as the API server has it now (None if it is gone).
+async fn reread(
+    job: &ClassificationJob,
+    ctx: &Context,
+) -> Result<Option<Arc<ClassificationJob>>, Error> {
+    let api: Api<ClassificationJob> =
+        Api::namespaced(ctx.client.clone(), &job.namespace().unwrap_or_default());
+    let found = api.get_opt(&job.name_any()).await.map_err(Error::Kube)?;
+    Ok(found.map(|mut whole| {
+        crate::kernel::memory::slim(&mut whole);
+        Arc::new(whole)
+    }))
+}
+
 /// The outcome is settled: no AWS call. Notes spec edits and applies the TTL.
 async fn finished(job: &ClassificationJob, ctx: &Context) -> Result<Action, Error> {
     let status = job.status.clone().unwrap_or_default();
@@ -225,6 +287,8 @@ async fn expire(job: &ClassificationJob, ctx: &Context) -> Result<Action, Error>
         let wait = now.duration_until(at).unsigned_abs();
         return Ok(Action::requeue(wait + Duration::from_millis(100)));
     }
+    // The outcome is stored (and its event sent) before the resource goes.
+    ctx.status.flush(job).await?;
     let api: Api<ClassificationJob> =
         Api::namespaced(ctx.client.clone(), &job.namespace().unwrap_or_default());
     let params = DeleteParams {
@@ -254,6 +318,9 @@ async fn start(
     let generation = job.metadata.generation;
     let mut status = job.status.clone().unwrap_or_default();
 
+    // The account's active jobs, not only ours, take slots.
+    count_active(ctx, &region).await;
+    let hash = status::spec_hash(&job.spec);
     if let Slot::Queued { .. } = ctx.slots.try_acquire(&region, &key, creation_order(job)) {
         status::apply_queued(
             &mut status,
@@ -261,6 +328,13 @@ async fn start(
             ctx.settings.max_active_jobs,
             Observed::at_now(generation),
         );
+        if job.spec.job_name.is_none() {
+            // The record a start needs rides on this write, so the start
+            // spends none. Only for a derived name: a fixed one is recorded
+            // right before Start, as it proves an attempt was made.
+            status.job_name = Some(request.job_name.clone());
+            status.spec_hash = Some(hash.clone());
+        }
         ctx.write_status(job, &status).await?;
         // Woken as soon as a slot frees; this is only the fallback.
         return Ok(Action::requeue(Duration::from_secs(60)));
@@ -300,13 +374,13 @@ async fn start(
     }
 
     // Record the name before Start, so a crash right after Start finds the
-    // job again by this name (once is enough: a retry keeps the record).
-    let hash = status::spec_hash(&job.spec);
+    // job again by this name (once is enough: a retry keeps the record),
+    // and waits until it is stored.
     let recorded = status.job_name.as_deref() == Some(request.job_name.as_str())
         && status.spec_hash.as_deref() == Some(hash.as_str());
     if !recorded {
         status::apply_starting(&mut status, &request, &hash, Observed::at_now(generation));
-        ctx.write_status(job, &status).await?;
+        ctx.record_status(job, &status).await?;
     }
     let mut job_now = job.clone();
     job_now.status = Some(status.clone());
@@ -320,19 +394,47 @@ async fn start(
                 std::process::abort();
             }
             ctx.succeeded(job);
+            ctx.views
+                .follow(&region, &started.job_id, &key, Instant::now());
             status::apply_started(&mut status, &started, Observed::at_now(generation));
             ctx.write_status(&job_now, &status).await?;
-            Ok(Action::requeue(ctx.poll_delay()))
+            Ok(Action::requeue(ctx.fallback_delay()))
         }
         Err(e) => failed_call(&job_now, status, Call::Start, &e, &region, ctx).await,
     }
 }
 
-/// Follows a started job with Describe.
+/// Follows a started job: from the latest listing, or with one Describe
+/// when the job left the lists (or listings cannot be trusted).
 async fn follow(job: &ClassificationJob, job_id: &str, ctx: &Context) -> Result<Action, Error> {
     let region = ctx.region(job);
-    ctx.slots.hold(&region, &key_of(job));
+    let now = Instant::now();
+    ctx.views.follow(&region, job_id, &key_of(job), now);
     let status = job.status.clone().unwrap_or_default();
+    let view = ctx.views.view(&region, job_id, now, ctx.stale_after());
+    // A job the lists no longer show takes no slot (the listing freed it);
+    // any other may run, and holds one (after a restart too).
+    if view != View::Absent {
+        ctx.slots.hold(&region, &key_of(job));
+    }
+    match view {
+        View::Listed(desc) => {
+            let mut status = status;
+            // Only a new state is worth a write: details a listing adds to
+            // the same state (its submit time, say) ride on the next one.
+            if status.job_status.as_deref() != Some(desc.job_status.as_str()) {
+                status::apply_description(
+                    &mut status,
+                    &desc,
+                    Observed::at_now(job.metadata.generation),
+                );
+            }
+            return after_observation(job, status, &region, ctx).await;
+        }
+        // The next listing says; it wakes the resource if anything changed.
+        View::Pending => return Ok(Action::requeue(ctx.fallback_delay())),
+        View::Absent | View::Stale => {}
+    }
     let result = ctx.comprehend.describe_job(&region, job_id).await;
     match result {
         Ok(desc) => {
@@ -363,15 +465,24 @@ async fn after_observation(
         &job.spec,
         Observed::at_now(job.metadata.generation),
     );
-    ctx.write_status(job, &status).await?;
+    let key = key_of(job);
     if status::is_finished(&status) {
-        ctx.release_slot(region, &key_of(job));
+        // The slot is free as soon as the end is seen, before the write.
+        ctx.release_slot(region, &key);
+        if let Some(job_id) = status.job_id.as_deref() {
+            ctx.views.forget(region, job_id);
+        }
+        ctx.write_status(job, &status).await?;
         let mut settled = job.clone();
         settled.status = Some(status);
         return expire(&settled, ctx).await;
     }
-    ctx.slots.hold(region, &key_of(job));
-    Ok(Action::requeue(ctx.poll_delay()))
+    ctx.slots.hold(region, &key);
+    if let Some(job_id) = status.job_id.as_deref() {
+        ctx.views.follow(region, job_id, &key, Instant::now());
+    }
+    ctx.write_status(job, &status).await?;
+    Ok(Action::requeue(ctx.fallback_delay()))
 }
 
 /// Records a failed call: retry later, or settle the outcome.
@@ -392,18 +503,23 @@ async fn failed_call(
         err,
         Observed::at_now(job.metadata.generation),
     );
-    ctx.write_status(job, &status).await?;
+    // A slot given up is free before the write.
     match next {
-        AfterError::Retry { release_slot } => {
-            if release_slot {
-                ctx.release_slot(region, &key_of(job));
-            }
-            Ok(Action::requeue(ctx.backoff(job)))
-        }
+        AfterError::Retry { release_slot: true } => ctx.release_slot(region, &key_of(job)),
+        AfterError::Retry {
+            release_slot: false,
+        } => {}
         AfterError::Settle => {
             ctx.release_slot(region, &key_of(job));
-            Ok(Action::await_change())
+            if let Some(job_id) = status.job_id.as_deref() {
+                ctx.views.forget(region, job_id);
+            }
         }
+    }
+    ctx.write_status(job, &status).await?;
+    match next {
+        AfterError::Retry { .. } => Ok(Action::requeue(ctx.backoff(job))),
+        AfterError::Settle => Ok(Action::await_change()),
     }
 }
 
@@ -436,8 +552,9 @@ pub async fn run(
     for ns in &namespaces {
         let (reader, writer) = reflector::store();
         let (synced_tx, synced_rx) = watch::channel(false);
-        let stream = cached_watch::<DocumentClassifier>(&client, ns, writer, Some(synced_tx))
-            .touched_objects();
+        let stream =
+            cached_watch::<DocumentClassifier>(&client, ns, writer, Some(synced_tx), |_| {})
+                .touched_objects();
         classifier_streams.push(stream);
         classifier_stores.push(reader);
         synced.push(synced_rx);
@@ -450,6 +567,8 @@ pub async fn run(
         failures: Failures::default(),
         seeded: seeded_rx,
         classifiers: classifier_stores,
+        views: Views::default(),
+        listing: tokio::sync::Mutex::new(()),
         client: client.clone(),
         comprehend,
         metrics,
@@ -469,11 +588,17 @@ pub async fn run(
         // Readiness is taken from the stream itself: the store's own
         // readiness future wakes only one waiter, and the controller is it.
         let (synced_tx, synced_rx) = watch::channel(false);
-        let stream = cached_watch::<ClassificationJob>(&client, ns, writer, Some(synced_tx))
-            .applied_objects()
-            // A settled job costs nothing, also when a restart lists it.
-            .try_filter(|job| std::future::ready(plan::needs_reconcile(job)))
-            .predicate_filter(predicates::generation, Default::default());
+        let stream = cached_watch::<ClassificationJob>(
+            &client,
+            ns,
+            writer,
+            Some(synced_tx),
+            plan::trim_settled,
+        )
+        .applied_objects()
+        // A settled job costs nothing, also when a restart lists it.
+        .try_filter(|job| std::future::ready(plan::needs_reconcile(job)))
+        .predicate_filter(predicates::generation, Default::default());
         let (tx, rx) = mpsc::unbounded_channel();
         wake_senders.push((ns.clone(), tx));
         stores.push(reader.clone());
@@ -502,6 +627,7 @@ pub async fn run(
     // Route wake-ups, seed the slots, keep metrics and sweep stale slots.
     tokio::spawn(route_wakeups(wake_rx, wake_senders));
     tokio::spawn(housekeeping(ctx.clone(), stores, synced, health, seeded_tx));
+    tokio::spawn(follow_jobs(ctx.clone()));
 
     futures::future::join_all(controllers).await;
     Ok(())
@@ -565,8 +691,15 @@ async fn housekeeping(
             let Some(status) = job.status.as_ref() else {
                 continue;
             };
-            if status.job_id.is_some() && !status::is_finished(status) {
-                ctx.slots.hold(&ctx.region(&job), &key_of(&job));
+            if let Some(job_id) = status.job_id.as_deref() {
+                if !status::is_finished(status) {
+                    let region = ctx.region(&job);
+                    ctx.slots.hold(&region, &key_of(&job));
+                    // Followed from the start, so the first listing counts
+                    // these as ours, not as foreign.
+                    ctx.views
+                        .follow(&region, job_id, &key_of(&job), Instant::now());
+                }
             }
         }
     }
@@ -606,8 +739,77 @@ async fn housekeeping(
                 // Deleted while running or waiting: Comprehend runs the job on,
                 // but nothing here can follow it any more.
                 ctx.slots.forget_waiter(&region, &key);
+                ctx.views.forget_key(&region, &key);
                 ctx.release_slot(&region, &key);
             }
+        }
+    }
+}
+
+/// Makes sure the slots know the account's active jobs in `region`
+/// before a start: lists now unless a listing began within two poll
+/// intervals (the tick keeps Regions with followed jobs fresh, so this
+/// lists only for the first start in a Region, or after a quiet spell).
+async fn count_active(ctx: &Context, region: &str) {
+    let max_age = ctx.settings.poll_interval * 2;
+    if ctx.views.is_fresh(region, Instant::now(), max_age) {
+        return;
+    }
+    let _one = ctx.listing.lock().await;
+    // Another start may have listed while this one waited.
+    if ctx.views.is_fresh(region, Instant::now(), max_age) {
+        return;
+    }
+    refresh(ctx, region).await;
+}
+
+/// Lists `region`'s active jobs and acts on what changed: frees the slots
+/// of jobs that ended, counts the foreign ones, wakes the resources whose
+/// job changed and the waiters that may now start. A failed listing
+/// changes nothing (resources fall back to Describe once listings are
+/// stale); it is logged and counted.
+async fn refresh(ctx: &Context, region: &str) {
+    let began = Instant::now();
+    match follow::list_active(&*ctx.comprehend, region).await {
+        Ok((active, _requests)) => {
+            let changes = ctx.views.apply(region, began, active);
+            for key in &changes.ended {
+                ctx.release_slot(region, key);
+            }
+            ctx.metrics.set_foreign_jobs(region, changes.foreign as i64);
+            let waiters = ctx.slots.set_foreign(region, changes.foreign);
+            ctx.wake_all(&waiters);
+            ctx.wake_all(&changes.wake);
+        }
+        Err(e) => {
+            ctx.views.listing_failed(region, began);
+            ctx.metrics.reconcile_error(e.category());
+            warn!(%region, code = %e.code, message = %e.message, "listing active jobs failed");
+        }
+    }
+}
+
+/// Every poll interval, lists the active jobs of each Region that has
+/// followed jobs or resources waiting for a slot.
+async fn follow_jobs(ctx: Arc<Context>) {
+    let mut seeded = ctx.seeded.clone();
+    if seeded.wait_for(|s| *s).await.is_err() {
+        return;
+    }
+    let mut tick = tokio::time::interval(ctx.settings.poll_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let now = Instant::now();
+        let mut regions: BTreeSet<String> = ctx
+            .views
+            .regions(now, ctx.stale_after())
+            .into_iter()
+            .collect();
+        regions.extend(ctx.slots.regions_with_waiters());
+        for region in regions {
+            let _one = ctx.listing.lock().await;
+            refresh(&ctx, &region).await;
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The cap on active jobs per Region, shared by all reconciles of a
-//! process: who holds a slot, and who waits for one, oldest first.
+//! process: who holds a slot, who waits for one (oldest first), and how many
+//! of the account's active jobs are not this operator's.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
@@ -15,8 +16,9 @@ pub enum Slot {
 }
 
 /// Caps the number of active Comprehend jobs per Region. A resource holds a
-/// slot from just before Start until its job is seen terminal; waiters are
-/// served oldest first.
+/// slot from just before Start until its job is seen to leave the active
+/// lists; jobs of the account that no resource here follows (foreign) take
+/// slots too; waiters are served oldest first.
 pub struct SlotPool {
     max_active: usize,
     regions: Mutex<HashMap<String, RegionSlots>>,
@@ -28,6 +30,9 @@ struct RegionSlots {
     /// Ordered by (creation order, key).
     waiters: BTreeSet<(i64, String)>,
     waiting: HashMap<String, i64>,
+    /// Active jobs in the account that no resource here holds, as the
+    /// latest listing counted them.
+    foreign: usize,
 }
 
 impl SlotPool {
@@ -59,7 +64,7 @@ impl SlotPool {
             r.waiting.insert(key.to_string(), order);
             r.waiters.insert((order, key.to_string()));
         }
-        let free = self.max_active.saturating_sub(r.holders.len());
+        let free = r.free(self.max_active);
         let position = r
             .waiters
             .iter()
@@ -89,12 +94,31 @@ impl SlotPool {
         if !held {
             return Vec::new();
         }
-        let free = self.max_active.saturating_sub(r.holders.len());
-        r.waiters
-            .iter()
-            .take(free)
-            .map(|(_, k)| k.clone())
-            .collect()
+        r.first_waiters(self.max_active)
+    }
+
+    /// Sets the number of the account's active jobs in `region` that no
+    /// resource here holds, and returns the waiters that may now take a
+    /// slot (when that number fell).
+    pub fn set_foreign(&self, region: &str, foreign: usize) -> Vec<String> {
+        let mut regions = self.regions.lock().expect("slot pool lock");
+        let r = regions.entry(region.to_string()).or_default();
+        let fell = foreign < r.foreign;
+        r.foreign = foreign;
+        if fell {
+            r.first_waiters(self.max_active)
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Active jobs in `region` that no resource here holds.
+    pub fn foreign(&self, region: &str) -> usize {
+        self.regions
+            .lock()
+            .expect("slot pool lock")
+            .get(region)
+            .map_or(0, |r| r.foreign)
     }
 
     /// Forgets a waiter whose resource is gone, so it blocks nobody.
@@ -127,6 +151,17 @@ impl SlotPool {
             .collect()
     }
 
+    /// The Regions where resources wait for a slot.
+    pub fn regions_with_waiters(&self) -> Vec<String> {
+        self.regions
+            .lock()
+            .expect("slot pool lock")
+            .iter()
+            .filter(|(_, r)| !r.waiters.is_empty())
+            .map(|(region, _)| region.clone())
+            .collect()
+    }
+
     /// Resources waiting for a slot, all Regions together.
     pub fn queued(&self) -> usize {
         self.regions
@@ -139,6 +174,20 @@ impl SlotPool {
 }
 
 impl RegionSlots {
+    /// Slots neither held nor taken by foreign jobs.
+    fn free(&self, max_active: usize) -> usize {
+        max_active.saturating_sub(self.holders.len() + self.foreign)
+    }
+
+    /// The waiters that fit in the free slots, oldest first.
+    fn first_waiters(&self, max_active: usize) -> Vec<String> {
+        self.waiters
+            .iter()
+            .take(self.free(max_active))
+            .map(|(_, k)| k.clone())
+            .collect()
+    }
+
     fn remove_waiter(&mut self, key: &str) {
         if let Some(order) = self.waiting.remove(key) {
             self.waiters.remove(&(order, key.to_string()));
@@ -193,6 +242,25 @@ mod tests {
         assert!(pool.release("r", "running-1").is_empty());
         assert_eq!(pool.release("r", "running-2"), vec!["new".to_string()]);
         assert!(pool.release("r", "running-2").is_empty());
+    }
+
+    #[test]
+    fn foreign_jobs_take_slots_and_free_them_when_they_end() {
+        let pool = SlotPool::new(3);
+        assert!(pool.set_foreign("r", 2).is_empty());
+        assert_eq!(pool.try_acquire("r", "a", 1), Slot::Granted);
+        assert_eq!(pool.try_acquire("r", "b", 2), Slot::Queued { position: 1 });
+        assert_eq!(pool.try_acquire("r", "c", 3), Slot::Queued { position: 2 });
+        // The account is full: a release of ours frees nothing for b.
+        assert_eq!(pool.foreign("r"), 2);
+        // One foreign job ended: the oldest waiter may go.
+        assert_eq!(pool.set_foreign("r", 1), vec!["b".to_string()]);
+        assert_eq!(pool.try_acquire("r", "c", 3), Slot::Queued { position: 1 });
+        assert_eq!(pool.try_acquire("r", "b", 2), Slot::Granted);
+        // More foreign jobs wake nobody; other Regions are unaffected.
+        assert!(pool.set_foreign("r", 5).is_empty());
+        assert_eq!(pool.try_acquire("other", "d", 4), Slot::Granted);
+        assert!(pool.release("r", "a").is_empty());
     }
 
     #[test]

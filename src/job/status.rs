@@ -630,7 +630,8 @@ impl Noticed for ClassificationJobStatus {
 }
 
 /// The event a status change deserves, if any: one per change of the
-/// `Succeeded` reason (or of `Ready` to SpecChangeIgnored).
+/// `Succeeded` reason to an outcome or a warning (or of `Ready` to
+/// SpecChangeIgnored).
 pub fn notice(old: &ClassificationJobStatus, new: &ClassificationJobStatus) -> Option<Notice> {
     let reason_of =
         |s: &ClassificationJobStatus, t: &str| condition(s, t).map(|c| c.reason.clone());
@@ -656,10 +657,18 @@ pub fn notice(old: &ClassificationJobStatus, new: &ClassificationJobStatus) -> O
             note: new_succeeded.message.clone(),
         });
     };
+    // Events for outcomes and warnings only: the steps in between
+    // (queued, started, running, waiting) are in the status, and an event
+    // for each would double the writes a job costs the API server.
     let (warning, word) = match reason {
-        Reason::Queued => (false, "Queued"),
-        Reason::Submitted => (false, "Started"),
-        Reason::InProgress => (false, "Running"),
+        Reason::Queued
+        | Reason::Submitted
+        | Reason::InProgress
+        | Reason::StopRequested
+        | Reason::WaitingForClassifier
+        | Reason::ClassifierNotReady
+        | Reason::Starting
+        | Reason::SpecChangeIgnored => return None,
         Reason::Completed => (false, "Completed"),
         Reason::Failed => (true, "Failed"),
         Reason::Stopped => (true, "Stopped"),
@@ -667,12 +676,8 @@ pub fn notice(old: &ClassificationJobStatus, new: &ClassificationJobStatus) -> O
         Reason::AwsUnavailable => (true, "AwsUnavailable"),
         Reason::InvalidSpec => (true, "InvalidSpec"),
         Reason::JobNotFound => (true, "JobNotFound"),
-        Reason::StopRequested => (false, "StopRequested"),
-        Reason::WaitingForClassifier => (false, "WaitingForClassifier"),
         Reason::ClassifierFailed => (true, "ClassifierFailed"),
-        Reason::ClassifierNotReady => (false, "ClassifierNotReady"),
         Reason::JobNameInUse => (true, "JobNameInUse"),
-        Reason::Starting | Reason::SpecChangeIgnored => return None,
     };
     Some(Notice {
         warning,

@@ -1,14 +1,26 @@
 //! Writing a resource's status: server-side apply under one field manager,
 //! only when it changes, remembered against a lagging cache, with the event
 //! the change deserves.
+//!
+//! Writes go through a queue that keeps only the latest pending status per
+//! object, so a reconcile need not hold a worker while its write waits for
+//! one of the few connections: [`StatusWriter::publish`] hands the status
+//! over and returns; [`StatusWriter::write`] also waits until it (or a newer
+//! one) is stored, for the writes that must land before the reconcile acts
+//! (a record before a call to AWS). Events are published after the write,
+//! outside the write permits. No crate offers such a coalescing status
+//! queue (kube-runtime's controller writes nothing), hence this one.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use kube::api::{Patch, PatchParams};
 use kube::core::object::HasStatus;
 use kube::{Api, Client, Resource, ResourceExt};
 use serde_json::json;
+use tokio::sync::{mpsc, oneshot, Semaphore};
+use tracing::warn;
 
 use crate::kernel::conditions::Noticed;
 use crate::kernel::error::Error;
@@ -20,74 +32,308 @@ use crate::telemetry::Metrics;
 /// Field manager of the operator's status writes.
 pub const MANAGER: &str = "comprehend-operator";
 
-/// Status writes (with their events) in flight at once, per controller.
-/// Each one in flight may need a connection to the API server, and every
-/// connection opened stays in the client's pool, so this bounds the idle
-/// connections a burst leaves behind (BENCHMARKS.md has the measurements).
+/// Status writes in flight at once, per controller. Each one in flight may
+/// need a connection to the API server, and every connection opened stays
+/// in the client's pool, so this bounds the idle connections a burst leaves
+/// behind (BENCHMARKS.md has the measurements).
 const WRITES_IN_FLIGHT: usize = 16;
 
-/// Writes statuses for both controllers: only when they change, remembered
-/// against a lagging cache, counted, each with the event it deserves.
-pub(crate) struct StatusWriter<S> {
+/// Events in flight at once, apart from the writes.
+const EVENTS_IN_FLIGHT: usize = 4;
+
+/// The longest wait before a failed write is tried again.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
+
+/// What a [`StatusWriter`] can write: a namespaced resource with a status.
+pub(crate) trait Writable:
+    Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+    + HasStatus<Status = Self::S>
+    + Clone
+    + serde::de::DeserializeOwned
+    + std::fmt::Debug
+    + Send
+    + Sync
+    + 'static
+{
+    type S: Clone + Default + PartialEq + serde::Serialize + Noticed + Send + Sync + 'static;
+}
+
+impl<K> Writable for K
+where
+    K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+        + HasStatus
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+    K::Status: Clone + Default + PartialEq + serde::Serialize + Noticed + Send + Sync + 'static,
+{
+    type S = K::Status;
+}
+
+type Waiter = oneshot::Sender<Result<(), String>>;
+
+/// The latest status waiting to be written for one object.
+struct Pending<K: Writable> {
+    obj: K,
+    status: K::S,
+    /// The status last stored (or seen) before this one: the event is
+    /// for the change from it.
+    base: K::S,
+    /// Callers waiting for this status (or a newer one) to be stored.
+    waiters: Vec<Waiter>,
+    /// A write of it is under way.
+    in_flight: bool,
+    /// Replaced while a write was under way: write again.
+    dirty: bool,
+    attempts: u32,
+}
+
+struct Inner<K: Writable> {
     client: Client,
     events: Events,
     metrics: Arc<Metrics>,
     /// Statuses written that the cache has not caught up with.
-    written: Written<S>,
-    in_flight: tokio::sync::Semaphore,
+    written: Written<K::S>,
+    pending: Mutex<HashMap<String, Pending<K>>>,
+    queue: mpsc::UnboundedSender<String>,
+    events_in_flight: Arc<Semaphore>,
 }
 
-impl<S> StatusWriter<S>
-where
-    S: Clone + Default + PartialEq + serde::Serialize + Noticed,
-{
+/// Writes statuses for a controller: only when they change, the latest per
+/// object, remembered against a lagging cache, counted, each with the event
+/// it deserves.
+pub(crate) struct StatusWriter<K: Writable> {
+    inner: Arc<Inner<K>>,
+}
+
+impl<K: Writable> StatusWriter<K> {
+    /// A writer with its queue running on the current runtime.
     pub(crate) fn new(client: Client, settings: &Settings, metrics: Arc<Metrics>) -> Self {
-        StatusWriter {
+        let (queue, rx) = mpsc::unbounded_channel();
+        let inner = Arc::new(Inner {
             events: Events::new(client.clone(), &settings.instance),
             client,
             metrics,
             written: Written::default(),
-            in_flight: tokio::sync::Semaphore::new(WRITES_IN_FLIGHT),
-        }
+            pending: Mutex::new(HashMap::new()),
+            queue,
+            events_in_flight: Arc::new(Semaphore::new(EVENTS_IN_FLIGHT)),
+        });
+        tokio::spawn(drain(Arc::downgrade(&inner), rx));
+        StatusWriter { inner }
     }
 
-    /// The object with the newest status the operator knows of.
-    pub(crate) fn freshest<K>(&self, obj: Arc<K>) -> Arc<K>
-    where
-        K: Resource + HasStatus<Status = S> + Clone,
-    {
-        self.written.freshest(obj)
+    /// The object with the newest status the operator knows of: one waiting
+    /// to be written, else one written that the cache has not seen yet,
+    /// else its own.
+    pub(crate) fn freshest(&self, obj: Arc<K>) -> Arc<K> {
+        let uid = obj.uid().unwrap_or_default();
+        let pending = self.inner.lock().get(&uid).map(|p| p.status.clone());
+        match pending {
+            Some(status) => {
+                let mut newer = (*obj).clone();
+                *newer.status_mut() = Some(status);
+                Arc::new(newer)
+            }
+            None => self.inner.written.freshest(obj),
+        }
     }
 
     /// Forgets written statuses the cache (UID to resourceVersion) has.
     pub(crate) fn prune(&self, cached_rv: &HashMap<String, u64>) {
-        self.written.prune(cached_rv);
+        self.inner.written.prune(cached_rv);
     }
 
-    /// Writes `new` if it differs from what the object has; remembers it so
-    /// a lagging cache cannot hide it; emits the event it deserves.
-    pub(crate) async fn write<K>(&self, obj: &K, new: &S) -> Result<(), Error>
-    where
-        K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
-            + HasStatus<Status = S>
-            + Clone
-            + serde::de::DeserializeOwned
-            + std::fmt::Debug,
-    {
-        let old = obj.status().cloned().unwrap_or_default();
-        if &old == new {
+    /// Hands `new` over to be written if it differs from what the object
+    /// has (or what waits to be written for it), and returns at once; a
+    /// status still waiting for its turn is replaced, not written too.
+    pub(crate) fn publish(&self, obj: &K, new: &K::S) {
+        self.enqueue(obj, new, None);
+    }
+
+    /// As [`Self::publish`], and waits until `new` (or a newer status) is
+    /// stored.
+    pub(crate) async fn write(&self, obj: &K, new: &K::S) -> Result<(), Error> {
+        let (tx, rx) = oneshot::channel();
+        if !self.enqueue(obj, new, Some(tx)) {
             return Ok(());
         }
-        let _permit = self.in_flight.acquire().await.expect("never closed");
-        let written = apply_status(&self.client, obj, new)
-            .await
-            .map_err(Error::Kube)?;
-        self.metrics.status_written();
-        self.written.remember(&written, new.clone());
-        if let Some(n) = new.notice_since(&old) {
-            self.events.publish(obj, &n).await;
+        match rx.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => Err(Error::Write(message)),
+            Err(_) => Err(Error::Write("the status writer stopped".into())),
         }
-        Ok(())
+    }
+
+    /// Waits until nothing is left to write for `obj`.
+    pub(crate) async fn flush(&self, obj: &K) -> Result<(), Error> {
+        let uid = obj.uid().unwrap_or_default();
+        let rx = {
+            let mut pending = self.inner.lock();
+            let Some(p) = pending.get_mut(&uid) else {
+                return Ok(());
+            };
+            let (tx, rx) = oneshot::channel();
+            p.waiters.push(tx);
+            rx
+        };
+        match rx.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => Err(Error::Write(message)),
+            Err(_) => Err(Error::Write("the status writer stopped".into())),
+        }
+    }
+
+    /// Whether a write of `obj`'s status is waiting or under way.
+    #[cfg(test)]
+    pub(crate) fn is_pending(&self, obj: &K) -> bool {
+        self.inner
+            .lock()
+            .contains_key(&obj.uid().unwrap_or_default())
+    }
+
+    /// Queues `new` for `obj`; answers false when there is nothing to write
+    /// (then `waiter` is dropped unanswered... and not needed).
+    fn enqueue(&self, obj: &K, new: &K::S, waiter: Option<Waiter>) -> bool {
+        let uid = obj.uid().unwrap_or_default();
+        let mut pending = self.inner.lock();
+        if let Some(p) = pending.get_mut(&uid) {
+            if &p.status != new {
+                p.status = new.clone();
+                p.obj = obj.clone();
+                p.attempts = 0;
+                if p.in_flight {
+                    p.dirty = true;
+                }
+            }
+            p.waiters.extend(waiter);
+            return true;
+        }
+        let old = obj.status().cloned().unwrap_or_default();
+        if &old == new {
+            return false;
+        }
+        pending.insert(
+            uid.clone(),
+            Pending {
+                obj: obj.clone(),
+                status: new.clone(),
+                base: old,
+                waiters: waiter.into_iter().collect(),
+                in_flight: false,
+                dirty: false,
+                attempts: 0,
+            },
+        );
+        drop(pending);
+        let _ = self.inner.queue.send(uid);
+        true
+    }
+}
+
+impl<K: Writable> Inner<K> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Pending<K>>> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes the latest status pending for `uid`, then settles the entry:
+    /// done, again (replaced meanwhile), retried later, or dropped (the
+    /// object is gone).
+    async fn write_one(self: Arc<Self>, uid: String) {
+        let (obj, status) = {
+            let mut pending = self.lock();
+            let Some(p) = pending.get_mut(&uid) else {
+                return;
+            };
+            p.in_flight = true;
+            p.dirty = false;
+            (p.obj.clone(), p.status.clone())
+        };
+        let result = apply_status(&self.client, &obj, &status).await;
+        let mut pending = self.lock();
+        let Some(p) = pending.get_mut(&uid) else {
+            return;
+        };
+        p.in_flight = false;
+        match result {
+            Ok(written) => {
+                self.metrics.status_written();
+                self.written.remember(&written, status.clone());
+                if let Some(notice) = status.notice_since(&p.base) {
+                    let events = self.events.clone();
+                    let permits = self.events_in_flight.clone();
+                    tokio::spawn(async move {
+                        let _permit = permits.acquire_owned().await;
+                        events.publish(&written, &notice).await;
+                    });
+                }
+                p.base = status;
+                if p.dirty {
+                    drop(pending);
+                    let _ = self.queue.send(uid);
+                } else if let Some(done) = pending.remove(&uid) {
+                    for w in done.waiters {
+                        let _ = w.send(Ok(()));
+                    }
+                }
+            }
+            Err(kube::Error::Api(e)) if e.code == 404 => {
+                // The object is gone: nothing left to write.
+                if let Some(gone) = pending.remove(&uid) {
+                    for w in gone.waiters {
+                        let _ = w.send(Err(format!("{} is gone", obj.name_any())));
+                    }
+                }
+            }
+            Err(e) => {
+                warn!(object = %obj.name_any(), error = %e, "status write failed; retrying");
+                self.metrics.reconcile_error("kube");
+                // Those waiting hear of it (their reconcile is retried);
+                // the status itself is written again after a backoff.
+                for w in p.waiters.drain(..) {
+                    let _ = w.send(Err(e.to_string()));
+                }
+                p.attempts = p.attempts.saturating_add(1);
+                let delay = Duration::from_millis(200)
+                    .saturating_mul(1u32 << p.attempts.min(8))
+                    .min(MAX_RETRY_DELAY);
+                drop(pending);
+                let queue = self.queue.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    let _ = queue.send(uid);
+                });
+            }
+        }
+    }
+}
+
+/// Takes objects off the queue and writes each, [`WRITES_IN_FLIGHT`] at a
+/// time, until the writer is dropped.
+async fn drain<K: Writable>(
+    inner: std::sync::Weak<Inner<K>>,
+    mut rx: mpsc::UnboundedReceiver<String>,
+) {
+    let permits = Arc::new(Semaphore::new(WRITES_IN_FLIGHT));
+    while let Some(uid) = rx.recv().await {
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            return;
+        };
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        // Queued again while under way (replaced meanwhile): the write
+        // that finishes re-queues it.
+        if inner.lock().get(&uid).is_none_or(|p| p.in_flight) {
+            continue;
+        }
+        tokio::spawn(async move {
+            inner.write_one(uid).await;
+            drop(permit);
+        });
     }
 }
 
@@ -113,4 +359,151 @@ where
         &Patch::Apply(&patch),
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::conditions::Notice;
+    use crate::kernel::testing::mock_api;
+    use http::StatusCode;
+    use kube::CustomResource;
+    use schemars::JsonSchema;
+    use serde::{Deserialize, Serialize};
+
+    /// A resource of the tests' own: the kernel knows no CRD of the
+    /// operator.
+    #[derive(CustomResource, Deserialize, Serialize, Clone, Debug, JsonSchema)]
+    #[kube(
+        group = "test.invalid",
+        version = "v1",
+        kind = "Widget",
+        namespaced,
+        status = "WidgetStatus"
+    )]
+    struct WidgetSpec {}
+
+    #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+    struct WidgetStatus {
+        step: u32,
+    }
+
+    impl Noticed for WidgetStatus {
+        /// An event for step 9 only (an outcome).
+        fn notice_since(&self, old: &Self) -> Option<Notice> {
+            (self.step == 9 && old.step != 9).then(|| Notice {
+                warning: false,
+                reason: "Done",
+                note: String::new(),
+            })
+        }
+    }
+
+    fn widget() -> Widget {
+        let mut w = Widget::new("w", WidgetSpec {});
+        w.metadata.namespace = Some("ns".into());
+        w.metadata.uid = Some("u1".into());
+        w.metadata.resource_version = Some("1".into());
+        w
+    }
+
+    fn writer(client: Client) -> StatusWriter<Widget> {
+        StatusWriter::new(client, &Settings::default(), Arc::new(Metrics::default()))
+    }
+
+    #[tokio::test]
+    async fn only_the_latest_pending_status_is_written() {
+        let obj = widget();
+        let (client, mut api) = mock_api(&obj);
+        let writer = writer(client);
+        // Handed over back to back, before the queue runs: one write.
+        for step in 1..=3 {
+            writer.publish(&obj, &WidgetStatus { step });
+        }
+        assert_eq!(api.status_patch().await["step"], 3);
+        let fresh = writer.freshest(Arc::new(obj.clone()));
+        assert_eq!(fresh.status.as_ref().map(|s| s.step), Some(3));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        api.assert_idle();
+        assert!(!writer.is_pending(&obj));
+        // The same status again is no write at all.
+        writer.publish(&*fresh, &WidgetStatus { step: 3 });
+        assert!(!writer.is_pending(&obj));
+    }
+
+    #[tokio::test]
+    async fn a_status_replaced_while_in_flight_is_written_after_it() {
+        let obj = widget();
+        let (client, mut api) = mock_api(&obj);
+        let writer = writer(client);
+        writer.publish(&obj, &WidgetStatus { step: 1 });
+        let first = api.next().await;
+        assert_eq!(first.body["status"]["step"], 1);
+        // Under way: the newer one waits for it, then goes.
+        writer.publish(&obj, &WidgetStatus { step: 2 });
+        let mut stored = api.object::<Widget>();
+        stored.status = Some(WidgetStatus { step: 1 });
+        stored.metadata.resource_version = Some("2".into());
+        first.answer(StatusCode::OK, &serde_json::to_value(&stored).unwrap());
+        assert_eq!(api.status_patch().await["step"], 2);
+    }
+
+    #[tokio::test]
+    async fn write_waits_until_stored_and_the_event_follows() {
+        let obj = widget();
+        let (client, mut api) = mock_api(&obj);
+        let writer = Arc::new(writer(client));
+        let w = writer.clone();
+        let o = obj.clone();
+        let waiting = tokio::spawn(async move { w.write(&o, &WidgetStatus { step: 9 }).await });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished(), "answered before the write was");
+        assert_eq!(api.status_patch().await["step"], 9);
+        waiting.await.unwrap().expect("stored");
+        let event = api.event().await;
+        assert_eq!(event["reason"], "Done");
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_is_retried_and_its_waiter_hears_of_it() {
+        let obj = widget();
+        let (client, mut api) = mock_api(&obj);
+        let writer = Arc::new(writer(client));
+        let w = writer.clone();
+        let o = obj.clone();
+        let waiting = tokio::spawn(async move { w.write(&o, &WidgetStatus { step: 4 }).await });
+        let failed = api.next().await;
+        failed.answer(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &serde_json::json!({
+                "kind": "Status", "apiVersion": "v1", "status": "Failure",
+                "message": "etcd is down", "reason": "InternalError", "code": 500
+            }),
+        );
+        let err = waiting.await.unwrap().expect_err("the waiter hears of it");
+        assert!(err.to_string().contains("etcd is down"), "{err}");
+        // Written again after a backoff, without anyone asking.
+        assert_eq!(api.status_patch().await["step"], 4);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!writer.is_pending(&obj));
+    }
+
+    #[tokio::test]
+    async fn a_write_for_an_object_gone_is_dropped() {
+        let obj = widget();
+        let (client, mut api) = mock_api(&obj);
+        let writer = writer(client);
+        writer.publish(&obj, &WidgetStatus { step: 5 });
+        let req = api.next().await;
+        req.answer(
+            StatusCode::NOT_FOUND,
+            &serde_json::json!({
+                "kind": "Status", "apiVersion": "v1", "status": "Failure",
+                "message": "not found", "reason": "NotFound", "code": 404
+            }),
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!writer.is_pending(&obj));
+        api.assert_idle();
+    }
 }

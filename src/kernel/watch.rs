@@ -10,13 +10,15 @@ use tokio::sync::{mpsc, watch};
 use crate::kernel::memory::slim;
 
 /// The watch of one scope (all namespaces, or one), with what the
-/// controllers never read dropped ([`slim`]) and mirrored into `writer`;
-/// `synced`, if given, turns true once the initial list is in the store.
+/// controllers never read dropped ([`slim`], then `trim`, the resource's
+/// own cut) and mirrored into `writer`; `synced`, if given, turns true once
+/// the initial list is in the store.
 pub(crate) fn cached_watch<K>(
     client: &Client,
     namespace: &Option<String>,
     writer: reflector::store::Writer<K>,
     synced: Option<watch::Sender<bool>>,
+    trim: fn(&mut K),
 ) -> impl futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send
 where
     K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
@@ -29,10 +31,17 @@ where
 {
     watcher(
         scoped::<K>(client, namespace),
-        watcher::Config::default().any_semantic(),
+        // The initial list in pages of 500 (from etcd: the watch cache
+        // would answer everything at once, ignoring the limit), each object
+        // cut down as it arrives, so a restart over thousands of resources
+        // never holds one huge answer.
+        watcher::Config::default(),
     )
     .default_backoff()
-    .modify(slim)
+    .modify(move |obj| {
+        slim(obj);
+        trim(obj);
+    })
     .reflect(writer)
     .inspect(move |event| {
         if let (Some(synced), Ok(watcher::Event::InitDone)) = (&synced, event) {

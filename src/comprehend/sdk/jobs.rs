@@ -5,16 +5,16 @@
 use aws_sdk_comprehend::error::BuildError;
 use aws_sdk_comprehend::types::{
     DocumentClassificationJobFilter, DocumentClassificationJobProperties, InputDataConfig,
-    InputFormat, OutputDataConfig,
+    InputFormat, JobStatus, OutputDataConfig,
 };
 use aws_sdk_comprehend::Client;
 
 use super::errors::{build_error, classify_error, malformed};
 use super::{
     rfc3339, sdk_document_reader_config, sdk_tags, sdk_vpc_config, PageLimit, LIST_PAGE_SIZE,
-    MAX_LIST_PAGES,
+    MAX_LIST_PAGES, STATUS_PAGE_SIZE,
 };
-use crate::comprehend::{AwsError, JobDescription, ModelRef, StartJobRequest, StartedJob};
+use crate::comprehend::{AwsError, JobDescription, Listed, ModelRef, StartJobRequest, StartedJob};
 
 /// Every job named `job_name`, newest first (ListDocumentClassificationJobs
 /// filtered by JobName, every page read).
@@ -51,6 +51,37 @@ pub(super) async fn find_by_name(
     }
     found.sort_by(|a, b| b.submit_time().cmp(&a.submit_time()));
     found.iter().map(|job| describe_props(job, None)).collect()
+}
+
+/// Every job in `status` (ListDocumentClassificationJobs filtered by
+/// JobStatus, [`STATUS_PAGE_SIZE`] per page, every page read).
+pub(super) async fn list_in_status(client: &Client, status: &str) -> Result<Listed, AwsError> {
+    let filter = DocumentClassificationJobFilter::builder()
+        .job_status(JobStatus::from(status))
+        .build();
+    let mut pages = client
+        .list_document_classification_jobs()
+        .filter(filter)
+        .into_paginator()
+        .page_size(STATUS_PAGE_SIZE)
+        .stop_on_duplicate_token(true)
+        .send();
+    let mut limit = PageLimit::default();
+    let mut listed = Listed::default();
+    while let Some(page) = pages.try_next().await.map_err(|e| classify_error(&e))? {
+        listed.requests += 1;
+        for job in page.document_classification_job_properties_list() {
+            // A job that changed status while the pages were read may be
+            // listed with its new status: keep what the service says.
+            listed.jobs.push(describe_props(job, None)?);
+        }
+        if limit.exceeded_after(page.next_token()) {
+            return Err(malformed(&format!(
+                "ListDocumentClassificationJobs returned more than {MAX_LIST_PAGES} pages for JobStatus {status}"
+            )));
+        }
+    }
+    Ok(listed)
 }
 
 /// Starts a job (StartDocumentClassificationJob) and returns what the answer

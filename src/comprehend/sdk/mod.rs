@@ -35,7 +35,7 @@ use aws_smithy_types::DateTime;
 
 use crate::comprehend::{
     AwsError, ClassifierDescription, Comprehend, CreateClassifierRequest, DocumentReaderConfig,
-    JobDescription, StartJobRequest, StartedJob, VpcConfig,
+    JobDescription, Listed, StartJobRequest, StartedJob, VpcConfig,
 };
 
 mod classifiers;
@@ -66,6 +66,10 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// (the API allows 1-500; a name filter normally matches one job or a few
 /// classifier versions, so this is only an upper bound).
 const LIST_PAGE_SIZE: i32 = 100;
+/// Page size of the listings by status that follow every active job: the
+/// most the service allows (`MaxResultsInteger`, 1-500), so a tick costs as
+/// few requests as possible.
+const STATUS_PAGE_SIZE: i32 = 500;
 /// Pages of a List operation we read before giving up. A name matches one
 /// job (or a few retried ones), so hitting this means an endpoint that keeps
 /// inventing tokens; failing beats looping for ever, and returning a partial
@@ -240,6 +244,10 @@ impl Comprehend for AwsComprehend {
         job_name: &str,
     ) -> Result<Vec<JobDescription>, AwsError> {
         jobs::find_by_name(&self.client(region), job_name).await
+    }
+
+    async fn list_jobs_in_status(&self, region: &str, status: &str) -> Result<Listed, AwsError> {
+        jobs::list_in_status(&self.client(region), status).await
     }
 
     async fn start_job(&self, region: &str, req: &StartJobRequest) -> Result<StartedJob, AwsError> {

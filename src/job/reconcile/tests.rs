@@ -95,13 +95,24 @@ fn assert_event(event: &Value, reason: &str, type_: &str) {
     assert_eq!(event["type"], type_, "{event}");
 }
 
-/// A poll delay: the 30 s poll interval, jittered by 10%.
+/// The fallback of a followed job: five 30 s poll intervals, jittered by
+/// 10% (the listing wakes the resource sooner when its job changes).
 fn assert_polls(action: &Action) {
     let after = requeue_after(action).expect("a requeue");
     assert!(
-        (27.0..=33.0).contains(&after.as_secs_f64()),
-        "{after:?} is no poll delay"
+        (135.0..=165.0).contains(&after.as_secs_f64()),
+        "{after:?} is no fallback delay"
     );
+}
+
+/// List calls a start makes: the account's active jobs (SUBMITTED, then
+/// IN_PROGRESS) for the slots, then the job name.
+const START_LISTS: usize = 3;
+
+/// Follows `job_id` for the fixture resource as if since `ago`.
+fn followed_since(t: &Test, job_id: &str, ago: Duration) {
+    let since = Instant::now().checked_sub(ago).unwrap_or_else(Instant::now);
+    t.ctx.views.follow(REGION, job_id, KEY, since);
 }
 
 #[tokio::test]
@@ -120,15 +131,15 @@ async fn start_records_the_job_name_then_starts_once_then_writes_the_job_id() {
             assert_eq!(starting.job_id, None);
             assert_eq!(
                 (fake.calls(LIST), fake.calls(START)),
-                (1, 0),
+                (START_LISTS, 0),
                 "the name is looked for and recorded before Start"
             );
+            // The job ID after Start, and no event (a step, not an outcome).
             let submitted = status_of(api.status_patch().await);
             assert_eq!(fake.calls(START), 1);
             assert_eq!(submitted.job_id.as_deref(), Some("job0001"));
             assert_eq!(submitted.job_name.as_deref(), Some(DERIVED));
             assert_eq!(cond(&submitted, SUCCEEDED), "Unknown/Submitted");
-            assert_event(&api.event().await, "Started", "Normal");
             api
         },
     )
@@ -163,13 +174,12 @@ async fn a_start_already_recorded_starts_without_recording_it_again() {
             let submitted = status_of(api.status_patch().await);
             assert_eq!(fake.calls(START), 1, "no second record before Start");
             assert_eq!(submitted.job_id.as_deref(), Some("job0001"));
-            assert_event(&api.event().await, "Started", "Normal");
             api
         },
     )
     .await;
     assert_polls(&result.expect("reconcile"));
-    assert_eq!((t.fake.calls(LIST), t.fake.calls(START)), (1, 1));
+    assert_eq!((t.fake.calls(LIST), t.fake.calls(START)), (START_LISTS, 1));
 }
 
 #[tokio::test]
@@ -188,22 +198,34 @@ async fn a_job_found_under_the_derived_name_is_adopted_not_started() {
             assert_eq!(adopted.job_status.as_deref(), Some("IN_PROGRESS"));
             assert_eq!(adopted.spec_hash, Some(spec_hash(&spec())));
             assert_eq!(cond(&adopted, SUCCEEDED), "Unknown/InProgress");
-            assert_event(&api.event().await, "Running", "Normal");
             api
         },
     )
     .await;
     assert_polls(&result.expect("reconcile"));
-    assert_eq!((t.fake.calls(LIST), t.fake.calls(START)), (1, 0));
+    assert_eq!((t.fake.calls(LIST), t.fake.calls(START)), (START_LISTS, 0));
+    // Counted as this operator's, not as a foreign job, from now on.
+    assert_eq!(refresh_and_count_foreign(&t).await, 0);
     assert_eq!(t.fake.jobs().len(), 1);
     assert_eq!(t.ctx.slots.active(REGION), 1);
 }
 
+/// Lists the Region's active jobs as the tick does; answers the foreign
+/// jobs counted.
+async fn refresh_and_count_foreign(t: &Test) -> usize {
+    refresh(&t.ctx, REGION).await;
+    t.ctx.slots.foreign(REGION)
+}
+
 #[tokio::test]
-async fn a_started_job_is_described_and_written_only_when_it_changed() {
+async fn a_followed_job_takes_its_status_from_the_listing_without_describe() {
     let job = started("SUBMITTED");
-    let (t, api) = setup(&job, Settings::default());
+    let (mut t, api) = setup(&job, Settings::default());
     t.fake.put_job(desc("IN_PROGRESS"));
+    followed_since(&t, "abc123", Duration::from_secs(1));
+    assert_eq!(refresh_and_count_foreign(&t).await, 0);
+    let woken = t.woken.try_recv().expect("its job changed: woken");
+    assert_eq!(woken, ObjectRef::new("daily").within("team-a"));
     let (result, api) = drive(
         api,
         reconcile(Arc::new(job), t.ctx.clone()),
@@ -211,15 +233,16 @@ async fn a_started_job_is_described_and_written_only_when_it_changed() {
             let running = status_of(api.status_patch().await);
             assert_eq!(running.job_status.as_deref(), Some("IN_PROGRESS"));
             assert_eq!(cond(&running, SUCCEEDED), "Unknown/InProgress");
-            assert_event(&api.event().await, "Running", "Normal");
             api
         },
     )
     .await;
     assert_polls(&result.expect("reconcile"));
-    assert_eq!(t.fake.calls(DESCRIBE), 1);
 
-    // Nothing changed since: Describe again, write nothing.
+    // Listed again unchanged: nobody is woken; a fallback reconcile writes
+    // nothing and calls nothing.
+    refresh(&t.ctx, REGION).await;
+    assert!(t.woken.try_recv().is_err());
     let seen: ClassificationJob = api.object();
     let (result, _) = drive(
         api,
@@ -228,12 +251,99 @@ async fn a_started_job_is_described_and_written_only_when_it_changed() {
     )
     .await;
     assert_polls(&result.expect("reconcile"));
-    assert_eq!(t.fake.calls(DESCRIBE), 2);
-    assert_eq!(t.fake.calls(LIST) + t.fake.calls(START), 0);
+    assert_eq!(t.fake.calls(DESCRIBE), 0);
+    assert_eq!(t.fake.calls(LIST), 4, "two listings of two statuses");
+    assert_eq!(t.fake.calls(START), 0);
 }
 
 #[tokio::test]
-async fn a_completed_job_settles_true_and_releases_its_slot_to_a_waiter() {
+async fn a_job_without_a_trusted_listing_is_described() {
+    let job = started("SUBMITTED");
+    let (t, api) = setup(&job, Settings::default());
+    t.fake.put_job(desc("IN_PROGRESS"));
+    // Followed for longer than listings are trusted, with none since
+    // (listings failing): Describe it.
+    followed_since(&t, "abc123", Duration::from_secs(200));
+    let (result, _) = drive(
+        api,
+        reconcile(Arc::new(job), t.ctx.clone()),
+        |mut api| async move {
+            let running = status_of(api.status_patch().await);
+            assert_eq!(running.job_status.as_deref(), Some("IN_PROGRESS"));
+            api
+        },
+    )
+    .await;
+    assert_polls(&result.expect("reconcile"));
+    assert_eq!(t.fake.calls(DESCRIBE), 1);
+}
+
+#[tokio::test]
+async fn a_job_just_followed_waits_for_the_next_listing() {
+    let job = started("SUBMITTED");
+    let (t, api) = setup(&job, Settings::default());
+    t.fake.put_job(desc("IN_PROGRESS"));
+    let (result, _) = drive(
+        api,
+        reconcile(Arc::new(job), t.ctx.clone()),
+        |api| async move { api },
+    )
+    .await;
+    assert_polls(&result.expect("reconcile"));
+    assert_eq!(total_calls(&t.fake), 0);
+}
+
+#[tokio::test]
+async fn a_start_waits_while_foreign_jobs_fill_the_account() {
+    let settings = Settings {
+        max_active_jobs: 2,
+        ..Settings::default()
+    };
+    let job = new_job(spec());
+    let (mut t, api) = setup(&job, settings);
+    for id in ["console-1", "script-2"] {
+        let mut foreign = desc("IN_PROGRESS");
+        foreign.job_id = id.into();
+        foreign.job_name = Some(id.into());
+        t.fake.put_job(foreign);
+    }
+    let (result, api) = drive(
+        api,
+        reconcile(Arc::new(job), t.ctx.clone()),
+        |mut api| async move {
+            let queued = status_of(api.status_patch().await);
+            assert_eq!(cond(&queued, SUCCEEDED), "Unknown/Queued");
+            api
+        },
+    )
+    .await;
+    assert!(requeue_after(&result.expect("reconcile")).is_some());
+    assert_eq!(t.fake.calls(START), 0, "the account has no room");
+    assert_eq!(t.ctx.slots.foreign(REGION), 2);
+
+    // One foreign job ends: the next listing frees its slot and wakes the
+    // waiter, which starts.
+    t.fake.set_job_status("console-1", "COMPLETED");
+    refresh(&t.ctx, REGION).await;
+    let woken = t.woken.try_recv().expect("the waiter is woken");
+    assert_eq!(woken, ObjectRef::new("daily").within("team-a"));
+    let seen: ClassificationJob = api.object();
+    let (result, _) = drive(
+        api,
+        reconcile(Arc::new(seen), t.ctx.clone()),
+        |mut api| async move {
+            let submitted = status_of(api.status_patch().await);
+            assert_eq!(cond(&submitted, SUCCEEDED), "Unknown/Submitted");
+            api
+        },
+    )
+    .await;
+    assert_polls(&result.expect("reconcile"));
+    assert_eq!(t.fake.calls(START), 1);
+}
+
+#[tokio::test]
+async fn a_completed_job_frees_its_slot_when_it_leaves_the_lists_and_settles_true() {
     let settings = Settings {
         max_active_jobs: 1,
         ..Settings::default()
@@ -243,8 +353,22 @@ async fn a_completed_job_settles_true_and_releases_its_slot_to_a_waiter() {
     t.fake.put_job(desc("IN_PROGRESS"));
     t.fake.set_job_status("abc123", "COMPLETED");
     t.ctx.slots.hold(REGION, KEY);
+    followed_since(&t, "abc123", Duration::from_secs(1));
     let waiter = t.ctx.slots.try_acquire(REGION, "team-a/next", 0);
     assert!(matches!(waiter, Slot::Queued { .. }), "{waiter:?}");
+    // The listing no longer has the job: the slot is free at once, before
+    // any Describe or write, and the waiter and the resource are woken.
+    refresh(&t.ctx, REGION).await;
+    assert_eq!(t.ctx.slots.active(REGION), 0, "the slot is released");
+    let mut woken = vec![t.woken.try_recv().unwrap(), t.woken.try_recv().unwrap()];
+    woken.sort_by_key(|o| o.name.clone());
+    assert_eq!(
+        woken,
+        [
+            ObjectRef::new("daily").within("team-a"),
+            ObjectRef::new("next").within("team-a")
+        ]
+    );
     let (result, _) = drive(
         api,
         reconcile(Arc::new(job), t.ctx.clone()),
@@ -263,10 +387,8 @@ async fn a_completed_job_settles_true_and_releases_its_slot_to_a_waiter() {
     )
     .await;
     assert_eq!(requeue_after(&result.expect("reconcile")), None);
-    assert_eq!(t.fake.calls(DESCRIBE), 1);
-    assert_eq!(t.ctx.slots.active(REGION), 0, "the slot is released");
-    let woken = t.woken.try_recv().expect("the waiter is woken");
-    assert_eq!(woken, ObjectRef::new("next").within("team-a"));
+    assert_eq!(t.fake.calls(DESCRIBE), 1, "one Describe to learn the end");
+    assert_eq!(t.ctx.slots.active(REGION), 0);
 }
 
 #[tokio::test]
@@ -307,7 +429,7 @@ async fn a_finished_resource_past_its_ttl_is_deleted_with_its_uid_as_preconditio
 }
 
 #[tokio::test]
-async fn a_full_active_job_cap_queues_without_calling_aws() {
+async fn a_full_active_job_cap_queues_without_starting() {
     let settings = Settings {
         max_active_jobs: 1,
         ..Settings::default()
@@ -322,15 +444,17 @@ async fn a_full_active_job_cap_queues_without_calling_aws() {
             let queued = status_of(api.status_patch().await);
             assert_eq!(cond(&queued, SUCCEEDED), "Unknown/Queued");
             assert_eq!(cond(&queued, status::READY), "True/Queued");
-            assert_eq!(queued.job_name, None, "nothing recorded while queued");
-            assert_event(&api.event().await, "Queued", "Normal");
+            // The start's record rides on this write (derived name).
+            assert_eq!(queued.job_name.as_deref(), Some(DERIVED));
+            assert_eq!(queued.spec_hash, Some(spec_hash(&spec())));
             api
         },
     )
     .await;
     let after = requeue_after(&result.expect("reconcile"));
     assert_eq!(after, Some(Duration::from_secs(60)));
-    assert_eq!(total_calls(&t.fake), 0);
+    assert_eq!(t.fake.calls(START) + t.fake.calls(DESCRIBE), 0);
+    assert_eq!(t.fake.calls(LIST), 2, "the account's active jobs, counted");
     assert_eq!(t.ctx.slots.queued(), 1);
 }
 
@@ -363,6 +487,8 @@ async fn access_denied_on_describe_keeps_the_outcome_open_and_retries() {
     let job = started("IN_PROGRESS");
     let (t, api) = setup(&job, Settings::default());
     t.fake.put_job(desc("IN_PROGRESS"));
+    // Listings failing: the job is followed with Describe.
+    followed_since(&t, "abc123", Duration::from_secs(200));
     t.fake.fail_next(
         DESCRIBE,
         err(
@@ -395,7 +521,6 @@ async fn access_denied_on_describe_keeps_the_outcome_open_and_retries() {
         |mut api| async move {
             let back = status_of(api.status_patch().await);
             assert_eq!(cond(&back, status::READY), "True/InProgress");
-            assert_event(&api.event().await, "Running", "Normal");
             api
         },
     )
@@ -430,7 +555,7 @@ async fn a_fixed_job_name_taken_by_a_foreign_job_is_not_started() {
     )
     .await;
     assert_eq!(requeue_after(&result.expect("reconcile")), None);
-    assert_eq!((t.fake.calls(LIST), t.fake.calls(START)), (1, 0));
+    assert_eq!((t.fake.calls(LIST), t.fake.calls(START)), (START_LISTS, 0));
     assert_eq!(t.fake.jobs().len(), 1);
     assert_eq!(t.ctx.slots.active(REGION), 0, "the slot is released");
 }
@@ -450,12 +575,71 @@ async fn a_missing_classifier_ref_waits_without_calling_aws() {
         |mut api| async move {
             let waiting = status_of(api.status_patch().await);
             assert_eq!(cond(&waiting, SUCCEEDED), "Unknown/WaitingForClassifier");
-            assert_event(&api.event().await, "WaitingForClassifier", "Normal");
             api
         },
     )
     .await;
     let after = requeue_after(&result.expect("reconcile"));
     assert_eq!(after, Some(Duration::from_secs(300)));
+    assert_eq!(total_calls(&t.fake), 0);
+}
+
+#[tokio::test]
+async fn a_listing_that_adds_only_details_to_the_same_state_costs_no_write() {
+    let job = started("SUBMITTED");
+    let (t, api) = setup(&job, Settings::default());
+    let mut listed = desc("SUBMITTED");
+    listed.message = Some("a detail".into());
+    t.fake.put_job(listed);
+    followed_since(&t, "abc123", Duration::from_secs(1));
+    refresh(&t.ctx, REGION).await;
+    let (result, _) = drive(
+        api,
+        reconcile(Arc::new(job), t.ctx.clone()),
+        |api| async move { api },
+    )
+    .await;
+    assert_polls(&result.expect("reconcile"));
+    assert_eq!(t.fake.calls(DESCRIBE), 0);
+}
+
+#[tokio::test]
+async fn a_resource_trimmed_in_the_cache_is_read_again_before_anything_is_written() {
+    // Stored: a completed job whose spec was edited since (generation 2).
+    let mut stored = started("COMPLETED");
+    stored.spec.input_data_config.s3_uri = "s3://in-bucket/other/".into();
+    stored.metadata.generation = Some(2);
+    // Cached: the same resource as the cache cut it down when it settled.
+    let mut cached = started("COMPLETED");
+    plan::trim_settled(&mut cached);
+    assert!(plan::is_trimmed(&cached));
+    let (t, api) = setup(&stored, Settings::default());
+    let (result, _) = drive(
+        api,
+        reconcile(Arc::new(cached), t.ctx.clone()),
+        |mut api| async move {
+            let get = api.next().await;
+            assert_eq!(get.method, http::Method::GET, "{}", get.path);
+            assert!(
+                get.path.ends_with("/classificationjobs/daily"),
+                "{}",
+                get.path
+            );
+            let whole = api.object::<serde_json::Value>();
+            get.answer(http::StatusCode::OK, &whole);
+            // What is written comes from the whole object, not the cut one.
+            let ignored = status_of(api.status_patch().await);
+            assert_eq!(cond(&ignored, status::READY), "False/SpecChangeIgnored");
+            assert_eq!(
+                ignored.output_s3_uri.as_deref(),
+                desc("COMPLETED").output_s3_uri.as_deref()
+            );
+            assert_eq!(ignored.spec_hash, Some(spec_hash(&spec())));
+            assert_event(&api.event().await, "SpecChangeIgnored", "Warning");
+            api
+        },
+    )
+    .await;
+    assert_eq!(requeue_after(&result.expect("reconcile")), None);
     assert_eq!(total_calls(&t.fake), 0);
 }

@@ -343,8 +343,25 @@ fn notices_follow_reason_changes_only() {
     let empty = ClassificationJobStatus::default();
     let mut queued = empty.clone();
     apply_queued(&mut queued, "us-east-1", 10, Observed::new(Some(1), now()));
-    assert_eq!(notice(&empty, &queued).unwrap().reason, "Queued");
-    assert_eq!(notice(&queued, &queued), None);
+    // Steps get no event; outcomes and warnings do.
+    assert_eq!(notice(&empty, &queued), None);
+    let mut running = queued.clone();
+    apply_description(
+        &mut running,
+        &desc("IN_PROGRESS"),
+        Observed::new(Some(1), now()),
+    );
+    assert_eq!(notice(&queued, &running), None);
+    let mut completed = running.clone();
+    apply_description(
+        &mut completed,
+        &desc("COMPLETED"),
+        Observed::new(Some(1), now()),
+    );
+    let n = notice(&running, &completed).unwrap();
+    assert!(!n.warning);
+    assert_eq!(n.reason, "Completed");
+    assert_eq!(notice(&completed, &completed), None);
     let mut failed = queued.clone();
     apply_description(&mut failed, &desc("FAILED"), Observed::new(Some(1), now()));
     let n = notice(&queued, &failed).unwrap();

@@ -16,7 +16,7 @@ use aws_smithy_types::DateTime;
 
 use super::fixtures::{full_expected_input, full_request};
 use super::{client_without_retries, CLASSIFIER, NOON};
-use crate::comprehend::sdk::{AwsComprehend, LIST_PAGE_SIZE, MAX_LIST_PAGES};
+use crate::comprehend::sdk::{AwsComprehend, LIST_PAGE_SIZE, MAX_LIST_PAGES, STATUS_PAGE_SIZE};
 use crate::comprehend::{
     Comprehend, ErrorKind, JobDescription, ModelRef, StartJobRequest, StartedJob,
 };
@@ -423,5 +423,75 @@ async fn find_gives_up_on_tokens_that_cycle() {
             "ListDocumentClassificationJobs returned more than {MAX_LIST_PAGES} pages for JobName \"ns-job\""
         )
     );
+    assert_eq!(rule.num_calls(), MAX_LIST_PAGES);
+}
+
+#[tokio::test]
+async fn list_in_status_filters_by_status_reads_every_page_and_counts_them() {
+    let first_page = mock!(Client::list_document_classification_jobs)
+        .match_requests(|req| {
+            req.next_token().is_none()
+                && req.max_results() == Some(STATUS_PAGE_SIZE)
+                && req.filter().and_then(|f| f.job_status()) == Some(&JobStatus::InProgress)
+                && req.filter().and_then(|f| f.job_name()).is_none()
+        })
+        .then_output(|| {
+            ListDocumentClassificationJobsOutput::builder()
+                .document_classification_job_properties_list(props(
+                    "a",
+                    "ours",
+                    JobStatus::InProgress,
+                    NOON,
+                ))
+                .next_token("page-2")
+                .build()
+        });
+    let second_page = mock!(Client::list_document_classification_jobs)
+        .match_requests(|req| {
+            req.next_token() == Some("page-2")
+                && req.max_results() == Some(STATUS_PAGE_SIZE)
+                && req.filter().and_then(|f| f.job_status()) == Some(&JobStatus::InProgress)
+        })
+        .then_output(|| {
+            ListDocumentClassificationJobsOutput::builder()
+                .document_classification_job_properties_list(props(
+                    "b",
+                    "someone-elses",
+                    JobStatus::InProgress,
+                    NOON + 1,
+                ))
+                .build()
+        });
+    let aws = AwsComprehend::with_client(mock_client!(
+        aws_sdk_comprehend,
+        RuleMode::Sequential,
+        [&first_page, &second_page],
+        |c| c.retry_config(RetryConfig::disabled())
+    ));
+
+    let listed = aws.list_jobs_in_status("", "IN_PROGRESS").await.unwrap();
+
+    let ids: Vec<&str> = listed.jobs.iter().map(|j| j.job_id.as_str()).collect();
+    assert_eq!(ids, ["a", "b"]);
+    assert_eq!(listed.requests, 2);
+    assert_eq!(listed.jobs[1].job_name.as_deref(), Some("someone-elses"));
+    assert_eq!(first_page.num_calls(), 1);
+    assert_eq!(second_page.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn list_in_status_gives_up_on_endless_pages() {
+    let counter = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let rule = mock!(Client::list_document_classification_jobs).then_output(move || {
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        ListDocumentClassificationJobsOutput::builder()
+            .next_token(format!("token-{n}"))
+            .build()
+    });
+    let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
+
+    let err = aws.list_jobs_in_status("", "SUBMITTED").await.unwrap_err();
+
+    assert!(err.message.contains("JobStatus SUBMITTED"), "{err:?}");
     assert_eq!(rule.num_calls(), MAX_LIST_PAGES);
 }
