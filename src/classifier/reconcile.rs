@@ -423,7 +423,7 @@ where
     let mut stores = Vec::new();
     for ns in &namespaces {
         let (reader, writer) = reflector::store();
-        let stream = cached_watch::<DocumentClassifier>(&client, ns, writer, None, |_| {})
+        let stream = cached_watch::<DocumentClassifier>(&client, ns, writer, None, None)
             .applied_objects()
             .predicate_filter(spec_or_deletion, Default::default());
         stores.push(reader.clone());

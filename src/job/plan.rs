@@ -10,7 +10,7 @@ use crate::comprehend::{
     DocumentReaderConfig, JobDescription, ModelRef, StartJobRequest, VpcConfig,
 };
 use crate::crds::{validate_reader, validate_tags};
-use crate::job::crd::{ClassificationJob, ClassificationJobSpec, ClassificationJobStatus};
+use crate::job::crd::{ClassificationJob, ClassificationJobSpec};
 use crate::job::naming;
 use crate::job::status::{condition, is_finished, spec_hash, Reason, SUCCEEDED};
 use crate::kernel::conditions::enum_str;
@@ -317,60 +317,18 @@ pub fn needs_reconcile(job: &ClassificationJob) -> bool {
     !quiet
 }
 
-/// Marks a cached object [`trim_settled`] cut down: never acted on as it
-/// is; the reconcile reads the object again first.
-pub const TRIMMED: &str = "comprehend.aws/trimmed-in-cache";
-
-/// Cuts a settled, quiet resource down to what the controller reads
-/// without a reconcile ([`needs_reconcile`], the metrics by reason, which
-/// jobs wait for a classifier), so that thousands of finished resources
-/// cost little memory in the cache. The object is marked [`TRIMMED`]; it
-/// must never be written back as it is.
-pub fn trim_settled(job: &mut ClassificationJob) {
+/// What is kept of a resource left out of the cache ([`needs_reconcile`]
+/// says it needs nothing): its `Succeeded` reason, for the metrics.
+pub fn settled_summary(job: &ClassificationJob) -> Option<String> {
     if needs_reconcile(job) {
-        return;
+        return None;
     }
-    let spec = &mut job.spec;
-    spec.job_name = None;
-    spec.document_classifier_arn = None;
-    spec.flywheel_arn = None;
-    spec.input_data_config.s3_uri = String::new();
-    spec.input_data_config.document_reader_config = None;
-    spec.output_data_config.s3_uri = String::new();
-    spec.output_data_config.kms_key_id = None;
-    spec.data_access_role_arn = String::new();
-    spec.volume_kms_key_id = None;
-    spec.vpc_config = None;
-    spec.tags = Vec::new();
-    if let Some(status) = job.status.as_mut() {
-        let kept = ClassificationJobStatus {
-            job_id: status.job_id.take(),
-            observed_generation: status.observed_generation,
-            conditions: status
-                .conditions
-                .drain(..)
-                .filter(|c| c.type_ == SUCCEEDED)
-                .map(|mut c| {
-                    c.message = String::new();
-                    c
-                })
-                .collect(),
-            ..ClassificationJobStatus::default()
-        };
-        *status = kept;
-    }
-    job.metadata
-        .annotations
-        .get_or_insert_with(Default::default)
-        .insert(TRIMMED.to_string(), "true".to_string());
-}
-
-/// Whether the cached object was cut down by [`trim_settled`].
-pub fn is_trimmed(job: &ClassificationJob) -> bool {
-    job.metadata
-        .annotations
+    let reason = job
+        .status
         .as_ref()
-        .is_some_and(|a| a.contains_key(TRIMMED))
+        .and_then(|s| condition(s, SUCCEEDED))
+        .map_or("New", |c| c.reason.as_str());
+    Some(reason.to_string())
 }
 
 /// When the resource should be deleted, if `ttlSecondsAfterFinished` is set

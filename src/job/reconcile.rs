@@ -45,8 +45,8 @@ use crate::job::status::{self, AfterError, Call};
 use crate::kernel::conditions::Observed;
 use crate::kernel::error::Error;
 use crate::kernel::memory::{jittered, release_free_memory, resource_version, Failures};
-use crate::kernel::status::StatusWriter;
-use crate::kernel::watch::{cached_watch, tokio_stream_from};
+use crate::kernel::status::{Lane, StatusWriter};
+use crate::kernel::watch::{cached_watch, tokio_stream_from, LeftOut};
 use crate::settings::Settings;
 use crate::telemetry::Metrics;
 
@@ -116,7 +116,14 @@ impl Context {
         job: &ClassificationJob,
         new: &ClassificationJobStatus,
     ) -> Result<(), Error> {
-        self.status.publish(job, new);
+        // Outcomes first; progress waits for them, and is replaced if the
+        // job moves on meanwhile.
+        let lane = if status::is_finished(new) {
+            Lane::Urgent
+        } else {
+            Lane::Progress
+        };
+        self.status.publish(job, new, lane);
         Ok(())
     }
 
@@ -202,15 +209,6 @@ pub async fn reconcile(job: Arc<ClassificationJob>, ctx: Arc<Context>) -> Result
     // Count running jobs into the slots before anyone takes one.
     let _ = seeded.wait_for(|s| *s).await;
     let job = ctx.status.freshest(job);
-    // A settled resource is cut down in the cache: act only on it whole.
-    let job = if plan::is_trimmed(&job) {
-        match reread(&job, &ctx).await? {
-            Some(whole) => ctx.status.freshest(whole),
-            None => return Ok(Action::await_change()),
-        }
-    } else {
-        job
-    };
     ctx.metrics.reconciled();
     let classifier = ctx.classifier_state(&job);
     let plan = plan::plan(&job, &ctx.settings.default_region, classifier.as_ref());
@@ -255,20 +253,6 @@ pub async fn reconcile(job: Arc<ClassificationJob>, ctx: Arc<Context>) -> Result
     };
     ctx.metrics.observe_reconcile(started.elapsed());
     result
-}
-
-/// The resource as the API server has it now (None if it is gone).
-async fn reread(
-    job: &ClassificationJob,
-    ctx: &Context,
-) -> Result<Option<Arc<ClassificationJob>>, Error> {
-    let api: Api<ClassificationJob> =
-        Api::namespaced(ctx.client.clone(), &job.namespace().unwrap_or_default());
-    let found = api.get_opt(&job.name_any()).await.map_err(Error::Kube)?;
-    Ok(found.map(|mut whole| {
-        crate::kernel::memory::slim(&mut whole);
-        Arc::new(whole)
-    }))
 }
 
 /// The outcome is settled: no AWS call. Notes spec edits and applies the TTL.
@@ -340,10 +324,18 @@ async fn start(
         return Ok(Action::requeue(Duration::from_secs(60)));
     }
 
-    let found = ctx
-        .comprehend
-        .find_jobs_by_name(&region, &request.job_name)
-        .await;
+    // Every Start follows a stored record of the job name (below), so a
+    // resource with a derived name and no record has never started a job,
+    // and no job can carry its name: nothing to look for. A fixed name may
+    // be another's, and is always looked for.
+    let never_started = job.spec.job_name.is_none() && status.job_name.is_none();
+    let found = if never_started {
+        Ok(Vec::new())
+    } else {
+        ctx.comprehend
+            .find_jobs_by_name(&region, &request.job_name)
+            .await
+    };
     let found = match found {
         Ok(found) => found,
         Err(e) => return failed_call(job, status, Call::List, &e, &region, ctx).await,
@@ -381,6 +373,10 @@ async fn start(
     if !recorded {
         status::apply_starting(&mut status, &request, &hash, Observed::at_now(generation));
         ctx.record_status(job, &status).await?;
+    } else {
+        // A record made while queued may still wait to be written: it is
+        // stored before Start, or the rule above would not hold.
+        ctx.status.flush(job).await?;
     }
     let mut job_now = job.clone();
     job_now.status = Some(status.clone());
@@ -552,9 +548,8 @@ pub async fn run(
     for ns in &namespaces {
         let (reader, writer) = reflector::store();
         let (synced_tx, synced_rx) = watch::channel(false);
-        let stream =
-            cached_watch::<DocumentClassifier>(&client, ns, writer, Some(synced_tx), |_| {})
-                .touched_objects();
+        let stream = cached_watch::<DocumentClassifier>(&client, ns, writer, Some(synced_tx), None)
+            .touched_objects();
         classifier_streams.push(stream);
         classifier_stores.push(reader);
         synced.push(synced_rx);
@@ -581,6 +576,7 @@ pub async fn run(
         mpsc::UnboundedSender<ObjectRef<ClassificationJob>>,
     )> = Vec::new();
     let mut stores: Vec<Store<ClassificationJob>> = Vec::new();
+    let mut settled: Vec<LeftOut<ClassificationJob>> = Vec::new();
     let mut controllers = Vec::new();
     for (ns, classifier_stream) in namespaces.iter().zip(classifier_streams) {
         let (reader, writer) = reflector::store();
@@ -588,17 +584,16 @@ pub async fn run(
         // Readiness is taken from the stream itself: the store's own
         // readiness future wakes only one waiter, and the controller is it.
         let (synced_tx, synced_rx) = watch::channel(false);
-        let stream = cached_watch::<ClassificationJob>(
-            &client,
-            ns,
-            writer,
-            Some(synced_tx),
-            plan::trim_settled,
-        )
-        .applied_objects()
-        // A settled job costs nothing, also when a restart lists it.
-        .try_filter(|job| std::future::ready(plan::needs_reconcile(job)))
-        .predicate_filter(predicates::generation, Default::default());
+        // Settled, quiet resources stay out of the cache (their reason is
+        // kept for the metrics): thousands of them cost a map entry each.
+        let left = LeftOut::new(plan::settled_summary);
+        settled.push(left.clone());
+        let stream =
+            cached_watch::<ClassificationJob>(&client, ns, writer, Some(synced_tx), Some(left))
+                .applied_objects()
+                // A settled job costs nothing, also when a restart lists it.
+                .try_filter(|job| std::future::ready(plan::needs_reconcile(job)))
+                .predicate_filter(predicates::generation, Default::default());
         let (tx, rx) = mpsc::unbounded_channel();
         wake_senders.push((ns.clone(), tx));
         stores.push(reader.clone());
@@ -626,7 +621,14 @@ pub async fn run(
 
     // Route wake-ups, seed the slots, keep metrics and sweep stale slots.
     tokio::spawn(route_wakeups(wake_rx, wake_senders));
-    tokio::spawn(housekeeping(ctx.clone(), stores, synced, health, seeded_tx));
+    tokio::spawn(housekeeping(
+        ctx.clone(),
+        stores,
+        settled,
+        synced,
+        health,
+        seeded_tx,
+    ));
     tokio::spawn(follow_jobs(ctx.clone()));
 
     futures::future::join_all(controllers).await;
@@ -675,6 +677,7 @@ async fn route_wakeups(
 async fn housekeeping(
     ctx: Arc<Context>,
     stores: Vec<Store<ClassificationJob>>,
+    settled: Vec<LeftOut<ClassificationJob>>,
     synced: Vec<watch::Receiver<bool>>,
     health: Arc<Health>,
     seeded: watch::Sender<bool>,
@@ -726,6 +729,11 @@ async fn housekeeping(
                     .and_then(|s| status::condition(s, status::SUCCEEDED))
                     .map_or("New", |c| c.reason.as_str());
                 *by_status.entry(phase.to_string()).or_default() += 1;
+            }
+        }
+        for left in &settled {
+            for reason in left.summaries() {
+                *by_status.entry(reason).or_default() += 1;
             }
         }
         ctx.metrics.set_jobs_by_status(&by_status);

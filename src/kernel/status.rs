@@ -7,9 +7,13 @@
 //! one of the few connections: [`StatusWriter::publish`] hands the status
 //! over and returns; [`StatusWriter::write`] also waits until it (or a newer
 //! one) is stored, for the writes that must land before the reconcile acts
-//! (a record before a call to AWS). Events are published after the write,
-//! outside the write permits. No crate offers such a coalescing status
-//! queue (kube-runtime's controller writes nothing), hence this one.
+//! (a record before a call to AWS). Writes waited for and outcomes go
+//! first ([`Lane::Urgent`]); progress (queued, started, running) waits for
+//! them ([`Lane::Progress`]), so under load a job that moves on while its
+//! progress write waits costs one write, not two. Events are published
+//! after the write, outside the write permits. No crate offers such a
+//! coalescing status queue (kube-runtime's controller writes nothing),
+//! hence this one.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -75,6 +79,15 @@ where
 
 type Waiter = oneshot::Sender<Result<(), String>>;
 
+/// Which queue a status waits in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lane {
+    /// Written before any progress: records waited for, outcomes.
+    Urgent,
+    /// Written when no urgent write waits; replaced while it waits.
+    Progress,
+}
+
 /// The latest status waiting to be written for one object.
 struct Pending<K: Writable> {
     obj: K,
@@ -89,6 +102,7 @@ struct Pending<K: Writable> {
     /// Replaced while a write was under way: write again.
     dirty: bool,
     attempts: u32,
+    lane: Lane,
 }
 
 struct Inner<K: Writable> {
@@ -98,7 +112,8 @@ struct Inner<K: Writable> {
     /// Statuses written that the cache has not caught up with.
     written: Written<K::S>,
     pending: Mutex<HashMap<String, Pending<K>>>,
-    queue: mpsc::UnboundedSender<String>,
+    urgent: mpsc::UnboundedSender<String>,
+    progress: mpsc::UnboundedSender<String>,
     events_in_flight: Arc<Semaphore>,
 }
 
@@ -112,17 +127,19 @@ pub(crate) struct StatusWriter<K: Writable> {
 impl<K: Writable> StatusWriter<K> {
     /// A writer with its queue running on the current runtime.
     pub(crate) fn new(client: Client, settings: &Settings, metrics: Arc<Metrics>) -> Self {
-        let (queue, rx) = mpsc::unbounded_channel();
+        let (urgent, urgent_rx) = mpsc::unbounded_channel();
+        let (progress, progress_rx) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
             events: Events::new(client.clone(), &settings.instance),
             client,
             metrics,
             written: Written::default(),
             pending: Mutex::new(HashMap::new()),
-            queue,
+            urgent,
+            progress,
             events_in_flight: Arc::new(Semaphore::new(EVENTS_IN_FLIGHT)),
         });
-        tokio::spawn(drain(Arc::downgrade(&inner), rx));
+        tokio::spawn(drain(Arc::downgrade(&inner), urgent_rx, progress_rx));
         StatusWriter { inner }
     }
 
@@ -147,18 +164,19 @@ impl<K: Writable> StatusWriter<K> {
         self.inner.written.prune(cached_rv);
     }
 
-    /// Hands `new` over to be written if it differs from what the object
-    /// has (or what waits to be written for it), and returns at once; a
-    /// status still waiting for its turn is replaced, not written too.
-    pub(crate) fn publish(&self, obj: &K, new: &K::S) {
-        self.enqueue(obj, new, None);
+    /// Hands `new` over to be written in `lane` if it differs from what the
+    /// object has (or what waits to be written for it), and returns at
+    /// once; a status still waiting for its turn is replaced, not written
+    /// too.
+    pub(crate) fn publish(&self, obj: &K, new: &K::S, lane: Lane) {
+        self.enqueue(obj, new, None, lane);
     }
 
     /// As [`Self::publish`], and waits until `new` (or a newer status) is
     /// stored.
     pub(crate) async fn write(&self, obj: &K, new: &K::S) -> Result<(), Error> {
         let (tx, rx) = oneshot::channel();
-        if !self.enqueue(obj, new, Some(tx)) {
+        if !self.enqueue(obj, new, Some(tx), Lane::Urgent) {
             return Ok(());
         }
         match rx.await {
@@ -195,9 +213,9 @@ impl<K: Writable> StatusWriter<K> {
             .contains_key(&obj.uid().unwrap_or_default())
     }
 
-    /// Queues `new` for `obj`; answers false when there is nothing to write
-    /// (then `waiter` is dropped unanswered... and not needed).
-    fn enqueue(&self, obj: &K, new: &K::S, waiter: Option<Waiter>) -> bool {
+    /// Queues `new` for `obj` in `lane`; answers false when there is
+    /// nothing to write (then `waiter` is not needed).
+    fn enqueue(&self, obj: &K, new: &K::S, waiter: Option<Waiter>, lane: Lane) -> bool {
         let uid = obj.uid().unwrap_or_default();
         let mut pending = self.inner.lock();
         if let Some(p) = pending.get_mut(&uid) {
@@ -210,6 +228,16 @@ impl<K: Writable> StatusWriter<K> {
                 }
             }
             p.waiters.extend(waiter);
+            let promote = lane == Lane::Urgent && p.lane == Lane::Progress && !p.in_flight;
+            if lane == Lane::Urgent {
+                p.lane = lane;
+            }
+            drop(pending);
+            if promote {
+                // Waiting as progress: queued again ahead of it (the
+                // progress entry then finds it written, and is skipped).
+                let _ = self.inner.urgent.send(uid);
+            }
             return true;
         }
         let old = obj.status().cloned().unwrap_or_default();
@@ -226,15 +254,23 @@ impl<K: Writable> StatusWriter<K> {
                 in_flight: false,
                 dirty: false,
                 attempts: 0,
+                lane,
             },
         );
         drop(pending);
-        let _ = self.inner.queue.send(uid);
+        self.inner.send(uid, lane);
         true
     }
 }
 
 impl<K: Writable> Inner<K> {
+    fn send(&self, uid: String, lane: Lane) {
+        let _ = match lane {
+            Lane::Urgent => self.urgent.send(uid),
+            Lane::Progress => self.progress.send(uid),
+        };
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Pending<K>>> {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -272,8 +308,9 @@ impl<K: Writable> Inner<K> {
                 }
                 p.base = status;
                 if p.dirty {
+                    let lane = p.lane;
                     drop(pending);
-                    let _ = self.queue.send(uid);
+                    self.send(uid, lane);
                 } else if let Some(done) = pending.remove(&uid) {
                     for w in done.waiters {
                         let _ = w.send(Ok(()));
@@ -300,8 +337,11 @@ impl<K: Writable> Inner<K> {
                 let delay = Duration::from_millis(200)
                     .saturating_mul(1u32 << p.attempts.min(8))
                     .min(MAX_RETRY_DELAY);
+                let queue = match p.lane {
+                    Lane::Urgent => self.urgent.clone(),
+                    Lane::Progress => self.progress.clone(),
+                };
                 drop(pending);
-                let queue = self.queue.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(delay).await;
                     let _ = queue.send(uid);
@@ -311,16 +351,24 @@ impl<K: Writable> Inner<K> {
     }
 }
 
-/// Takes objects off the queue and writes each, [`WRITES_IN_FLIGHT`] at a
-/// time, until the writer is dropped.
+/// Takes objects off the queues, urgent first, and writes each,
+/// [`WRITES_IN_FLIGHT`] at a time, until the writer is dropped.
 async fn drain<K: Writable>(
     inner: std::sync::Weak<Inner<K>>,
-    mut rx: mpsc::UnboundedReceiver<String>,
+    mut urgent: mpsc::UnboundedReceiver<String>,
+    mut progress: mpsc::UnboundedReceiver<String>,
 ) {
     let permits = Arc::new(Semaphore::new(WRITES_IN_FLIGHT));
-    while let Some(uid) = rx.recv().await {
+    loop {
+        // A permit first, then the most urgent object waiting.
         let Ok(permit) = permits.clone().acquire_owned().await else {
             return;
+        };
+        let uid = tokio::select! {
+            biased;
+            Some(uid) = urgent.recv() => uid,
+            Some(uid) = progress.recv() => uid,
+            else => return,
         };
         let Some(inner) = inner.upgrade() else {
             return;
@@ -418,7 +466,7 @@ mod tests {
         let writer = writer(client);
         // Handed over back to back, before the queue runs: one write.
         for step in 1..=3 {
-            writer.publish(&obj, &WidgetStatus { step });
+            writer.publish(&obj, &WidgetStatus { step }, Lane::Progress);
         }
         assert_eq!(api.status_patch().await["step"], 3);
         let fresh = writer.freshest(Arc::new(obj.clone()));
@@ -427,8 +475,27 @@ mod tests {
         api.assert_idle();
         assert!(!writer.is_pending(&obj));
         // The same status again is no write at all.
-        writer.publish(&*fresh, &WidgetStatus { step: 3 });
+        writer.publish(&*fresh, &WidgetStatus { step: 3 }, Lane::Progress);
         assert!(!writer.is_pending(&obj));
+    }
+
+    #[tokio::test]
+    async fn urgent_writes_go_before_progress_waiting_longer() {
+        let a = widget();
+        let mut b = widget();
+        b.metadata.name = Some("b".into());
+        b.metadata.uid = Some("u2".into());
+        let (client, mut api) = mock_api(&a);
+        let writer = writer(client);
+        // Handed over before the queue runs: the outcome of b goes first.
+        writer.publish(&a, &WidgetStatus { step: 1 }, Lane::Progress);
+        writer.publish(&b, &WidgetStatus { step: 2 }, Lane::Urgent);
+        let first = api.next().await;
+        assert!(first.path.ends_with("/widgets/b/status"), "{}", first.path);
+        let mut stored = b.clone();
+        stored.status = Some(WidgetStatus { step: 2 });
+        first.answer(StatusCode::OK, &serde_json::to_value(&stored).unwrap());
+        assert_eq!(api.status_patch().await["step"], 1);
     }
 
     #[tokio::test]
@@ -436,11 +503,11 @@ mod tests {
         let obj = widget();
         let (client, mut api) = mock_api(&obj);
         let writer = writer(client);
-        writer.publish(&obj, &WidgetStatus { step: 1 });
+        writer.publish(&obj, &WidgetStatus { step: 1 }, Lane::Progress);
         let first = api.next().await;
         assert_eq!(first.body["status"]["step"], 1);
         // Under way: the newer one waits for it, then goes.
-        writer.publish(&obj, &WidgetStatus { step: 2 });
+        writer.publish(&obj, &WidgetStatus { step: 2 }, Lane::Progress);
         let mut stored = api.object::<Widget>();
         stored.status = Some(WidgetStatus { step: 1 });
         stored.metadata.resource_version = Some("2".into());
@@ -493,7 +560,7 @@ mod tests {
         let obj = widget();
         let (client, mut api) = mock_api(&obj);
         let writer = writer(client);
-        writer.publish(&obj, &WidgetStatus { step: 5 });
+        writer.publish(&obj, &WidgetStatus { step: 5 }, Lane::Urgent);
         let req = api.next().await;
         req.answer(
             StatusCode::NOT_FOUND,

@@ -1,24 +1,116 @@
 //! Watching resources: one cached watch per scope, with what the
 //! controllers never read dropped.
 
-use futures::StreamExt;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use futures::{Stream, StreamExt};
 use kube::runtime::reflector;
 use kube::runtime::{watcher, WatchStreamExt};
-use kube::{Api, Client, Resource};
+use kube::{Api, Client, Resource, ResourceExt};
 use tokio::sync::{mpsc, watch};
 
 use crate::kernel::memory::slim;
 
+/// Objects of a scope kept out of its cache: those a controller never needs
+/// to look at again (settled, quiet resources), so that thousands of them
+/// cost a map entry each rather than a cached object. A change that makes
+/// one need a look again (a spec edit, a deletion) comes with the whole
+/// object, which is cached again.
+pub(crate) struct LeftOut<K> {
+    /// The summary to keep of an object left out, or None to cache it.
+    pub summary: fn(&K) -> Option<String>,
+    /// UID to summary of the objects left out.
+    pub map: Arc<Mutex<HashMap<String, String>>>,
+}
+
+impl<K> Clone for LeftOut<K> {
+    fn clone(&self) -> Self {
+        LeftOut {
+            summary: self.summary,
+            map: self.map.clone(),
+        }
+    }
+}
+
+impl<K> LeftOut<K> {
+    /// Keeps out objects for which `summary` gives one.
+    pub fn new(summary: fn(&K) -> Option<String>) -> Self {
+        LeftOut {
+            summary,
+            map: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// The summaries of the objects left out.
+    pub fn summaries(&self) -> Vec<String> {
+        self.lock().values().cloned().collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Turns the events of objects to leave out into what keeps them out of
+/// the cache: an object listed is skipped, an object changed is deleted
+/// from the cache (it may have been cached before it settled).
+pub(crate) fn leave_out<K, S>(
+    events: S,
+    left: LeftOut<K>,
+) -> impl Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send
+where
+    K: Resource + Send + 'static,
+    S: Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send,
+{
+    use watcher::Event;
+    events.filter_map(move |event| {
+        let out = match event {
+            Ok(Event::InitApply(obj)) => match (left.summary)(&obj) {
+                Some(summary) => {
+                    left.lock().insert(obj.uid().unwrap_or_default(), summary);
+                    None
+                }
+                None => {
+                    left.lock().remove(&obj.uid().unwrap_or_default());
+                    Some(Ok(Event::InitApply(obj)))
+                }
+            },
+            Ok(Event::Apply(obj)) => match (left.summary)(&obj) {
+                Some(summary) => {
+                    left.lock().insert(obj.uid().unwrap_or_default(), summary);
+                    Some(Ok(Event::Delete(obj)))
+                }
+                None => {
+                    left.lock().remove(&obj.uid().unwrap_or_default());
+                    Some(Ok(Event::Apply(obj)))
+                }
+            },
+            Ok(Event::Delete(obj)) => {
+                left.lock().remove(&obj.uid().unwrap_or_default());
+                Some(Ok(Event::Delete(obj)))
+            }
+            // A new list rebuilds the map.
+            Ok(Event::Init) => {
+                left.lock().clear();
+                Some(Ok(Event::Init))
+            }
+            other => Some(other),
+        };
+        std::future::ready(out)
+    })
+}
+
 /// The watch of one scope (all namespaces, or one), with what the
-/// controllers never read dropped ([`slim`], then `trim`, the resource's
-/// own cut) and mirrored into `writer`; `synced`, if given, turns true once
-/// the initial list is in the store.
+/// controllers never read dropped ([`slim`]), the objects `left` says to
+/// leave out kept out, and the rest mirrored into `writer`; `synced`, if
+/// given, turns true once the initial list is in the store.
 pub(crate) fn cached_watch<K>(
     client: &Client,
     namespace: &Option<String>,
     writer: reflector::store::Writer<K>,
     synced: Option<watch::Sender<bool>>,
-    trim: fn(&mut K),
+    left: Option<LeftOut<K>>,
 ) -> impl futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send
 where
     K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
@@ -29,21 +121,21 @@ where
         + Sync
         + 'static,
 {
-    watcher(
+    let events = watcher(
         scoped::<K>(client, namespace),
         // The initial list in pages of 500 (from etcd: the watch cache
         // would answer everything at once, ignoring the limit), each object
-        // cut down as it arrives, so a restart over thousands of resources
-        // never holds one huge answer.
+        // slimmed or left out as it arrives, so a restart over thousands of
+        // resources never holds one huge answer.
         watcher::Config::default(),
     )
     .default_backoff()
-    .modify(move |obj| {
-        slim(obj);
-        trim(obj);
-    })
-    .reflect(writer)
-    .inspect(move |event| {
+    .modify(slim);
+    let events = match left {
+        Some(left) => leave_out(events, left).left_stream(),
+        None => events.right_stream(),
+    };
+    events.reflect(writer).inspect(move |event| {
         if let (Some(synced), Ok(watcher::Event::InitDone)) = (&synced, event) {
             let _ = synced.send(true);
         }
@@ -67,4 +159,62 @@ pub fn tokio_stream_from<T: Send + 'static>(
     mut rx: mpsc::UnboundedReceiver<T>,
 ) -> impl futures::Stream<Item = T> + Send + 'static {
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use watcher::Event;
+
+    fn cm(uid: &str, settled: bool) -> ConfigMap {
+        let mut cm = ConfigMap::default();
+        cm.metadata.name = Some(uid.into());
+        cm.metadata.uid = Some(uid.into());
+        if settled {
+            cm.data = Some([("phase".to_string(), "Done".to_string())].into());
+        }
+        cm
+    }
+
+    fn summary(cm: &ConfigMap) -> Option<String> {
+        cm.data.as_ref()?.get("phase").cloned()
+    }
+
+    fn names(events: &[Result<Event<ConfigMap>, watcher::Error>]) -> Vec<String> {
+        events
+            .iter()
+            .map(|e| match e {
+                Ok(Event::InitApply(o)) => format!("init-apply {}", o.name_any()),
+                Ok(Event::Apply(o)) => format!("apply {}", o.name_any()),
+                Ok(Event::Delete(o)) => format!("delete {}", o.name_any()),
+                Ok(Event::Init) => "init".into(),
+                Ok(Event::InitDone) => "init-done".into(),
+                Err(e) => format!("error {e}"),
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn settled_objects_are_kept_out_of_the_cache_and_summarised() {
+        let left = LeftOut::new(summary);
+        let events = futures::stream::iter(vec![
+            Ok(Event::Init),
+            Ok(Event::InitApply(cm("a", true))),
+            Ok(Event::InitApply(cm("b", false))),
+            Ok(Event::InitDone),
+            // b settles: out of the cache; a is edited: back in.
+            Ok(Event::Apply(cm("b", true))),
+            Ok(Event::Apply(cm("a", false))),
+        ]);
+        let out: Vec<_> = leave_out(events, left.clone()).collect().await;
+        assert_eq!(
+            names(&out),
+            ["init", "init-apply b", "init-done", "delete b", "apply a"]
+        );
+        assert_eq!(left.summaries(), ["Done"]);
+        let gone = futures::stream::iter(vec![Ok(Event::Delete(cm("b", true)))]);
+        let _: Vec<_> = leave_out(gone, left.clone()).collect().await;
+        assert!(left.summaries().is_empty());
+    }
 }

@@ -394,45 +394,25 @@ fn reader_and_tag_limits_of_the_service() {
 }
 
 #[test]
-fn only_settled_quiet_jobs_are_trimmed_and_stay_quiet_and_countable() {
-    let mut running = job(spec());
+fn only_settled_quiet_jobs_are_left_out_with_their_reason() {
+    let mut j = job(spec());
+    assert_eq!(settled_summary(&j), None);
     let mut status = ClassificationJobStatus::default();
     apply_description(
         &mut status,
         &desc("IN_PROGRESS"),
         Observed::new(Some(1), now()),
     );
-    running.status = Some(status.clone());
-    let before = running.clone();
-    trim_settled(&mut running);
-    assert_eq!(running, before, "a running job is kept whole");
-    assert!(!is_trimmed(&running));
-
-    let mut done = before.clone();
+    j.status = Some(status.clone());
+    assert_eq!(settled_summary(&j), None);
     apply_description(
         &mut status,
         &desc("COMPLETED"),
         Observed::new(Some(1), now()),
     );
-    done.status = Some(status);
-    trim_settled(&mut done);
-    assert!(is_trimmed(&done));
-    // Still settled and quiet, with its reason for the metrics.
-    assert!(!needs_reconcile(&done));
-    let s = done.status.as_ref().unwrap();
-    assert_eq!(condition(s, SUCCEEDED).unwrap().reason, "Completed");
-    assert_eq!(s.job_id.as_deref(), Some("abc123"));
-    assert_eq!((s.output_s3_uri.as_ref(), s.job_arn.as_ref()), (None, None));
-    assert!(done.spec.data_access_role_arn.is_empty());
-
-    // A TTL still to apply keeps the object whole.
-    let mut ttl = before.clone();
-    ttl.spec.ttl_seconds_after_finished = Some(60);
-    ttl.status = Some({
-        let mut s = ClassificationJobStatus::default();
-        apply_description(&mut s, &desc("COMPLETED"), Observed::new(Some(1), now()));
-        s
-    });
-    trim_settled(&mut ttl);
-    assert!(!is_trimmed(&ttl));
+    j.status = Some(status);
+    assert_eq!(settled_summary(&j).as_deref(), Some("Completed"));
+    // A TTL still to apply keeps it cached.
+    j.spec.ttl_seconds_after_finished = Some(60);
+    assert_eq!(settled_summary(&j), None);
 }
