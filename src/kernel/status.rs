@@ -186,18 +186,25 @@ impl<K: Writable> StatusWriter<K> {
         }
     }
 
-    /// Waits until nothing is left to write for `obj`.
+    /// Waits until nothing is left to write for `obj` (what waits is
+    /// written ahead of progress).
     pub(crate) async fn flush(&self, obj: &K) -> Result<(), Error> {
         let uid = obj.uid().unwrap_or_default();
-        let rx = {
+        let (rx, promote) = {
             let mut pending = self.inner.lock();
             let Some(p) = pending.get_mut(&uid) else {
                 return Ok(());
             };
             let (tx, rx) = oneshot::channel();
             p.waiters.push(tx);
-            rx
+            // Someone waits for it now: it goes ahead of progress.
+            let promote = p.lane == Lane::Progress && !p.in_flight;
+            p.lane = Lane::Urgent;
+            (rx, promote)
         };
+        if promote {
+            let _ = self.inner.urgent.send(uid);
+        }
         match rx.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(message)) => Err(Error::Write(message)),
@@ -496,6 +503,29 @@ mod tests {
         stored.status = Some(WidgetStatus { step: 2 });
         first.answer(StatusCode::OK, &serde_json::to_value(&stored).unwrap());
         assert_eq!(api.status_patch().await["step"], 1);
+    }
+
+    #[tokio::test]
+    async fn a_progress_write_someone_waits_for_goes_ahead() {
+        let a = widget();
+        let mut b = widget();
+        b.metadata.name = Some("b".into());
+        b.metadata.uid = Some("u2".into());
+        let (client, mut api) = mock_api(&a);
+        let writer = writer(client);
+        writer.publish(&b, &WidgetStatus { step: 2 }, Lane::Progress);
+        writer.publish(&a, &WidgetStatus { step: 1 }, Lane::Progress);
+        let mut flushed = Box::pin(writer.flush(&a));
+        assert!(futures::poll!(flushed.as_mut()).is_pending());
+        // a waited behind b; someone waits for it now, so it goes first.
+        assert_eq!(api.status_patch().await["step"], 1);
+        flushed.await.expect("stored");
+        let second = api.next().await;
+        assert!(
+            second.path.ends_with("/widgets/b/status"),
+            "{}",
+            second.path
+        );
     }
 
     #[tokio::test]
