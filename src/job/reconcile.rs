@@ -2,11 +2,13 @@
 //! act against Comprehend, write the status once.
 //!
 //! Crash safety, step by step:
-//! - Before Start, the status records the job name about to be used; every
-//!   start first looks for a job under that name (List) and adopts it. A
+//! - Before Start, the status records the job name about to be used, and
+//!   Start waits until the record is stored; a start under a recorded (or
+//!   fixed) name first looks for a job under it (List) and adopts it. A
 //!   crash between Start and the status write therefore adopts the job on
 //!   the next reconcile instead of starting a second one, and Start carries
-//!   the resource's UID as ClientRequestToken as a second guard.
+//!   the resource's UID as ClientRequestToken as a second guard. A derived
+//!   name without a record was never used: no List.
 //! - The job ID is written right after Start returns.
 //! - A status the operator wrote but its cache has not seen yet is kept in
 //!   memory and preferred, so a lagging cache never looks like "not started".
