@@ -1,8 +1,9 @@
 //! Events for outcomes and warnings.
 
+use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::PostParams;
-use kube::{Api, Client, Resource};
+use kube::{Api, Client};
 use tracing::warn;
 
 use crate::kernel::conditions::Notice;
@@ -26,15 +27,13 @@ impl Events {
         }
     }
 
-    /// Publishes the event a status change deserves. An event lost is no
-    /// reason to redo a reconcile: failures are only logged.
-    pub async fn publish<K>(&self, obj: &K, notice: &Notice)
-    where
-        K: Resource<DynamicType = ()>,
-    {
+    /// Publishes the event a status change deserves, about the object
+    /// `regarding` refers to (a reference, not the object: events waiting
+    /// for their turn hold little). An event lost is no reason to redo a
+    /// reconcile: failures are only logged.
+    pub async fn publish(&self, regarding: ObjectReference, notice: &Notice) {
         use k8s_openapi::api::events::v1::Event;
         use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
-        let regarding = obj.object_ref(&());
         let namespace = regarding
             .namespace
             .clone()

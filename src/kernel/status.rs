@@ -42,8 +42,9 @@ pub const MANAGER: &str = "comprehend-operator";
 /// behind (BENCHMARKS.md has the measurements).
 const WRITES_IN_FLIGHT: usize = 16;
 
-/// Events in flight at once, apart from the writes.
-const EVENTS_IN_FLIGHT: usize = 4;
+/// Events in flight at once, apart from the writes. Those waiting hold an
+/// object reference and the notice, not the object.
+const EVENTS_IN_FLIGHT: usize = 8;
 
 /// The longest wait before a failed write is tried again.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
@@ -90,7 +91,8 @@ pub(crate) enum Lane {
 
 /// The latest status waiting to be written for one object.
 struct Pending<K: Writable> {
-    obj: K,
+    /// Where the object is (not the object: thousands of writes may wait).
+    at: Target,
     status: K::S,
     /// The status last stored (or seen) before this one: the event is
     /// for the change from it.
@@ -228,7 +230,7 @@ impl<K: Writable> StatusWriter<K> {
         if let Some(p) = pending.get_mut(&uid) {
             if &p.status != new {
                 p.status = new.clone();
-                p.obj = obj.clone();
+
                 p.attempts = 0;
                 if p.in_flight {
                     p.dirty = true;
@@ -254,7 +256,7 @@ impl<K: Writable> StatusWriter<K> {
         pending.insert(
             uid.clone(),
             Pending {
-                obj: obj.clone(),
+                at: Target::of(obj),
                 status: new.clone(),
                 base: old,
                 waiters: waiter.into_iter().collect(),
@@ -293,9 +295,9 @@ impl<K: Writable> Inner<K> {
             };
             p.in_flight = true;
             p.dirty = false;
-            (p.obj.clone(), p.status.clone())
+            (p.at.clone(), p.status.clone())
         };
-        let result = apply_status(&self.client, &obj, &status).await;
+        let result = apply_status_at::<K, _>(&self.client, &obj, &status).await;
         let mut pending = self.lock();
         let Some(p) = pending.get_mut(&uid) else {
             return;
@@ -308,9 +310,10 @@ impl<K: Writable> Inner<K> {
                 if let Some(notice) = status.notice_since(&p.base) {
                     let events = self.events.clone();
                     let permits = self.events_in_flight.clone();
+                    let regarding = written.object_ref(&());
                     tokio::spawn(async move {
                         let _permit = permits.acquire_owned().await;
-                        events.publish(&written, &notice).await;
+                        events.publish(regarding, &notice).await;
                     });
                 }
                 p.base = status;
@@ -328,12 +331,12 @@ impl<K: Writable> Inner<K> {
                 // The object is gone: nothing left to write.
                 if let Some(gone) = pending.remove(&uid) {
                     for w in gone.waiters {
-                        let _ = w.send(Err(format!("{} is gone", obj.name_any())));
+                        let _ = w.send(Err(format!("{} is gone", obj.name)));
                     }
                 }
             }
             Err(e) => {
-                warn!(object = %obj.name_any(), error = %e, "status write failed; retrying");
+                warn!(object = %obj.name, error = %e, "status write failed; retrying");
                 self.metrics.reconcile_error("kube");
                 // Those waiting hear of it (their reconcile is retried);
                 // the status itself is written again after a backoff.
@@ -392,9 +395,26 @@ async fn drain<K: Writable>(
     }
 }
 
-/// Writes `status` into the status subresource of `obj` with server-side
-/// apply (the operator owns every status field); answers the object written.
-pub(crate) async fn apply_status<K, S>(client: &Client, obj: &K, status: &S) -> kube::Result<K>
+/// Where an object is: namespace and name.
+#[derive(Clone, Debug)]
+struct Target {
+    namespace: String,
+    name: String,
+}
+
+impl Target {
+    fn of<K: Resource>(obj: &K) -> Self {
+        Target {
+            namespace: obj.namespace().unwrap_or_default(),
+            name: obj.name_any(),
+        }
+    }
+}
+
+/// Writes `status` into the status subresource of the object at `obj` with
+/// server-side apply (the operator owns every status field); answers the
+/// object written.
+async fn apply_status_at<K, S>(client: &Client, obj: &Target, status: &S) -> kube::Result<K>
 where
     K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
         + Clone
@@ -402,14 +422,14 @@ where
         + std::fmt::Debug,
     S: serde::Serialize,
 {
-    let api: Api<K> = Api::namespaced(client.clone(), &obj.namespace().unwrap_or_default());
+    let api: Api<K> = Api::namespaced(client.clone(), &obj.namespace);
     let patch = json!({
         "apiVersion": K::api_version(&()),
         "kind": K::kind(&()),
         "status": status,
     });
     api.patch_status(
-        &obj.name_any(),
+        &obj.name,
         &PatchParams::apply(MANAGER).force(),
         &Patch::Apply(&patch),
     )
