@@ -2,7 +2,7 @@
 
 use k8s_openapi::jiff::Timestamp;
 
-use crate::run::{loadavg, RunResult};
+use crate::run::{loadavg, percentile, RunResult};
 use crate::Args;
 
 pub fn ok(b: bool) -> &'static str {
@@ -260,6 +260,43 @@ pub fn table(rs: &[RunResult]) -> String {
                 )
             }),
             "operator never exceeds cap - 3, no TooManyRequestsException",
+            true,
+        ),
+        (
+            "slot turnover once the cap binds: a job's end to the Start that takes its slot, p50 / p99 s",
+            Box::new(|r| {
+                if r.turnover.is_empty() {
+                    return ("-".into(), "-".into());
+                }
+                (
+                    format!(
+                        "{:.2} / {:.2} (n={})",
+                        percentile(&r.turnover, 50.0),
+                        percentile(&r.turnover, 99.0),
+                        r.turnover.len()
+                    ),
+                    "-".into(),
+                )
+            }),
+            "reported (an end is seen at the next tick: P/2 on average)",
+            true,
+        ),
+        (
+            "a job's end to the watch seeing its resource settled, p50 / p99 s",
+            Box::new(|r| {
+                if r.end_to_settled.is_empty() {
+                    return ("-".into(), "-".into());
+                }
+                (
+                    format!(
+                        "{:.2} / {:.2}",
+                        percentile(&r.end_to_settled, 50.0),
+                        percentile(&r.end_to_settled, 99.0)
+                    ),
+                    "-".into(),
+                )
+            }),
+            "reported",
             true,
         ),
         (

@@ -100,6 +100,25 @@ pub fn max_overlap(intervals: &[(f64, Option<f64>)]) -> usize {
     most as usize
 }
 
+/// Once the cap binds, how long a slot stays empty: with `cap` slots, the
+/// (cap + k)-th Start (by submit time) takes the slot the k-th end (by end
+/// time) freed; the answer is each such Start's submit time minus that
+/// end, sorted. Empty when the cap never binds.
+pub fn slot_turnover(intervals: &[(f64, Option<f64>)], cap: usize) -> Vec<f64> {
+    let mut starts: Vec<f64> = intervals.iter().map(|(s, _)| *s).collect();
+    let mut ends: Vec<f64> = intervals.iter().filter_map(|(_, e)| *e).collect();
+    starts.sort_by(f64::total_cmp);
+    ends.sort_by(f64::total_cmp);
+    let mut gaps: Vec<f64> = starts
+        .iter()
+        .skip(cap)
+        .zip(&ends)
+        .map(|(start, end)| start - end)
+        .collect();
+    gaps.sort_by(f64::total_cmp);
+    gaps
+}
+
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -154,6 +173,12 @@ pub struct RunResult {
     /// The most of the operator's jobs active at once, from each job's
     /// submit and end times in the stand-in.
     pub op_max_active: usize,
+    /// Once the cap binds: a job's end to the Start that takes its slot (s,
+    /// sorted).
+    pub turnover: Vec<f64>,
+    /// A job's end in the stand-in to the watch seeing its resource
+    /// settled (s, sorted).
+    pub end_to_settled: Vec<f64>,
     pub events: u64,
     pub rss_peak_run: f64,
     pub rss_steady_run: f64,
@@ -356,6 +381,7 @@ pub async fn run_one(args: &Args, client: &Client, n: usize, foreign: usize) -> 
     r.mean_duration = durations.iter().sum::<f64>() / durations.len().max(1) as f64;
     r.describe_min = describe_min / durations.len().max(1) as f64;
     r.op_max_active = max_overlap(&intervals);
+    r.turnover = slot_turnover(&intervals, args.max_active.saturating_sub(foreign));
 
     let snapshot: HashMap<String, Track> = tracks.lock().unwrap().clone();
     let last_end = names
@@ -363,6 +389,25 @@ pub async fn run_one(args: &Args, client: &Client, n: usize, foreign: usize) -> 
         .filter_map(|n| snapshot.get(n).and_then(|t| t.terminal_at))
         .fold(t0, f64::max);
     r.makespan = last_end - t0;
+    // A job's end in the stand-in to the watch seeing its resource settled.
+    let ends: HashMap<String, f64> = stats["jobs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|j| {
+            let id = j["jobId"].as_str()?.to_string();
+            Some((id, parse_time(j["endTime"].as_str()?)?))
+        })
+        .collect();
+    let mut settle: Vec<f64> = names
+        .iter()
+        .filter_map(|n| {
+            let t = snapshot.get(n)?;
+            Some(t.terminal_at? - ends.get(t.job_id.as_deref()?)?)
+        })
+        .collect();
+    settle.sort_by(f64::total_cmp);
+    r.end_to_settled = settle;
     r.ticks = if args.poll_interval > 0.0 {
         r.makespan / args.poll_interval
     } else {
@@ -542,6 +587,20 @@ async fn delete_namespace(client: &Client, ns: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slot_turnover_pairs_each_start_past_the_cap_with_an_end() {
+        // Cap 2: a and b start at 0; a ends at 5, c takes its slot at 5.5;
+        // b ends at 6, d takes its slot at 8.
+        let intervals = [
+            (0.0, Some(5.0)),
+            (0.0, Some(6.0)),
+            (5.5, Some(9.0)),
+            (8.0, None),
+        ];
+        assert_eq!(slot_turnover(&intervals, 2), vec![0.5, 2.0]);
+        assert!(slot_turnover(&intervals, 4).is_empty());
+    }
 
     #[test]
     fn ticks_round_up_to_the_poll_interval() {
