@@ -15,11 +15,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use comprehend_operator::job::ClassificationJob;
+use comprehend_operator::kernel::conditions::Notice;
+use comprehend_operator::kernel::events::Events;
 use comprehend_testkit::{create_job, job_manifest, namespace, ACCOUNT, REGION};
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Namespace, ObjectReference};
+use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::events::v1::Event;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client, Resource, ResourceExt};
@@ -79,31 +80,12 @@ fn status(name: &str, round: u64) -> serde_json::Value {
     })
 }
 
-/// An event about `obj`, shaped as the operator's.
-fn event(obj: &ClassificationJob, round: u64) -> Event {
-    let regarding: ObjectReference = obj.object_ref(&());
-    Event {
-        metadata: ObjectMeta {
-            name: Some(format!("{}.{:016x}", obj.name_any(), rand::random::<u64>())),
-            namespace: obj.namespace(),
-            ..ObjectMeta::default()
-        },
-        action: Some("Reconcile".into()),
-        reason: Some("Calibration".into()),
-        note: Some(format!("calibration write {round}")),
-        type_: Some("Normal".into()),
-        event_time: Some(MicroTime(Timestamp::now())),
-        regarding: Some(regarding),
-        reporting_controller: Some(MANAGER.into()),
-        reporting_instance: Some(MANAGER.into()),
-        ..Event::default()
-    }
-}
-
 pub async fn calibrate(args: &Args, client: &Client) -> Calibration {
     let ns = namespace(client, "bench-calibration").await;
     let api: Api<ClassificationJob> = Api::namespaced(client.clone(), &ns);
     let events: Api<Event> = Api::namespaced(client.clone(), &ns);
+    // The operator's own event builder, so the events have its shape.
+    let builder = Arc::new(Events::new(client.clone(), MANAGER));
     let arn = format!("arn:aws:comprehend:{REGION}:{ACCOUNT}:document-classifier/calibration");
     let objects: Vec<ClassificationJob> =
         futures::stream::iter((0..args.calibrate_objects.max(1)).map(|i| format!("cal-{i:05}")))
@@ -128,6 +110,7 @@ pub async fn calibrate(args: &Args, client: &Client) -> Calibration {
     let tasks: Vec<_> = (0..writers)
         .map(|w| {
             let (api, events, objects) = (api.clone(), events.clone(), objects.clone());
+            let builder = builder.clone();
             let (patches, written_events, errors) =
                 (patches.clone(), written_events.clone(), errors.clone());
             tokio::spawn(async move {
@@ -154,10 +137,13 @@ pub async fn calibrate(args: &Args, client: &Client) -> Calibration {
                             0
                         }
                     };
-                    match events
-                        .create(&PostParams::default(), &event(obj, round))
-                        .await
-                    {
+                    let notice = Notice {
+                        warning: false,
+                        reason: "Calibration",
+                        note: format!("calibration write {round}"),
+                    };
+                    let event = builder.event(obj.object_ref(&()), &notice);
+                    match events.create(&PostParams::default(), &event).await {
                         Ok(_) => written_events.fetch_add(1, Ordering::Relaxed),
                         Err(e) => {
                             if errors.fetch_add(1, Ordering::Relaxed) == 0 {

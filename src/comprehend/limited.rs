@@ -81,22 +81,16 @@ impl<C: Comprehend> Comprehend for Limited<C> {
 
     async fn list_jobs_in_status(&self, region: &str, status: &str) -> Result<Listed, AwsError> {
         const OPERATION: &str = "ListDocumentClassificationJobs";
-        self.list.acquire().await;
-        let result = self.inner.list_jobs_in_status(region, status).await;
-        match &result {
-            Ok(listed) => {
-                // The paginator reads every page in one go; each page past
-                // the first is paid for here, after the fact, so the calls
-                // that follow wait for the budget the pages used.
-                for _ in 1..listed.requests {
-                    self.list.acquire().await;
-                    self.metrics.aws_call(OPERATION, "ok");
-                }
-                self.metrics.aws_call(OPERATION, "ok");
-            }
-            Err(e) => self.metrics.aws_call(OPERATION, e.outcome()),
+        let call = self.inner.list_jobs_in_status(region, status);
+        let listed = self.call(&self.list, OPERATION, call).await?;
+        // The paginator reads every page in one go; each page past the
+        // first is paid for here, after the fact, so the calls that follow
+        // wait for the budget the pages used.
+        for _ in 1..listed.requests {
+            self.list.acquire().await;
+            self.metrics.aws_call(OPERATION, "ok");
         }
-        result
+        Ok(listed)
     }
 
     async fn start_job(&self, region: &str, req: &StartJobRequest) -> Result<StartedJob, AwsError> {

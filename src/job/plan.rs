@@ -320,15 +320,15 @@ pub fn needs_reconcile(job: &ClassificationJob) -> bool {
 /// What is kept of a resource left out of the cache ([`needs_reconcile`]
 /// says it needs nothing): its `Succeeded` reason, for the metrics.
 pub fn settled_summary(job: &ClassificationJob) -> Option<String> {
-    if needs_reconcile(job) {
-        return None;
-    }
-    let reason = job
-        .status
+    (!needs_reconcile(job)).then(|| phase(job).to_string())
+}
+
+/// The resource's phase for the metrics: its `Succeeded` reason, or `New`.
+pub fn phase(job: &ClassificationJob) -> &str {
+    job.status
         .as_ref()
         .and_then(|s| condition(s, SUCCEEDED))
-        .map_or("New", |c| c.reason.as_str());
-    Some(reason.to_string())
+        .map_or("New", |c| c.reason.as_str())
 }
 
 /// When the resource should be deleted, if `ttlSecondsAfterFinished` is set

@@ -113,11 +113,7 @@ impl Context {
     /// Hands the status to the shared writer and goes on: the write is off
     /// the reconcile's path (the latest pending status per object wins).
     /// `job` may be an `Arc` (deref coercion).
-    async fn write_status(
-        &self,
-        job: &ClassificationJob,
-        new: &ClassificationJobStatus,
-    ) -> Result<(), Error> {
+    fn write_status(&self, job: &ClassificationJob, new: &ClassificationJobStatus) {
         // Outcomes first; progress waits for them, and is replaced if the
         // job moves on meanwhile.
         let lane = if status::is_finished(new) {
@@ -126,7 +122,6 @@ impl Context {
             Lane::Progress
         };
         self.status.publish(job, new, lane);
-        Ok(())
     }
 
     /// Writes the status and waits until it is stored: for a record that
@@ -224,7 +219,7 @@ pub async fn reconcile(job: Arc<ClassificationJob>, ctx: Arc<Context>) -> Result
                 &message,
                 Observed::at_now(job.metadata.generation),
             );
-            ctx.write_status(&job, &status).await?;
+            ctx.write_status(&job, &status);
             Ok(Action::await_change())
         }
         Plan::Wait { message } => {
@@ -234,7 +229,7 @@ pub async fn reconcile(job: Arc<ClassificationJob>, ctx: Arc<Context>) -> Result
                 &message,
                 Observed::at_now(job.metadata.generation),
             );
-            ctx.write_status(&job, &status).await?;
+            ctx.write_status(&job, &status);
             // Woken by the classifier's watch; this is only the fallback.
             Ok(Action::requeue(Duration::from_secs(300)))
         }
@@ -245,7 +240,7 @@ pub async fn reconcile(job: Arc<ClassificationJob>, ctx: Arc<Context>) -> Result
                 &message,
                 Observed::at_now(job.metadata.generation),
             );
-            ctx.write_status(&job, &status).await?;
+            ctx.write_status(&job, &status);
             let mut settled = (*job).clone();
             settled.status = Some(status);
             expire(&settled, &ctx).await
@@ -321,7 +316,7 @@ async fn start(
             status.job_name = Some(request.job_name.clone());
             status.spec_hash = Some(hash.clone());
         }
-        ctx.write_status(job, &status).await?;
+        ctx.write_status(job, &status);
         // Woken as soon as a slot frees; this is only the fallback.
         return Ok(Action::requeue(Duration::from_secs(60)));
     }
@@ -346,8 +341,10 @@ async fn start(
         Found::Ours(existing) => {
             info!(job_id = %existing.job_id, "adopting job started earlier under this name");
             if status.spec_hash.is_none() {
-                status.spec_hash = Some(status::spec_hash(&job.spec));
+                status.spec_hash = Some(hash);
             }
+            ctx.views
+                .follow(&region, &existing.job_id, &key, Instant::now());
             status::apply_description(&mut status, &existing, Observed::at_now(generation));
             return after_observation(job, status, &region, ctx).await;
         }
@@ -360,7 +357,7 @@ async fn start(
                 &why,
                 Observed::at_now(generation),
             );
-            ctx.write_status(job, &status).await?;
+            ctx.write_status(job, &status);
             ctx.release_slot(&region, &key);
             return Ok(Action::await_change());
         }
@@ -395,7 +392,7 @@ async fn start(
             ctx.views
                 .follow(&region, &started.job_id, &key, Instant::now());
             status::apply_started(&mut status, &started, Observed::at_now(generation));
-            ctx.write_status(&job_now, &status).await?;
+            ctx.write_status(&job_now, &status);
             Ok(Action::requeue(ctx.fallback_delay()))
         }
         Err(e) => failed_call(&job_now, status, Call::Start, &e, &region, ctx).await,
@@ -470,16 +467,13 @@ async fn after_observation(
         if let Some(job_id) = status.job_id.as_deref() {
             ctx.views.forget(region, job_id);
         }
-        ctx.write_status(job, &status).await?;
+        ctx.write_status(job, &status);
         let mut settled = job.clone();
         settled.status = Some(status);
         return expire(&settled, ctx).await;
     }
     ctx.slots.hold(region, &key);
-    if let Some(job_id) = status.job_id.as_deref() {
-        ctx.views.follow(region, job_id, &key, Instant::now());
-    }
-    ctx.write_status(job, &status).await?;
+    ctx.write_status(job, &status);
     Ok(Action::requeue(ctx.fallback_delay()))
 }
 
@@ -514,7 +508,7 @@ async fn failed_call(
             }
         }
     }
-    ctx.write_status(job, &status).await?;
+    ctx.write_status(job, &status);
     match next {
         AfterError::Retry { .. } => Ok(Action::requeue(ctx.backoff(job))),
         AfterError::Settle => Ok(Action::await_change()),
@@ -725,12 +719,7 @@ async fn housekeeping(
                 cached_rv.insert(job.uid().unwrap_or_default(), resource_version(&*job));
                 // Read in place: a copy of every status each pass was
                 // megabytes of churn at thousands of resources.
-                let phase = job
-                    .status
-                    .as_ref()
-                    .and_then(|s| status::condition(s, status::SUCCEEDED))
-                    .map_or("New", |c| c.reason.as_str());
-                *by_status.entry(phase.to_string()).or_default() += 1;
+                *by_status.entry(plan::phase(&job).to_string()).or_default() += 1;
             }
         }
         for left in &settled {

@@ -1,6 +1,8 @@
 //! Events for outcomes and warnings.
 
 use k8s_openapi::api::core::v1::ObjectReference;
+use k8s_openapi::api::events::v1::Event;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::PostParams;
 use kube::{Api, Client};
@@ -32,14 +34,23 @@ impl Events {
     /// for their turn hold little). An event lost is no reason to redo a
     /// reconcile: failures are only logged.
     pub async fn publish(&self, regarding: ObjectReference, notice: &Notice) {
-        use k8s_openapi::api::events::v1::Event;
-        use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+        let event = self.event(regarding, notice);
+        let namespace = event.metadata.namespace.clone().unwrap_or_default();
+        let api: Api<Event> = Api::namespaced(self.client.clone(), &namespace);
+        if let Err(e) = api.create(&PostParams::default(), &event).await {
+            warn!(error = %e, "could not publish event");
+        }
+    }
+
+    /// The events.k8s.io/v1 Event for `notice` about the object `regarding`
+    /// refers to, in its namespace.
+    pub fn event(&self, regarding: ObjectReference, notice: &Notice) -> Event {
         let namespace = regarding
             .namespace
             .clone()
             .unwrap_or_else(|| "default".into());
         let suffix: u64 = rand::random();
-        let event = Event {
+        Event {
             metadata: ObjectMeta {
                 // A name is at most 253 characters: the object's, cut short,
                 // then a random suffix.
@@ -48,7 +59,7 @@ impl Events {
                     truncate(regarding.name.as_deref().unwrap_or("object"), 200)
                         .trim_end_matches(['.', '-'])
                 )),
-                namespace: Some(namespace.clone()),
+                namespace: Some(namespace),
                 ..ObjectMeta::default()
             },
             action: Some("Reconcile".into()),
@@ -60,10 +71,6 @@ impl Events {
             reporting_controller: Some(MANAGER.into()),
             reporting_instance: Some(self.instance.clone()),
             ..Event::default()
-        };
-        let api: Api<Event> = Api::namespaced(self.client.clone(), &namespace);
-        if let Err(e) = api.create(&PostParams::default(), &event).await {
-            warn!(error = %e, "could not publish event");
         }
     }
 }

@@ -107,6 +107,28 @@ struct Pending<K: Writable> {
     lane: Lane,
 }
 
+impl<K: Writable> Pending<K> {
+    /// Moves the entry to `lane` if that is more urgent. True when it must
+    /// be queued again in the urgent lane: it waits as progress, not under
+    /// way (the progress entry then finds it written, and is skipped).
+    fn raise(&mut self, lane: Lane) -> bool {
+        let requeue = lane == Lane::Urgent && self.lane == Lane::Progress && !self.in_flight;
+        if lane == Lane::Urgent {
+            self.lane = lane;
+        }
+        requeue
+    }
+}
+
+/// What a caller waiting for a write hears.
+async fn stored(rx: oneshot::Receiver<Result<(), String>>) -> Result<(), Error> {
+    match rx.await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(message)) => Err(Error::Write(message)),
+        Err(_) => Err(Error::Write("the status writer stopped".into())),
+    }
+}
+
 struct Inner<K: Writable> {
     client: Client,
     events: Events,
@@ -181,11 +203,7 @@ impl<K: Writable> StatusWriter<K> {
         if !self.enqueue(obj, new, Some(tx), Lane::Urgent) {
             return Ok(());
         }
-        match rx.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(message)) => Err(Error::Write(message)),
-            Err(_) => Err(Error::Write("the status writer stopped".into())),
-        }
+        stored(rx).await
     }
 
     /// Waits until nothing is left to write for `obj` (what waits is
@@ -200,18 +218,12 @@ impl<K: Writable> StatusWriter<K> {
             let (tx, rx) = oneshot::channel();
             p.waiters.push(tx);
             // Someone waits for it now: it goes ahead of progress.
-            let promote = p.lane == Lane::Progress && !p.in_flight;
-            p.lane = Lane::Urgent;
-            (rx, promote)
+            (rx, p.raise(Lane::Urgent))
         };
         if promote {
-            let _ = self.inner.urgent.send(uid);
+            self.inner.send(uid, Lane::Urgent);
         }
-        match rx.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(message)) => Err(Error::Write(message)),
-            Err(_) => Err(Error::Write("the status writer stopped".into())),
-        }
+        stored(rx).await
     }
 
     /// Whether a write of `obj`'s status is waiting or under way.
@@ -230,22 +242,16 @@ impl<K: Writable> StatusWriter<K> {
         if let Some(p) = pending.get_mut(&uid) {
             if &p.status != new {
                 p.status = new.clone();
-
                 p.attempts = 0;
                 if p.in_flight {
                     p.dirty = true;
                 }
             }
             p.waiters.extend(waiter);
-            let promote = lane == Lane::Urgent && p.lane == Lane::Progress && !p.in_flight;
-            if lane == Lane::Urgent {
-                p.lane = lane;
-            }
+            let promote = p.raise(lane);
             drop(pending);
             if promote {
-                // Waiting as progress: queued again ahead of it (the
-                // progress entry then finds it written, and is skipped).
-                let _ = self.inner.urgent.send(uid);
+                self.inner.send(uid, Lane::Urgent);
             }
             return true;
         }
@@ -347,14 +353,12 @@ impl<K: Writable> Inner<K> {
                 let delay = Duration::from_millis(200)
                     .saturating_mul(1u32 << p.attempts.min(8))
                     .min(MAX_RETRY_DELAY);
-                let queue = match p.lane {
-                    Lane::Urgent => self.urgent.clone(),
-                    Lane::Progress => self.progress.clone(),
-                };
+                let lane = p.lane;
                 drop(pending);
+                let inner = self.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(delay).await;
-                    let _ = queue.send(uid);
+                    inner.send(uid, lane);
                 });
             }
         }

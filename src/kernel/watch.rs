@@ -65,27 +65,28 @@ where
 {
     use watcher::Event;
     events.filter_map(move |event| {
+        // Notes the object as left out (false) or cached (true).
+        let cached = |obj: &K| {
+            let uid = obj.uid().unwrap_or_default();
+            match (left.summary)(obj) {
+                Some(summary) => {
+                    left.lock().insert(uid, summary);
+                    false
+                }
+                None => {
+                    left.lock().remove(&uid);
+                    true
+                }
+            }
+        };
         let out = match event {
-            Ok(Event::InitApply(obj)) => match (left.summary)(&obj) {
-                Some(summary) => {
-                    left.lock().insert(obj.uid().unwrap_or_default(), summary);
-                    None
-                }
-                None => {
-                    left.lock().remove(&obj.uid().unwrap_or_default());
-                    Some(Ok(Event::InitApply(obj)))
-                }
-            },
-            Ok(Event::Apply(obj)) => match (left.summary)(&obj) {
-                Some(summary) => {
-                    left.lock().insert(obj.uid().unwrap_or_default(), summary);
-                    Some(Ok(Event::Delete(obj)))
-                }
-                None => {
-                    left.lock().remove(&obj.uid().unwrap_or_default());
-                    Some(Ok(Event::Apply(obj)))
-                }
-            },
+            Ok(Event::InitApply(obj)) => cached(&obj).then_some(Ok(Event::InitApply(obj))),
+            // Left out now, it may have been cached before it settled.
+            Ok(Event::Apply(obj)) => Some(Ok(if cached(&obj) {
+                Event::Apply(obj)
+            } else {
+                Event::Delete(obj)
+            })),
             Ok(Event::Delete(obj)) => {
                 left.lock().remove(&obj.uid().unwrap_or_default());
                 Some(Ok(Event::Delete(obj)))
