@@ -5,8 +5,9 @@
 //! with pure code, act against Comprehend through the narrow
 //! [`comprehend::Comprehend`] trait, and write the status once. Imports
 //! point down only: `job` may use `classifier`, both use `kernel`,
-//! `comprehend`, `crds` and `settings`; nothing uses `job`.
+//! `accounts`, `comprehend`, `crds` and `settings`; nothing uses `job`.
 
+pub mod accounts;
 pub mod classifier;
 pub mod comprehend;
 pub mod crds;
@@ -27,6 +28,7 @@ pub fn all_crds() -> Vec<(&'static str, CustomResourceDefinition)> {
             "documentclassifier.yaml",
             classifier::crd::document_classifier_crd(),
         ),
+        ("accountmapping.yaml", accounts::account_mapping_crd()),
     ]
 }
 

@@ -50,6 +50,15 @@ struct RunArgs {
     /// Comprehend endpoint URL: a VPC endpoint, or the local stand-in.
     #[arg(long, env = "COMPREHEND_ENDPOINT_URL")]
     endpoint_url: Option<String>,
+    /// STS endpoint URL for assuming the roles of AccountMappings: a VPC
+    /// endpoint, or the local stand-in (default: the SDK's regional STS).
+    #[arg(long, env = "STS_ENDPOINT_URL")]
+    sts_endpoint_url: Option<String>,
+    /// Refuse namespaces without an AccountMapping (condition Ready=False,
+    /// reason NoAccountMapping) instead of acting for them with the
+    /// operator's own identity.
+    #[arg(long, env = "REQUIRE_ACCOUNT_MAPPING", default_value_t = false)]
+    require_account_mapping: bool,
     /// Seconds between two Describe calls for a running job (jittered ±10%).
     #[arg(long, env = "POLL_INTERVAL_SECONDS", default_value_t = 30.0)]
     poll_interval: f64,
@@ -62,7 +71,7 @@ struct RunArgs {
     /// ListDocumentClassificationJobs calls a second (quota: 10).
     #[arg(long, env = "LIST_RATE", default_value_t = 8.0)]
     list_rate: f64,
-    /// Active classification jobs per Region (quota: 10).
+    /// Active classification jobs per account and Region (quota: 10).
     #[arg(long, env = "MAX_ACTIVE_JOBS", default_value_t = 10)]
     max_active_jobs: usize,
     /// Namespaces to watch, comma-separated; all when empty.
@@ -144,7 +153,9 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             .context("no AWS Region: set --region, COMPREHEND_REGION or AWS_REGION")?,
     };
     let comprehend =
-        AwsComprehend::from_env(args.endpoint_url.clone(), Some(default_region.clone())).await;
+        AwsComprehend::from_env(args.endpoint_url.clone(), Some(default_region.clone()))
+            .await
+            .with_sts_endpoint(args.sts_endpoint_url.clone());
     let identity = args.identity.clone().unwrap_or_else(|| {
         std::env::var("HOSTNAME")
             .unwrap_or_else(|_| format!("comprehend-operator-{}", std::process::id()))
@@ -156,6 +167,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         describe_rate: args.describe_rate,
         list_rate: args.list_rate,
         max_active_jobs: args.max_active_jobs.max(1),
+        require_account_mapping: args.require_account_mapping,
         namespaces: args
             .namespaces
             .into_iter()

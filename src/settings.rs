@@ -15,8 +15,11 @@ pub struct Settings {
     pub describe_rate: f64,
     /// ListDocumentClassificationJobs calls a second.
     pub list_rate: f64,
-    /// Active (submitted or running) jobs per Region.
+    /// Active (submitted or running) jobs per account and Region.
     pub max_active_jobs: usize,
+    /// Refuse namespaces without an AccountMapping (`NoAccountMapping`)
+    /// instead of acting for them with the operator's own identity.
+    pub require_account_mapping: bool,
     /// Namespaces to watch; empty means all.
     pub namespaces: Vec<String>,
     /// Longest wait between retries of a throttled or failed call.
@@ -67,6 +70,7 @@ impl Default for Settings {
             describe_rate: 8.0,
             list_rate: 8.0,
             max_active_jobs: 10,
+            require_account_mapping: false,
             namespaces: Vec::new(),
             max_backoff: Duration::from_secs(300),
             instance: "comprehend-operator".into(),

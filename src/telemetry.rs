@@ -73,6 +73,8 @@ struct CategoryLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CallLabels {
     operation: String,
+    /// The account's 12 digits, or `default` for the operator's own identity.
+    account: String,
     outcome: String,
 }
 
@@ -82,7 +84,8 @@ struct StatusLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RegionLabels {
+struct PlaceLabels {
+    account: String,
     region: String,
 }
 
@@ -99,7 +102,7 @@ pub struct Metrics {
     /// be put back to 0 rather than keep its stale count.
     known_statuses: Mutex<BTreeSet<String>>,
     queue_length: Gauge,
-    foreign_jobs: Family<RegionLabels, Gauge>,
+    foreign_jobs: Family<PlaceLabels, Gauge>,
     status_writes: Counter,
     reconcile_duration: Histogram,
 }
@@ -140,7 +143,7 @@ impl Metrics {
             "ClassificationJobs waiting for an active-job slot",
             queue_length.clone(),
         );
-        let foreign_jobs = Family::<RegionLabels, Gauge>::default();
+        let foreign_jobs = Family::<PlaceLabels, Gauge>::default();
         registry.register(
             "foreign_active_jobs",
             "Active jobs of the account that no resource here follows, as the latest listing showed them",
@@ -189,11 +192,12 @@ impl Metrics {
             .inc();
     }
 
-    /// A Comprehend call ended with `outcome`.
-    pub fn aws_call(&self, operation: &str, outcome: &str) {
+    /// A Comprehend call in `account` (its label) ended with `outcome`.
+    pub fn aws_call(&self, operation: &str, account: &str, outcome: &str) {
         self.aws_calls
             .get_or_create(&CallLabels {
                 operation: operation.to_string(),
+                account: account.to_string(),
                 outcome: outcome.to_string(),
             })
             .inc();
@@ -231,10 +235,12 @@ impl Metrics {
         self.queue_length.set(n);
     }
 
-    /// Sets the active jobs of `region` that no resource here follows.
-    pub fn set_foreign_jobs(&self, region: &str, n: i64) {
+    /// Sets the active jobs of an account (its label) in `region` that no
+    /// resource here follows.
+    pub fn set_foreign_jobs(&self, account: &str, region: &str, n: i64) {
         self.foreign_jobs
-            .get_or_create(&RegionLabels {
+            .get_or_create(&PlaceLabels {
+                account: account.to_string(),
                 region: region.to_string(),
             })
             .set(n);
@@ -280,8 +286,12 @@ mod tests {
         m.reconciled();
         m.reconciled();
         m.reconcile_error("throttled");
-        m.aws_call("StartDocumentClassificationJob", "ok");
-        m.aws_call("DescribeDocumentClassificationJob", "job_not_found");
+        m.aws_call("StartDocumentClassificationJob", "default", "ok");
+        m.aws_call(
+            "DescribeDocumentClassificationJob",
+            "default",
+            "job_not_found",
+        );
         m.set_queue_length(3);
         m.status_written();
         m.observe_reconcile(Duration::from_millis(5));
@@ -291,8 +301,8 @@ mod tests {
             "# TYPE comprehend_operator_reconciles counter",
             "comprehend_operator_reconciles_total 2",
             "comprehend_operator_reconcile_errors_total{category=\"throttled\"} 1",
-            "comprehend_operator_aws_calls_total{operation=\"StartDocumentClassificationJob\",outcome=\"ok\"} 1",
-            "comprehend_operator_aws_calls_total{operation=\"DescribeDocumentClassificationJob\",outcome=\"job_not_found\"} 1",
+            "comprehend_operator_aws_calls_total{operation=\"StartDocumentClassificationJob\",account=\"default\",outcome=\"ok\"} 1",
+            "comprehend_operator_aws_calls_total{operation=\"DescribeDocumentClassificationJob\",account=\"default\",outcome=\"job_not_found\"} 1",
             "# TYPE comprehend_operator_queue_length gauge",
             "comprehend_operator_queue_length 3",
             "comprehend_operator_status_writes_total 1",
@@ -355,15 +365,19 @@ mod tests {
     }
 
     #[test]
-    fn foreign_jobs_are_set_per_region() {
+    fn foreign_jobs_are_set_per_account_and_region() {
         let m = Metrics::new();
-        m.set_foreign_jobs("eu-west-1", 3);
-        m.set_foreign_jobs("eu-west-1", 2);
+        m.set_foreign_jobs("111122223333", "eu-west-1", 3);
+        m.set_foreign_jobs("111122223333", "eu-west-1", 2);
+        m.set_foreign_jobs("444455556666", "eu-west-1", 1);
+        let text = m.encode();
         assert!(
-            m.encode()
-                .contains("comprehend_operator_foreign_active_jobs{region=\"eu-west-1\"} 2\n"),
-            "{}",
-            m.encode()
+            text.contains("comprehend_operator_foreign_active_jobs{account=\"111122223333\",region=\"eu-west-1\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("comprehend_operator_foreign_active_jobs{account=\"444455556666\",region=\"eu-west-1\"} 1\n"),
+            "{text}"
         );
     }
 

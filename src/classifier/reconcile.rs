@@ -30,11 +30,14 @@ use kube::runtime::{Controller, WatchStreamExt};
 use kube::{Api, Client, ResourceExt};
 use tracing::{debug, info, instrument, warn};
 
+use crate::accounts::{self, Accounts};
 use crate::classifier::cleanup::{self, Cleanup, CleanupStep, FINALIZER};
 use crate::classifier::crd::{DocumentClassifier, DocumentClassifierStatus};
 use crate::classifier::plan::{self, Plan};
 use crate::classifier::status;
-use crate::comprehend::{AwsError, ClassifierDescription, Comprehend, ErrorKind};
+use crate::comprehend::{
+    account_of_arn, AwsError, ClassifierDescription, Comprehend, ErrorKind, Place,
+};
 use crate::kernel::conditions::Observed;
 use crate::kernel::error::Error;
 use crate::kernel::finalizer;
@@ -59,11 +62,46 @@ pub struct Context {
     metrics: Arc<Metrics>,
     settings: Settings,
     failures: Failures,
+    /// Which identity each namespace acts with.
+    accounts: Accounts,
+    /// Set once the mappings are listed: nothing acts before.
+    mappings_synced: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Context {
-    fn region(&self, dc: &DocumentClassifier) -> String {
-        plan::region(&dc.spec, &self.settings.default_region)
+    /// Where the classifier acts: the namespace's mapping (or the
+    /// operator's own identity). Refused when a mapping is required and
+    /// missing, or when a model created earlier is in another account
+    /// than the mapping now gives: the operator never acts on a model with
+    /// another account's identity. The error is an [`AwsError`] of kind
+    /// Credentials, code `NoAccountMapping` or `AccountMappingChanged`, so
+    /// it takes the path of any call that cannot be made (retried; a
+    /// deletion gives up after its bounded attempts).
+    fn place(&self, dc: &DocumentClassifier) -> Result<Place, AwsError> {
+        let namespace = dc.namespace().unwrap_or_default();
+        let place = self
+            .accounts
+            .place(&namespace, dc.spec.region.as_deref())
+            .map_err(|e| AwsError {
+                kind: ErrorKind::Credentials,
+                code: accounts::NO_ACCOUNT_MAPPING.into(),
+                message: e.to_string(),
+            })?;
+        let created_in = dc
+            .status
+            .as_ref()
+            .and_then(|s| s.document_classifier_arn.as_deref())
+            .and_then(account_of_arn);
+        if let (Some(theirs), Some(ours)) = (created_in, place.account()) {
+            if theirs != ours {
+                return Err(AwsError {
+                    kind: ErrorKind::Credentials,
+                    code: "AccountMappingChanged".into(),
+                    message: format!("the model is in account {theirs}, but namespace {namespace} now maps to account {ours}; restore the AccountMapping to go on"),
+                });
+            }
+        }
+        Ok(place)
     }
 
     fn poll_delay(&self) -> Duration {
@@ -101,6 +139,8 @@ impl Context {
         Context {
             status: StatusWriter::new(client.clone(), &settings, metrics.clone()),
             failures: Failures::default(),
+            accounts: Accounts::own_identity(&settings.default_region),
+            mappings_synced: tokio::sync::watch::channel(true).1,
             client,
             comprehend,
             metrics,
@@ -116,6 +156,8 @@ fn key_of(dc: &DocumentClassifier) -> String {
 /// Reconciles one `DocumentClassifier`.
 #[instrument(skip(dc, ctx), fields(classifier = %key_of(&dc)))]
 pub async fn reconcile(dc: Arc<DocumentClassifier>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let mut synced = ctx.mappings_synced.clone();
+    let _ = synced.wait_for(|s| *s).await;
     let dc = ctx.status.freshest(dc);
     if dc.metadata.deletion_timestamp.is_some() {
         return delete(&dc, &ctx).await;
@@ -134,10 +176,11 @@ pub async fn reconcile(dc: Arc<DocumentClassifier>, ctx: Arc<Context>) -> Result
         }
         Plan::Create { request } => create(&dc, &request, status, &ctx).await,
         Plan::Describe { arn } => {
-            let result = ctx
-                .comprehend
-                .describe_classifier(&ctx.region(&dc), &arn)
-                .await;
+            let place = match ctx.place(&dc) {
+                Ok(place) => place,
+                Err(e) => return failed_call(&dc, status, DESCRIBE, &e, &ctx).await,
+            };
+            let result = ctx.comprehend.describe_classifier(&place, &arn).await;
             match result {
                 Ok(desc) => {
                     status::apply_description(&mut status, &desc, Observed::at_now(generation));
@@ -178,7 +221,10 @@ async fn create(
     mut status: DocumentClassifierStatus,
     ctx: &Context,
 ) -> Result<Action, Error> {
-    let region = ctx.region(dc);
+    let region = match ctx.place(dc) {
+        Ok(place) => place,
+        Err(e) => return failed_call(dc, status, LIST, &e, ctx).await,
+    };
     let generation = dc.metadata.generation;
     let found = ctx
         .comprehend
@@ -268,7 +314,9 @@ async fn failed_call(
     );
     ctx.write_status(dc, &status).await?;
     match err.kind {
-        ErrorKind::Throttled | ErrorKind::Transient => Ok(Action::requeue(ctx.backoff(dc))),
+        ErrorKind::Throttled | ErrorKind::Transient | ErrorKind::Credentials => {
+            Ok(Action::requeue(ctx.backoff(dc)))
+        }
         ErrorKind::InvalidSpec | ErrorKind::JobNotFound => Ok(Action::await_change()),
     }
 }
@@ -279,8 +327,13 @@ async fn delete(dc: &DocumentClassifier, ctx: &Context) -> Result<Action, Error>
     if !finalizer::has(dc, FINALIZER) {
         return Ok(Action::await_change());
     }
-    let region = ctx.region(dc);
-    let arn = match cleanup::cleanup(dc) {
+    let cleanup = cleanup::cleanup(dc);
+    let region = match (&cleanup, ctx.place(dc)) {
+        (Cleanup::Release, _) => return release(dc, ctx).await,
+        (_, Ok(place)) => place,
+        (_, Err(e)) => return deletion_failed(dc, DELETE, &e, ctx).await,
+    };
+    let arn = match cleanup {
         Cleanup::Release => return release(dc, ctx).await,
         Cleanup::Describe { arn } => arn,
         Cleanup::Find => {
@@ -410,9 +463,19 @@ where
     F: std::future::Future<Output = ()> + Send + 'static,
     Shared<F>: Send,
 {
+    // The classifier controller watches the mappings on its own; a
+    // resource refused for want of one is retried with backoff.
+    let (accounts, mappings, mappings_synced) = accounts::watch(
+        &client,
+        &settings.default_region,
+        settings.require_account_mapping,
+    );
+    let mappings = tokio::spawn(mappings.for_each(|_| async {}));
     let ctx = Arc::new(Context {
         status: StatusWriter::new(client.clone(), &settings, metrics.clone()),
         failures: Failures::default(),
+        accounts,
+        mappings_synced,
         client: client.clone(),
         comprehend,
         metrics,
@@ -443,6 +506,7 @@ where
     let prune = tokio::spawn(prune_memory(ctx.clone(), stores));
     futures::future::join_all(controllers).await;
     prune.abort();
+    mappings.abort();
     Ok(())
 }
 

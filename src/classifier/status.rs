@@ -55,6 +55,12 @@ pub enum Reason {
     /// Deleting the model failed too often: the resource is released and
     /// the model is left in Comprehend.
     DeleteAbandoned,
+    /// No credentials for the call (an assumed role was refused); retrying.
+    CredentialsUnavailable,
+    /// The namespace has no AccountMapping and the operator requires one.
+    NoAccountMapping,
+    /// The model is in another account than the namespace maps to now.
+    AccountMappingChanged,
 }
 
 impl Reasons for Reason {
@@ -75,6 +81,9 @@ impl Reasons for Reason {
         Reason::NotFound,
         Reason::DeleteFailed,
         Reason::DeleteAbandoned,
+        Reason::CredentialsUnavailable,
+        Reason::NoAccountMapping,
+        Reason::AccountMappingChanged,
     ];
 
     /// The reason as written in a condition.
@@ -96,6 +105,9 @@ impl Reasons for Reason {
             Reason::NotFound => "NotFound",
             Reason::DeleteFailed => "DeleteFailed",
             Reason::DeleteAbandoned => "DeleteAbandoned",
+            Reason::CredentialsUnavailable => "CredentialsUnavailable",
+            Reason::NoAccountMapping => "NoAccountMapping",
+            Reason::AccountMappingChanged => "AccountMappingChanged",
         }
     }
 }
@@ -358,6 +370,26 @@ pub fn apply_error(
                 err.code, err.message
             ),
         ),
+        ErrorKind::Credentials => match err.code.as_str() {
+            "NoAccountMapping" => (
+                ConditionStatus::False,
+                Reason::NoAccountMapping,
+                format!("{}; retrying", err.message),
+            ),
+            "AccountMappingChanged" => (
+                ConditionStatus::False,
+                Reason::AccountMappingChanged,
+                format!("{}; retrying", err.message),
+            ),
+            _ => (
+                ConditionStatus::False,
+                Reason::CredentialsUnavailable,
+                format!(
+                    "No AWS credentials for {operation} ({}: {}); nothing reached Comprehend; retrying",
+                    err.code, err.message
+                ),
+            ),
+        },
         ErrorKind::InvalidSpec | ErrorKind::JobNotFound => (
             ConditionStatus::False,
             Reason::InvalidSpec,
@@ -477,6 +509,9 @@ pub fn notice(old: &DocumentClassifierStatus, new: &DocumentClassifierStatus) ->
         Reason::NotFound => (true, "NotFound"),
         Reason::DeleteFailed => (true, "DeleteFailed"),
         Reason::DeleteAbandoned => (true, "DeleteAbandoned"),
+        Reason::CredentialsUnavailable => (true, "CredentialsUnavailable"),
+        Reason::NoAccountMapping => (true, "NoAccountMapping"),
+        Reason::AccountMappingChanged => (true, "AccountMappingChanged"),
         Reason::Creating => return None,
     };
 

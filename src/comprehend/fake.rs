@@ -10,7 +10,7 @@ use async_trait::async_trait;
 
 use crate::comprehend::{
     AwsError, ClassifierDescription, Comprehend, CreateClassifierRequest, ErrorKind,
-    JobDescription, Listed, ModelRef, StartJobRequest, StartedJob, RESOURCE_NOT_FOUND,
+    JobDescription, Listed, ModelRef, Place, StartJobRequest, StartedJob, RESOURCE_NOT_FOUND,
 };
 
 /// What the fake holds.
@@ -111,7 +111,7 @@ fn not_found(kind: ErrorKind, code: &str, what: &str) -> AwsError {
 impl Comprehend for FakeComprehend {
     async fn find_jobs_by_name(
         &self,
-        _region: &str,
+        _at: &Place,
         job_name: &str,
     ) -> Result<Vec<JobDescription>, AwsError> {
         self.enter("ListDocumentClassificationJobs")?;
@@ -126,7 +126,7 @@ impl Comprehend for FakeComprehend {
         Ok(found)
     }
 
-    async fn list_jobs_in_status(&self, _region: &str, status: &str) -> Result<Listed, AwsError> {
+    async fn list_jobs_in_status(&self, _at: &Place, status: &str) -> Result<Listed, AwsError> {
         self.enter("ListDocumentClassificationJobs")?;
         let s = self.lock();
         Ok(Listed {
@@ -140,7 +140,7 @@ impl Comprehend for FakeComprehend {
         })
     }
 
-    async fn start_job(&self, region: &str, req: &StartJobRequest) -> Result<StartedJob, AwsError> {
+    async fn start_job(&self, at: &Place, req: &StartJobRequest) -> Result<StartedJob, AwsError> {
         self.enter("StartDocumentClassificationJob")?;
         let mut s = self.lock();
         s.next_id += 1;
@@ -152,7 +152,9 @@ impl Comprehend for FakeComprehend {
         let job = JobDescription {
             job_id: job_id.clone(),
             job_arn: Some(format!(
-                "arn:aws:comprehend:{region}:123456789012:document-classification-job/{job_id}"
+                "arn:aws:comprehend:{}:{}:document-classification-job/{job_id}",
+                at.region,
+                at.account().unwrap_or("123456789012")
             )),
             job_name: Some(req.job_name.clone()),
             job_status: "SUBMITTED".into(),
@@ -176,7 +178,7 @@ impl Comprehend for FakeComprehend {
         })
     }
 
-    async fn describe_job(&self, _region: &str, job_id: &str) -> Result<JobDescription, AwsError> {
+    async fn describe_job(&self, _at: &Place, job_id: &str) -> Result<JobDescription, AwsError> {
         self.enter("DescribeDocumentClassificationJob")?;
         self.lock().jobs.get(job_id).cloned().ok_or_else(|| {
             not_found(
@@ -189,7 +191,7 @@ impl Comprehend for FakeComprehend {
 
     async fn find_classifier(
         &self,
-        _region: &str,
+        _at: &Place,
         name: &str,
         version_name: Option<&str>,
     ) -> Result<Option<ClassifierDescription>, AwsError> {
@@ -209,7 +211,7 @@ impl Comprehend for FakeComprehend {
 
     async fn create_classifier(
         &self,
-        region: &str,
+        at: &Place,
         req: &CreateClassifierRequest,
     ) -> Result<String, AwsError> {
         self.enter("CreateDocumentClassifier")?;
@@ -219,7 +221,9 @@ impl Comprehend for FakeComprehend {
             .map(|v| format!("/version/{v}"))
             .unwrap_or_default();
         let arn = format!(
-            "arn:aws:comprehend:{region}:123456789012:document-classifier/{}{version}",
+            "arn:aws:comprehend:{}:{}:document-classifier/{}{version}",
+            at.region,
+            at.account().unwrap_or("123456789012"),
             req.name
         );
         self.lock().classifiers.insert(
@@ -237,7 +241,7 @@ impl Comprehend for FakeComprehend {
 
     async fn describe_classifier(
         &self,
-        _region: &str,
+        _at: &Place,
         arn: &str,
     ) -> Result<ClassifierDescription, AwsError> {
         self.enter("DescribeDocumentClassifier")?;
@@ -250,7 +254,7 @@ impl Comprehend for FakeComprehend {
         })
     }
 
-    async fn stop_training_classifier(&self, _region: &str, arn: &str) -> Result<(), AwsError> {
+    async fn stop_training_classifier(&self, _at: &Place, arn: &str) -> Result<(), AwsError> {
         self.enter("StopTrainingDocumentClassifier")?;
         match self.lock().classifiers.get_mut(arn) {
             Some(c) => {
@@ -265,7 +269,7 @@ impl Comprehend for FakeComprehend {
         }
     }
 
-    async fn delete_classifier(&self, _region: &str, arn: &str) -> Result<(), AwsError> {
+    async fn delete_classifier(&self, _at: &Place, arn: &str) -> Result<(), AwsError> {
         self.enter("DeleteDocumentClassifier")?;
         match self.lock().classifiers.remove(arn) {
             Some(_) => Ok(()),

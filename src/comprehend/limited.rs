@@ -2,16 +2,18 @@
 //! operation's budget before each call and counts every call in the
 //! metrics, around any other [`Comprehend`]. So no reconcile acquires
 //! tokens or records calls by hand, and both controllers share one budget
-//! per operation in a process.
+//! per operation, account and Region in a process (Comprehend's quotas are
+//! per account and Region).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
 use crate::comprehend::limits::RateLimiter;
 use crate::comprehend::{
     AwsError, ClassifierDescription, Comprehend, CreateClassifierRequest, JobDescription, Listed,
-    StartJobRequest, StartedJob,
+    Place, StartJobRequest, StartedJob,
 };
 use crate::telemetry::Metrics;
 
@@ -29,13 +31,41 @@ pub struct Rates {
     pub classifier: f64,
 }
 
-/// A [`Comprehend`] within [`Rates`], counted in [`Metrics`].
-pub struct Limited<C> {
-    inner: C,
+/// The budgets of one account in one Region.
+struct Budgets {
     start: RateLimiter,
     describe: RateLimiter,
     list: RateLimiter,
     classifier: RateLimiter,
+}
+
+/// Which budget a call takes.
+#[derive(Clone, Copy)]
+enum Family {
+    Start,
+    Describe,
+    List,
+    Classifier,
+}
+
+impl Budgets {
+    fn get(&self, family: Family) -> &RateLimiter {
+        match family {
+            Family::Start => &self.start,
+            Family::Describe => &self.describe,
+            Family::List => &self.list,
+            Family::Classifier => &self.classifier,
+        }
+    }
+}
+
+/// A [`Comprehend`] within [`Rates`] per account and Region, counted in
+/// [`Metrics`].
+pub struct Limited<C> {
+    inner: C,
+    rates: Rates,
+    /// Per (account label, Region): roles of one account share its budgets.
+    budgets: Mutex<HashMap<(String, String), Arc<Budgets>>>,
     metrics: Arc<Metrics>,
 }
 
@@ -44,25 +74,42 @@ impl<C> Limited<C> {
     pub fn new(inner: C, rates: Rates, metrics: Arc<Metrics>) -> Self {
         Limited {
             inner,
-            start: RateLimiter::new(rates.start),
-            describe: RateLimiter::new(rates.describe),
-            list: RateLimiter::new(rates.list),
-            classifier: RateLimiter::new(rates.classifier),
+            rates,
+            budgets: Mutex::new(HashMap::new()),
             metrics,
         }
     }
 
-    /// Waits for `limiter`, makes the call, counts it.
+    /// The budgets of `at`'s account and Region, made on first use.
+    fn budgets(&self, at: &Place) -> Arc<Budgets> {
+        let key = (at.account_label().to_string(), at.region.clone());
+        let mut budgets = self.budgets.lock().unwrap_or_else(|e| e.into_inner());
+        budgets
+            .entry(key)
+            .or_insert_with(|| {
+                Arc::new(Budgets {
+                    start: RateLimiter::new(self.rates.start),
+                    describe: RateLimiter::new(self.rates.describe),
+                    list: RateLimiter::new(self.rates.list),
+                    classifier: RateLimiter::new(self.rates.classifier),
+                })
+            })
+            .clone()
+    }
+
+    /// Waits for the budget of `family` at `at`, makes the call, counts it.
     async fn call<T>(
         &self,
-        limiter: &RateLimiter,
+        at: &Place,
+        family: Family,
         operation: &str,
         call: impl std::future::Future<Output = Result<T, AwsError>>,
     ) -> Result<T, AwsError> {
-        limiter.acquire().await;
+        self.budgets(at).get(family).acquire().await;
         let result = call.await;
         let outcome = result.as_ref().map_or_else(AwsError::outcome, |_| "ok");
-        self.metrics.aws_call(operation, outcome);
+        self.metrics
+            .aws_call(operation, at.account_label(), outcome);
         result
     }
 }
@@ -71,80 +118,91 @@ impl<C> Limited<C> {
 impl<C: Comprehend> Comprehend for Limited<C> {
     async fn find_jobs_by_name(
         &self,
-        region: &str,
+        at: &Place,
         job_name: &str,
     ) -> Result<Vec<JobDescription>, AwsError> {
-        let call = self.inner.find_jobs_by_name(region, job_name);
-        self.call(&self.list, "ListDocumentClassificationJobs", call)
+        let call = self.inner.find_jobs_by_name(at, job_name);
+        self.call(at, Family::List, "ListDocumentClassificationJobs", call)
             .await
     }
 
-    async fn list_jobs_in_status(&self, region: &str, status: &str) -> Result<Listed, AwsError> {
+    async fn list_jobs_in_status(&self, at: &Place, status: &str) -> Result<Listed, AwsError> {
         const OPERATION: &str = "ListDocumentClassificationJobs";
-        let call = self.inner.list_jobs_in_status(region, status);
-        let listed = self.call(&self.list, OPERATION, call).await?;
+        let call = self.inner.list_jobs_in_status(at, status);
+        let listed = self.call(at, Family::List, OPERATION, call).await?;
         // The paginator reads every page in one go; each page past the
         // first is paid for here, after the fact, so the calls that follow
         // wait for the budget the pages used.
+        let list = self.budgets(at);
         for _ in 1..listed.requests {
-            self.list.acquire().await;
-            self.metrics.aws_call(OPERATION, "ok");
+            list.list.acquire().await;
+            self.metrics.aws_call(OPERATION, at.account_label(), "ok");
         }
         Ok(listed)
     }
 
-    async fn start_job(&self, region: &str, req: &StartJobRequest) -> Result<StartedJob, AwsError> {
-        let call = self.inner.start_job(region, req);
-        self.call(&self.start, "StartDocumentClassificationJob", call)
+    async fn start_job(&self, at: &Place, req: &StartJobRequest) -> Result<StartedJob, AwsError> {
+        let call = self.inner.start_job(at, req);
+        self.call(at, Family::Start, "StartDocumentClassificationJob", call)
             .await
     }
 
-    async fn describe_job(&self, region: &str, job_id: &str) -> Result<JobDescription, AwsError> {
-        let call = self.inner.describe_job(region, job_id);
-        self.call(&self.describe, "DescribeDocumentClassificationJob", call)
-            .await
+    async fn describe_job(&self, at: &Place, job_id: &str) -> Result<JobDescription, AwsError> {
+        let call = self.inner.describe_job(at, job_id);
+        self.call(
+            at,
+            Family::Describe,
+            "DescribeDocumentClassificationJob",
+            call,
+        )
+        .await
     }
 
     async fn find_classifier(
         &self,
-        region: &str,
+        at: &Place,
         name: &str,
         version_name: Option<&str>,
     ) -> Result<Option<ClassifierDescription>, AwsError> {
-        let call = self.inner.find_classifier(region, name, version_name);
-        self.call(&self.classifier, "ListDocumentClassifiers", call)
+        let call = self.inner.find_classifier(at, name, version_name);
+        self.call(at, Family::Classifier, "ListDocumentClassifiers", call)
             .await
     }
 
     async fn create_classifier(
         &self,
-        region: &str,
+        at: &Place,
         req: &CreateClassifierRequest,
     ) -> Result<String, AwsError> {
-        let call = self.inner.create_classifier(region, req);
-        self.call(&self.classifier, "CreateDocumentClassifier", call)
+        let call = self.inner.create_classifier(at, req);
+        self.call(at, Family::Classifier, "CreateDocumentClassifier", call)
             .await
     }
 
     async fn describe_classifier(
         &self,
-        region: &str,
+        at: &Place,
         arn: &str,
     ) -> Result<ClassifierDescription, AwsError> {
-        let call = self.inner.describe_classifier(region, arn);
-        self.call(&self.classifier, "DescribeDocumentClassifier", call)
+        let call = self.inner.describe_classifier(at, arn);
+        self.call(at, Family::Classifier, "DescribeDocumentClassifier", call)
             .await
     }
 
-    async fn stop_training_classifier(&self, region: &str, arn: &str) -> Result<(), AwsError> {
-        let call = self.inner.stop_training_classifier(region, arn);
-        self.call(&self.classifier, "StopTrainingDocumentClassifier", call)
-            .await
+    async fn stop_training_classifier(&self, at: &Place, arn: &str) -> Result<(), AwsError> {
+        let call = self.inner.stop_training_classifier(at, arn);
+        self.call(
+            at,
+            Family::Classifier,
+            "StopTrainingDocumentClassifier",
+            call,
+        )
+        .await
     }
 
-    async fn delete_classifier(&self, region: &str, arn: &str) -> Result<(), AwsError> {
-        let call = self.inner.delete_classifier(region, arn);
-        self.call(&self.classifier, "DeleteDocumentClassifier", call)
+    async fn delete_classifier(&self, at: &Place, arn: &str) -> Result<(), AwsError> {
+        let call = self.inner.delete_classifier(at, arn);
+        self.call(at, Family::Classifier, "DeleteDocumentClassifier", call)
             .await
     }
 }
@@ -170,16 +228,69 @@ mod tests {
         let limited = Limited::new(FakeComprehend::default(), rates(), metrics);
         let start = tokio::time::Instant::now();
         for _ in 0..3 {
-            limited.describe_job("us-east-1", "missing").await.ok();
+            limited
+                .describe_job(&Place::own("us-east-1"), "missing")
+                .await
+                .ok();
         }
         // Two a second, a burst of two: the third waits half a second.
         assert_eq!(start.elapsed().as_millis(), 500);
         let start = tokio::time::Instant::now();
         for _ in 0..2 {
-            limited.delete_classifier("us-east-1", "arn").await.ok();
+            limited
+                .delete_classifier(&Place::own("us-east-1"), "arn")
+                .await
+                .ok();
         }
         // The classifier budget is its own: one a second.
         assert_eq!(start.elapsed().as_millis(), 1000);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_account_and_region_has_its_own_budget() {
+        let metrics = Arc::new(Metrics::default());
+        let limited = Limited::new(FakeComprehend::default(), rates(), metrics.clone());
+        let role = |account: &str| crate::comprehend::Role {
+            arn: format!("arn:aws:iam::{account}:role/team"),
+            external_id: None,
+            session_name: "s".into(),
+        };
+        let a = Place {
+            role: Some(role("111122223333")),
+            region: "us-east-1".into(),
+        };
+        // Another role of the same account shares its budget.
+        let a2 = Place {
+            role: Some(crate::comprehend::Role {
+                arn: "arn:aws:iam::111122223333:role/other".into(),
+                ..role("111122223333")
+            }),
+            region: "us-east-1".into(),
+        };
+        let b = Place {
+            role: Some(role("444455556666")),
+            region: "us-east-1".into(),
+        };
+        let start = tokio::time::Instant::now();
+        // Describe: two a second, a burst of two, per account and Region.
+        for place in [
+            &a,
+            &a,
+            &b,
+            &b,
+            &Place::own("us-east-1"),
+            &Place::own("us-east-1"),
+        ] {
+            limited.describe_job(place, "missing").await.ok();
+        }
+        assert_eq!(start.elapsed().as_millis(), 0, "separate budgets");
+        limited.describe_job(&a2, "missing").await.ok();
+        assert_eq!(start.elapsed().as_millis(), 500, "one account, one budget");
+        let text = metrics.encode();
+        assert!(
+            text.contains("account=\"444455556666\""),
+            "calls carry their account: {text}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -195,14 +306,19 @@ mod tests {
             },
         );
         let limited = Limited::new(fake, rates(), metrics.clone());
-        assert!(limited.describe_job("us-east-1", "j").await.is_err());
-        assert!(limited.find_jobs_by_name("us-east-1", "n").await.is_ok());
+        assert!(limited
+            .describe_job(&Place::own("us-east-1"), "j")
+            .await
+            .is_err());
+        assert!(limited
+            .find_jobs_by_name(&Place::own("us-east-1"), "n")
+            .await
+            .is_ok());
         let text = metrics.encode();
         assert!(
-            text.contains("operation=\"DescribeDocumentClassificationJob\",outcome=\"throttled\"")
-                || text.contains(
-                    "outcome=\"throttled\",operation=\"DescribeDocumentClassificationJob\""
-                ),
+            text.contains(
+                "operation=\"DescribeDocumentClassificationJob\",account=\"default\",outcome=\"throttled\""
+            ),
             "{text}"
         );
         assert!(text.contains("ListDocumentClassificationJobs"), "{text}");
@@ -223,7 +339,7 @@ mod tests {
         );
         let start = tokio::time::Instant::now();
         let listed = limited
-            .list_jobs_in_status("us-east-1", "IN_PROGRESS")
+            .list_jobs_in_status(&Place::own("us-east-1"), "IN_PROGRESS")
             .await
             .unwrap();
         assert_eq!(listed.requests, 3);
@@ -231,7 +347,10 @@ mod tests {
         // token comes half a second later.
         assert_eq!(start.elapsed().as_millis(), 500);
         let start = tokio::time::Instant::now();
-        limited.find_jobs_by_name("us-east-1", "n").await.unwrap();
+        limited
+            .find_jobs_by_name(&Place::own("us-east-1"), "n")
+            .await
+            .unwrap();
         // The next List waits for the budget the pages used.
         assert_eq!(start.elapsed().as_millis(), 500);
         let text = metrics.encode();

@@ -15,6 +15,84 @@ pub mod limited;
 pub mod limits;
 pub mod sdk;
 
+/// An IAM role the operator assumes (STS AssumeRole) to act in another
+/// account.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Role {
+    /// `RoleArn`; its 12 digits name the account the role acts in.
+    pub arn: String,
+    /// `ExternalId`, when the role's trust policy asks for one.
+    pub external_id: Option<String>,
+    /// `RoleSessionName`: shows in the account's CloudTrail.
+    pub session_name: String,
+}
+
+/// Where a call goes: with which identity, in which Region. The Region's
+/// quotas (rates, active jobs) belong to the identity's account.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Place {
+    /// The role assumed; `None` is the operator's own identity.
+    pub role: Option<Role>,
+    /// The Region; empty means the operator's default Region.
+    pub region: String,
+}
+
+/// The metric label and message word for the operator's own identity,
+/// whose account the operator does not look up.
+pub const OWN_ACCOUNT: &str = "default";
+
+impl Place {
+    /// The operator's own identity in `region`.
+    pub fn own(region: impl Into<String>) -> Self {
+        Place {
+            role: None,
+            region: region.into(),
+        }
+    }
+
+    /// The account of the role (the 12 digits of its ARN); `None` for the
+    /// operator's own identity.
+    pub fn account(&self) -> Option<&str> {
+        self.role.as_ref().and_then(|r| account_of_arn(&r.arn))
+    }
+
+    /// The account as metrics and messages name it: its 12 digits, or
+    /// [`OWN_ACCOUNT`].
+    pub fn account_label(&self) -> &str {
+        self.account().unwrap_or(OWN_ACCOUNT)
+    }
+
+    /// The role's ARN, if one is assumed.
+    pub fn role_arn(&self) -> Option<&str> {
+        self.role.as_ref().map(|r| r.arn.as_str())
+    }
+}
+
+/// `us-east-1` for the operator's own identity, `us-east-1 (account
+/// 111122223333)` for a role.
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.account() {
+            Some(account) => write!(f, "{} (account {account})", self.region),
+            None => f.write_str(&self.region),
+        }
+    }
+}
+
+/// The account field (the fifth) of an ARN such as
+/// `arn:aws:iam::111122223333:role/x` or
+/// `arn:aws:comprehend:us-east-1:111122223333:document-classifier/x`,
+/// when it is 12 digits.
+pub fn account_of_arn(arn: &str) -> Option<&str> {
+    let account = arn.split(':').nth(4)?;
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
+}
+
+/// The Region field (the fourth) of an ARN, when it has one.
+pub fn region_of_arn(arn: &str) -> Option<&str> {
+    arn.split(':').nth(3).filter(|r| !r.is_empty())
+}
+
 /// Which model a job classifies with: exactly one of the two.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ModelRef {
@@ -193,6 +271,10 @@ pub enum ErrorKind {
     InvalidSpec,
     /// JobNotFoundException on Describe.
     JobNotFound,
+    /// The credentials for the call could not be had (STS AssumeRole
+    /// refused, say): nothing reached Comprehend; retry with backoff,
+    /// reason `AssumeRoleFailed`.
+    Credentials,
 }
 
 /// A failed Comprehend call, reduced to what the controller acts on.
@@ -209,31 +291,34 @@ pub struct AwsError {
 /// The Comprehend operations the controller uses.
 #[async_trait]
 pub trait Comprehend: Send + Sync {
+    // Every call names its [`Place`]: the identity to act with (the
+    // operator's own, or an assumed role) and the Region.
+
     /// ListDocumentClassificationJobs with `Filter.JobName`: every job of
     /// that name, newest (by submit time) first.
     async fn find_jobs_by_name(
         &self,
-        region: &str,
+        at: &Place,
         job_name: &str,
     ) -> Result<Vec<JobDescription>, AwsError>;
 
     /// ListDocumentClassificationJobs with `Filter.JobStatus` = `status`:
     /// every job of the account in the Region in that status, whoever
     /// started it.
-    async fn list_jobs_in_status(&self, region: &str, status: &str) -> Result<Listed, AwsError>;
+    async fn list_jobs_in_status(&self, at: &Place, status: &str) -> Result<Listed, AwsError>;
 
     /// StartDocumentClassificationJob.
-    async fn start_job(&self, region: &str, req: &StartJobRequest) -> Result<StartedJob, AwsError>;
+    async fn start_job(&self, at: &Place, req: &StartJobRequest) -> Result<StartedJob, AwsError>;
 
     /// DescribeDocumentClassificationJob.
-    async fn describe_job(&self, region: &str, job_id: &str) -> Result<JobDescription, AwsError>;
+    async fn describe_job(&self, at: &Place, job_id: &str) -> Result<JobDescription, AwsError>;
 
     /// ListDocumentClassifiers with `Filter.DocumentClassifierName`: the
     /// classifier of that name whose `VersionName` equals `version_name`
     /// (both absent counts as equal), if any.
     async fn find_classifier(
         &self,
-        region: &str,
+        at: &Place,
         name: &str,
         version_name: Option<&str>,
     ) -> Result<Option<ClassifierDescription>, AwsError>;
@@ -241,7 +326,7 @@ pub trait Comprehend: Send + Sync {
     /// CreateDocumentClassifier; answers the new classifier's ARN.
     async fn create_classifier(
         &self,
-        region: &str,
+        at: &Place,
         req: &CreateClassifierRequest,
     ) -> Result<String, AwsError>;
 
@@ -249,15 +334,15 @@ pub trait Comprehend: Send + Sync {
     /// `ResourceNotFoundException`.
     async fn describe_classifier(
         &self,
-        region: &str,
+        at: &Place,
         arn: &str,
     ) -> Result<ClassifierDescription, AwsError>;
 
     /// StopTrainingDocumentClassifier.
-    async fn stop_training_classifier(&self, region: &str, arn: &str) -> Result<(), AwsError>;
+    async fn stop_training_classifier(&self, at: &Place, arn: &str) -> Result<(), AwsError>;
 
     /// DeleteDocumentClassifier.
-    async fn delete_classifier(&self, region: &str, arn: &str) -> Result<(), AwsError>;
+    async fn delete_classifier(&self, at: &Place, arn: &str) -> Result<(), AwsError>;
 }
 
 /// The AWS error code of a missing resource.
@@ -280,6 +365,7 @@ impl AwsError {
             ErrorKind::Transient => "aws_unavailable",
             ErrorKind::InvalidSpec => "invalid_spec",
             ErrorKind::JobNotFound => "job_not_found",
+            ErrorKind::Credentials => "credentials",
         }
     }
 
@@ -293,6 +379,7 @@ impl AwsError {
             ErrorKind::Transient => "transient",
             ErrorKind::InvalidSpec => "invalid_spec",
             ErrorKind::JobNotFound => "job_not_found",
+            ErrorKind::Credentials => "credentials",
         }
     }
 }

@@ -29,6 +29,7 @@ use crate::crds::{
     printcolumn = r#"{"name":"Status","type":"string","jsonPath":".status.jobStatus","description":"Comprehend's job status"}"#,
     printcolumn = r#"{"name":"Succeeded","type":"string","jsonPath":".status.conditions[?(@.type==\"Succeeded\")].status","description":"Whether the job succeeded"}"#,
     printcolumn = r#"{"name":"Job ID","type":"string","jsonPath":".status.jobId","description":"Comprehend's job ID"}"#,
+    printcolumn = r#"{"name":"Account","type":"string","jsonPath":".status.account","priority":1,"description":"AWS account the job runs in"}"#,
     printcolumn = r#"{"name":"Output","type":"string","jsonPath":".status.outputS3Uri","priority":1,"description":"S3 URI of output.tar.gz"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
@@ -230,6 +231,16 @@ pub struct ClassificationJobStatus {
     /// Full S3 URI of the job's `output.tar.gz`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_s3_uri: Option<String>,
+    /// The AWS account the job runs in (its ARN's, once started; before,
+    /// the mapped role's). Absent for the operator's own identity until
+    /// the job's ARN is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// The IAM role the operator assumed to start the job (from the
+    /// namespace's AccountMapping); absent for the operator's own identity.
+    /// The job is followed with this role only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
     /// Digest of the spec the job was started with; a spec that differs from
     /// it afterwards is ignored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -416,7 +427,11 @@ mod tests {
             .clone()
             .unwrap();
         let names: Vec<_> = cols.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(names, ["Status", "Succeeded", "Job ID", "Output", "Age"]);
+        assert_eq!(
+            names,
+            ["Status", "Succeeded", "Job ID", "Account", "Output", "Age"]
+        );
         assert_eq!(cols[3].priority, Some(1));
+        assert_eq!(cols[4].priority, Some(1));
     }
 }

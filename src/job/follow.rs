@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::comprehend::{AwsError, Comprehend, JobDescription};
+use crate::comprehend::{AwsError, Comprehend, JobDescription, Place};
 
 /// The statuses of an active job, listed in this order.
 pub const ACTIVE_STATUSES: [&str; 2] = ["SUBMITTED", "IN_PROGRESS"];
@@ -79,19 +79,19 @@ struct RegionView {
 /// The followed jobs and the latest listing, per Region.
 #[derive(Debug, Default)]
 pub struct Views {
-    regions: Mutex<HashMap<String, RegionView>>,
+    regions: Mutex<HashMap<Place, RegionView>>,
 }
 
 impl Views {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, RegionView>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Place, RegionView>> {
         self.regions.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Follows `job_id` for resource `key` from now on (idempotent: the
     /// first call's time counts).
-    pub fn follow(&self, region: &str, job_id: &str, key: &str, now: Instant) {
+    pub fn follow(&self, place: &Place, job_id: &str, key: &str, now: Instant) {
         let mut regions = self.lock();
-        let r = regions.entry(region.to_string()).or_default();
+        let r = regions.entry(place.clone()).or_default();
         r.followed
             .entry(job_id.to_string())
             .or_insert_with(|| Followed {
@@ -102,15 +102,15 @@ impl Views {
     }
 
     /// Stops following `job_id` (its outcome is settled).
-    pub fn forget(&self, region: &str, job_id: &str) {
-        if let Some(r) = self.lock().get_mut(region) {
+    pub fn forget(&self, place: &Place, job_id: &str) {
+        if let Some(r) = self.lock().get_mut(place) {
             r.followed.remove(job_id);
         }
     }
 
     /// Stops following whatever job resource `key` had (it is gone).
-    pub fn forget_key(&self, region: &str, key: &str) {
-        if let Some(r) = self.lock().get_mut(region) {
+    pub fn forget_key(&self, place: &Place, key: &str) {
+        if let Some(r) = self.lock().get_mut(place) {
             r.followed.retain(|_, f| f.key != key);
         }
     }
@@ -118,9 +118,9 @@ impl Views {
     /// What the follower knows of `job_id`; listings older than
     /// `stale_after` (or none for that long since the job was followed)
     /// are not trusted.
-    pub fn view(&self, region: &str, job_id: &str, now: Instant, stale_after: Duration) -> View {
+    pub fn view(&self, place: &Place, job_id: &str, now: Instant, stale_after: Duration) -> View {
         let regions = self.lock();
-        let Some(r) = regions.get(region) else {
+        let Some(r) = regions.get(place) else {
             return View::Stale;
         };
         let Some(f) = r.followed.get(job_id) else {
@@ -143,7 +143,7 @@ impl Views {
 
     /// Regions worth listing now: those with followed jobs, or where a start
     /// asked for the count within `recent`.
-    pub fn regions(&self, now: Instant, recent: Duration) -> Vec<String> {
+    pub fn places(&self, now: Instant, recent: Duration) -> Vec<Place> {
         self.lock()
             .iter()
             .filter(|(_, r)| {
@@ -156,24 +156,24 @@ impl Views {
     /// Whether `region` has a listing (or a failed attempt, so that starts
     /// do not each try again) that began within `max_age`; notes that a
     /// start wants the Region's count.
-    pub fn is_fresh(&self, region: &str, now: Instant, max_age: Duration) -> bool {
+    pub fn is_fresh(&self, place: &Place, now: Instant, max_age: Duration) -> bool {
         let mut regions = self.lock();
-        let r = regions.entry(region.to_string()).or_default();
+        let r = regions.entry(place.clone()).or_default();
         r.wanted = Some(now);
         let recent = |t: Instant| now.duration_since(t) <= max_age;
         r.listing.as_ref().is_some_and(|l| recent(l.began)) || r.failed.is_some_and(recent)
     }
 
     /// Notes a listing of `region` that began at `began` and failed.
-    pub fn listing_failed(&self, region: &str, began: Instant) {
-        self.lock().entry(region.to_string()).or_default().failed = Some(began);
+    pub fn listing_failed(&self, place: &Place, began: Instant) {
+        self.lock().entry(place.clone()).or_default().failed = Some(began);
     }
 
     /// Takes in a complete listing that began at `began` and answers what
     /// it changed. A listing older than the one held changes nothing.
-    pub fn apply(&self, region: &str, began: Instant, active: Vec<JobDescription>) -> Changes {
+    pub fn apply(&self, place: &Place, began: Instant, active: Vec<JobDescription>) -> Changes {
         let mut regions = self.lock();
-        let r = regions.entry(region.to_string()).or_default();
+        let r = regions.entry(place.clone()).or_default();
         if r.listing.as_ref().is_some_and(|l| l.began > began) {
             return Changes::default();
         }
@@ -211,12 +211,12 @@ impl Views {
 /// listed in both (it moved on between the calls) keeps its later status.
 pub async fn list_active(
     comprehend: &dyn Comprehend,
-    region: &str,
+    place: &Place,
 ) -> Result<(Vec<JobDescription>, u32), AwsError> {
     let mut by_id: HashMap<String, JobDescription> = HashMap::new();
     let mut requests = 0;
     for status in ACTIVE_STATUSES {
-        let listed = comprehend.list_jobs_in_status(region, status).await?;
+        let listed = comprehend.list_jobs_in_status(place, status).await?;
         requests += listed.requests;
         for job in listed.jobs {
             by_id.insert(job.job_id.clone(), job);
@@ -228,6 +228,10 @@ pub async fn list_active(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn p(region: &str) -> Place {
+        Place::own(region)
+    }
 
     fn job(id: &str, status: &str) -> JobDescription {
         JobDescription {
@@ -243,11 +247,11 @@ mod tests {
     fn a_listing_wakes_only_jobs_that_changed_and_counts_foreign_ones() {
         let views = Views::default();
         let t0 = Instant::now();
-        views.follow("r", "a", "ns/a", t0);
-        views.follow("r", "b", "ns/b", t0);
+        views.follow(&p("r"), "a", "ns/a", t0);
+        views.follow(&p("r"), "b", "ns/b", t0);
         let t1 = t0 + Duration::from_secs(1);
         let first = views.apply(
-            "r",
+            &p("r"),
             t1,
             vec![
                 job("a", "SUBMITTED"),
@@ -263,14 +267,14 @@ mod tests {
 
         let t2 = t1 + Duration::from_secs(1);
         let second = views.apply(
-            "r",
+            &p("r"),
             t2,
             vec![job("a", "IN_PROGRESS"), job("b", "IN_PROGRESS")],
         );
         assert_eq!(second.wake, ["ns/a"]);
         assert_eq!(second.foreign, 0);
         assert_eq!(
-            views.view("r", "a", t2, STALE),
+            views.view(&p("r"), "a", t2, STALE),
             View::Listed(Box::new(job("a", "IN_PROGRESS")))
         );
     }
@@ -279,20 +283,20 @@ mod tests {
     fn a_job_missing_from_a_later_listing_has_ended_once() {
         let views = Views::default();
         let t0 = Instant::now();
-        views.follow("r", "a", "ns/a", t0);
+        views.follow(&p("r"), "a", "ns/a", t0);
         let t1 = t0 + Duration::from_secs(1);
-        views.apply("r", t1, vec![job("a", "IN_PROGRESS")]);
+        views.apply(&p("r"), t1, vec![job("a", "IN_PROGRESS")]);
         let t2 = t1 + Duration::from_secs(1);
-        let gone = views.apply("r", t2, vec![]);
+        let gone = views.apply(&p("r"), t2, vec![]);
         assert_eq!(gone.wake, ["ns/a"]);
         assert_eq!(gone.ended, ["ns/a"]);
-        assert_eq!(views.view("r", "a", t2, STALE), View::Absent);
+        assert_eq!(views.view(&p("r"), "a", t2, STALE), View::Absent);
         // Reported once, not at every tick.
-        let again = views.apply("r", t2 + Duration::from_secs(1), vec![]);
+        let again = views.apply(&p("r"), t2 + Duration::from_secs(1), vec![]);
         assert_eq!(again, Changes::default());
         // Listed again (the lists lagged): woken, followed as before.
         let back = views.apply(
-            "r",
+            &p("r"),
             t2 + Duration::from_secs(2),
             vec![job("a", "IN_PROGRESS")],
         );
@@ -304,79 +308,82 @@ mod tests {
         let views = Views::default();
         let t0 = Instant::now();
         let t1 = t0 + Duration::from_secs(1);
-        views.follow("r", "new", "ns/new", t1);
+        views.follow(&p("r"), "new", "ns/new", t1);
         // Begun at t0, before the job was followed (its Start may not have
         // returned yet): its absence proves nothing.
-        let changes = views.apply("r", t0, vec![job("x", "SUBMITTED")]);
+        let changes = views.apply(&p("r"), t0, vec![job("x", "SUBMITTED")]);
         assert!(changes.ended.is_empty() && changes.wake.is_empty());
-        assert_eq!(views.view("r", "new", t1, STALE), View::Pending);
+        assert_eq!(views.view(&p("r"), "new", t1, STALE), View::Pending);
     }
 
     #[test]
     fn an_older_listing_never_replaces_a_newer_one() {
         let views = Views::default();
         let t0 = Instant::now();
-        views.follow("r", "a", "ns/a", t0);
+        views.follow(&p("r"), "a", "ns/a", t0);
         let t2 = t0 + Duration::from_secs(2);
-        views.apply("r", t2, vec![job("a", "IN_PROGRESS")]);
-        let late = views.apply("r", t0 + Duration::from_secs(1), vec![]);
+        views.apply(&p("r"), t2, vec![job("a", "IN_PROGRESS")]);
+        let late = views.apply(&p("r"), t0 + Duration::from_secs(1), vec![]);
         assert_eq!(late, Changes::default());
-        assert!(matches!(views.view("r", "a", t2, STALE), View::Listed(_)));
+        assert!(matches!(
+            views.view(&p("r"), "a", t2, STALE),
+            View::Listed(_)
+        ));
     }
 
     #[test]
     fn without_recent_listings_jobs_fall_back_to_describe() {
         let views = Views::default();
         let t0 = Instant::now();
-        views.follow("r", "a", "ns/a", t0);
-        assert_eq!(views.view("r", "a", t0 + STALE, STALE), View::Pending);
+        views.follow(&p("r"), "a", "ns/a", t0);
+        assert_eq!(views.view(&p("r"), "a", t0 + STALE, STALE), View::Pending);
         assert_eq!(
-            views.view("r", "a", t0 + STALE + Duration::from_millis(1), STALE),
+            views.view(&p("r"), "a", t0 + STALE + Duration::from_millis(1), STALE),
             View::Stale
         );
         views.apply(
-            "r",
+            &p("r"),
             t0 + Duration::from_secs(1),
             vec![job("a", "SUBMITTED")],
         );
         assert_eq!(
-            views.view("r", "a", t0 + Duration::from_secs(10), STALE),
+            views.view(&p("r"), "a", t0 + Duration::from_secs(10), STALE),
             View::Stale
         );
-        assert_eq!(views.view("r", "unknown", t0, STALE), View::Stale);
+        assert_eq!(views.view(&p("r"), "unknown", t0, STALE), View::Stale);
     }
 
     #[test]
     fn regions_listed_are_those_followed_or_asked_for() {
         let views = Views::default();
         let t0 = Instant::now();
-        views.follow("eu-west-1", "a", "ns/a", t0);
-        assert!(!views.is_fresh("us-east-1", t0, STALE));
-        let mut regions = views.regions(t0, STALE);
+        views.follow(&p("eu-west-1"), "a", "ns/a", t0);
+        assert!(!views.is_fresh(&p("us-east-1"), t0, STALE));
+        let mut regions = views.places(t0, STALE);
         regions.sort();
-        assert_eq!(regions, ["eu-west-1", "us-east-1"]);
-        views.forget("eu-west-1", "a");
+        assert_eq!(regions, [p("eu-west-1"), p("us-east-1")]);
+        views.forget(&p("eu-west-1"), "a");
         assert_eq!(
-            views.regions(t0 + Duration::from_secs(10), STALE),
-            Vec::<String>::new()
+            views.places(t0 + Duration::from_secs(10), STALE),
+            Vec::<Place>::new()
         );
-        views.apply("us-east-1", t0, vec![]);
-        assert!(views.is_fresh("us-east-1", t0 + STALE, STALE));
+        views.apply(&p("us-east-1"), t0, vec![]);
+        assert!(views.is_fresh(&p("us-east-1"), t0 + STALE, STALE));
         // A failed attempt counts as recent too: starts do not each retry.
-        assert!(!views.is_fresh("eu-west-1", t0, STALE));
-        views.listing_failed("eu-west-1", t0);
-        assert!(views.is_fresh("eu-west-1", t0 + STALE, STALE));
-        assert!(!views.is_fresh("eu-west-1", t0 + STALE * 2, STALE));
+        assert!(!views.is_fresh(&p("eu-west-1"), t0, STALE));
+        views.listing_failed(&p("eu-west-1"), t0);
+        assert!(views.is_fresh(&p("eu-west-1"), t0 + STALE, STALE));
+        assert!(!views.is_fresh(&p("eu-west-1"), t0 + STALE * 2, STALE));
     }
 
     #[test]
     fn forget_key_drops_the_resources_job() {
         let views = Views::default();
         let t0 = Instant::now();
-        views.follow("r", "a", "ns/a", t0);
-        views.forget_key("r", "ns/a");
+        views.follow(&p("r"), "a", "ns/a", t0);
+        views.forget_key(&p("r"), "ns/a");
         let changes = views.apply(
-            "r",
+            &p("r"),
             t0 + Duration::from_secs(1),
             vec![job("a", "SUBMITTED")],
         );
@@ -390,7 +397,7 @@ mod tests {
         fake.put_job(job("s", "SUBMITTED"));
         fake.put_job(job("p", "IN_PROGRESS"));
         fake.put_job(job("done", "COMPLETED"));
-        let (mut jobs, requests) = list_active(&fake, "r").await.unwrap();
+        let (mut jobs, requests) = list_active(&fake, &p("r")).await.unwrap();
         jobs.sort_by(|a, b| a.job_id.cmp(&b.job_id));
         assert_eq!(jobs, vec![job("p", "IN_PROGRESS"), job("s", "SUBMITTED")]);
         assert_eq!(requests, 2);

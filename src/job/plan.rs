@@ -7,7 +7,8 @@ use k8s_openapi::jiff::Timestamp;
 
 use crate::classifier::ClassifierState;
 use crate::comprehend::{
-    DocumentReaderConfig, JobDescription, ModelRef, StartJobRequest, VpcConfig,
+    account_of_arn, DocumentReaderConfig, JobDescription, ModelRef, Place, StartJobRequest,
+    VpcConfig,
 };
 use crate::crds::{validate_reader, validate_tags};
 use crate::job::crd::{ClassificationJob, ClassificationJobSpec};
@@ -227,14 +228,10 @@ fn submitted_after(desc: &JobDescription, job: &ClassificationJob) -> bool {
     }
 }
 
-/// What to do for `job`. `classifier` is the state of the DocumentClassifier
-/// its `classifierRef` names (None when it names none); `default_region` is
-/// the operator's Region.
-pub fn plan(
-    job: &ClassificationJob,
-    default_region: &str,
-    classifier: Option<&ClassifierState>,
-) -> Plan {
+/// What to do for `job`, which acts at `at` (its account and Region).
+/// `classifier` is the state of the DocumentClassifier its `classifierRef`
+/// names (None when it names none).
+pub fn plan(job: &ClassificationJob, at: &Place, classifier: Option<&ClassifierState>) -> Plan {
     let status = job.status.clone().unwrap_or_default();
     if is_finished(&status) && status.job_id.is_none() {
         // A spec rejected before any job started may be fixed by the user:
@@ -265,12 +262,22 @@ pub fn plan(
         Some(r) => {
             let name = &r.name;
             match classifier.unwrap_or(&ClassifierState::Missing) {
-                ClassifierState::Ready { arn, region: at } => {
-                    let job_region = region(&job.spec, default_region);
-                    if *at != job_region {
+                ClassifierState::Ready { arn, region } => {
+                    let job_region = &at.region;
+                    if region != job_region {
                         return Plan::Reject {
-                            message: format!("DocumentClassifier {name} is in Region {at} but the job runs in {job_region}; set spec.region to {at}"),
+                            message: format!("DocumentClassifier {name} is in Region {region} but the job runs in {job_region}; set spec.region to {region}"),
                         };
+                    }
+                    // A model of another account cannot be named through a
+                    // classifierRef: the reference is within a namespace,
+                    // and so within one account.
+                    if let (Some(theirs), Some(ours)) = (account_of_arn(arn), at.account()) {
+                        if theirs != ours {
+                            return Plan::Reject {
+                                message: format!("DocumentClassifier {name} was trained in account {theirs} but this namespace's jobs run in account {ours}; a classifierRef cannot cross accounts (name the model by documentClassifierArn if its model policy lets account {ours} use it)"),
+                            };
+                        }
                     }
                     Some(arn.clone())
                 }

@@ -35,15 +35,16 @@ use kube::{Api, Client, ResourceExt};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, instrument, warn};
 
+use crate::accounts::{self, Accounts};
 use crate::classifier::crd::DocumentClassifier;
 use crate::classifier::{classifier_state, ClassifierState};
-use crate::comprehend::{AwsError, Comprehend, StartJobRequest};
+use crate::comprehend::{AwsError, Comprehend, Place, StartJobRequest};
 use crate::http::Health;
 use crate::job::crd::{ClassificationJob, ClassificationJobStatus};
 use crate::job::follow::{self, View, Views};
 use crate::job::plan::{self, Found, Plan};
 use crate::job::slots::{Slot, SlotPool};
-use crate::job::status::{self, AfterError, Call};
+use crate::job::status::{self, AfterError, Call, Reason};
 use crate::kernel::conditions::Observed;
 use crate::kernel::error::Error;
 use crate::kernel::memory::{jittered, release_free_memory, resource_version, Failures};
@@ -72,11 +73,26 @@ pub struct Context {
     views: Views,
     /// One listing at a time, so concurrent starts share one.
     listing: tokio::sync::Mutex<()>,
+    /// Which identity each namespace acts with.
+    accounts: Accounts,
 }
 
 impl Context {
-    fn region(&self, job: &ClassificationJob) -> String {
-        plan::region(&job.spec, &self.settings.default_region)
+    /// Where the job acts now: a job whose start is recorded, with the
+    /// identity recorded (or nowhere, if the mapping no longer gives it);
+    /// any other, with the namespace's mapping (or nowhere, if a mapping is
+    /// required and missing).
+    fn place(&self, job: &ClassificationJob) -> Result<Place, (Reason, String)> {
+        let namespace = job.namespace().unwrap_or_default();
+        let current = self.accounts.place(&namespace, job.spec.region.as_deref());
+        match job.status.as_ref() {
+            Some(s) if s.job_id.is_some() || s.job_name.is_some() => {
+                let spec_region = plan::region(&job.spec, &self.settings.default_region);
+                status::followed_place(s, current, &spec_region)
+                    .map_err(|m| (Reason::AccountMappingChanged, m))
+            }
+            _ => current.map_err(|e| (Reason::NoAccountMapping, e.to_string())),
+        }
     }
 
     fn backoff(&self, job: &ClassificationJob) -> Duration {
@@ -135,7 +151,7 @@ impl Context {
     }
 
     /// Frees a slot and wakes the resources that may take it.
-    fn release_slot(&self, region: &str, key: &str) {
+    fn release_slot(&self, region: &Place, key: &str) {
         let waiters = self.slots.release(region, key);
         self.wake_all(&waiters);
     }
@@ -173,6 +189,7 @@ impl Context {
             classifiers: Vec::new(),
             views: Views::default(),
             listing: tokio::sync::Mutex::new(()),
+            accounts: Accounts::own_identity(&settings.default_region),
             client,
             comprehend,
             metrics,
@@ -207,11 +224,19 @@ pub async fn reconcile(job: Arc<ClassificationJob>, ctx: Arc<Context>) -> Result
     let _ = seeded.wait_for(|s| *s).await;
     let job = ctx.status.freshest(job);
     ctx.metrics.reconciled();
+    let place = match ctx.place(&job) {
+        Ok(place) => place,
+        Err((reason, message)) => {
+            let result = blocked(&job, reason, &message, &ctx).await;
+            ctx.metrics.observe_reconcile(started.elapsed());
+            return result;
+        }
+    };
     let classifier = ctx.classifier_state(&job);
-    let plan = plan::plan(&job, &ctx.settings.default_region, classifier.as_ref());
+    let plan = plan::plan(&job, &place, classifier.as_ref());
     debug!(?plan, "reconciling");
     let result = match plan {
-        Plan::Finished => finished(&job, &ctx).await,
+        Plan::Finished => finished(&job, &place, &ctx).await,
         Plan::Reject { message } => {
             let mut status = job.status.clone().unwrap_or_default();
             status::apply_rejected(
@@ -245,17 +270,44 @@ pub async fn reconcile(job: Arc<ClassificationJob>, ctx: Arc<Context>) -> Result
             settled.status = Some(status);
             expire(&settled, &ctx).await
         }
-        Plan::Start { request } => start(&job, *request, &ctx).await,
-        Plan::Describe { job_id } => follow(&job, &job_id, &ctx).await,
+        Plan::Start { request } => start(&job, *request, &place, &ctx).await,
+        Plan::Describe { job_id } => follow(&job, &job_id, &place, &ctx).await,
     };
     ctx.metrics.observe_reconcile(started.elapsed());
     result
 }
 
 /// The outcome is settled: no AWS call. Notes spec edits and applies the TTL.
-async fn finished(job: &ClassificationJob, ctx: &Context) -> Result<Action, Error> {
+async fn finished(job: &ClassificationJob, place: &Place, ctx: &Context) -> Result<Action, Error> {
     let status = job.status.clone().unwrap_or_default();
-    after_observation(job, status, &ctx.region(job), ctx).await
+    after_observation(job, status, place, ctx).await
+}
+
+/// The resource has no identity to act with now (no mapping, or not the
+/// one its job was recorded with). A settled outcome needs none and goes
+/// on; anything else waits, `Ready` False, until the mapping changes (the
+/// mapping watch wakes it).
+async fn blocked(
+    job: &ClassificationJob,
+    reason: Reason,
+    message: &str,
+    ctx: &Context,
+) -> Result<Action, Error> {
+    let status = job.status.clone().unwrap_or_default();
+    if status::is_finished(&status) {
+        let place = Place::own(plan::region(&job.spec, &ctx.settings.default_region));
+        return finished(job, &place, ctx).await;
+    }
+    warn!(reason = ?reason, %message, "no identity to act with");
+    let mut status = status;
+    status::apply_blocked(
+        &mut status,
+        reason,
+        message,
+        Observed::at_now(job.metadata.generation),
+    );
+    ctx.write_status(job, &status);
+    Ok(Action::requeue(Duration::from_secs(300)))
 }
 
 /// Deletes a finished resource once its TTL has passed, or waits for it.
@@ -292,20 +344,20 @@ async fn expire(job: &ClassificationJob, ctx: &Context) -> Result<Action, Error>
 async fn start(
     job: &ClassificationJob,
     request: StartJobRequest,
+    place: &Place,
     ctx: &Context,
 ) -> Result<Action, Error> {
-    let region = ctx.region(job);
     let key = key_of(job);
     let generation = job.metadata.generation;
     let mut status = job.status.clone().unwrap_or_default();
 
     // The account's active jobs, not only ours, take slots.
-    count_active(ctx, &region).await;
+    count_active(ctx, place).await;
     let hash = status::spec_hash(&job.spec);
-    if let Slot::Queued { .. } = ctx.slots.try_acquire(&region, &key, creation_order(job)) {
+    if let Slot::Queued { .. } = ctx.slots.try_acquire(place, &key, creation_order(job)) {
         status::apply_queued(
             &mut status,
-            &region,
+            &place.to_string(),
             ctx.settings.max_active_jobs,
             Observed::at_now(generation),
         );
@@ -315,6 +367,7 @@ async fn start(
             // right before Start, as it proves an attempt was made.
             status.job_name = Some(request.job_name.clone());
             status.spec_hash = Some(hash.clone());
+            status::apply_place(&mut status, place);
         }
         ctx.write_status(job, &status);
         // Woken as soon as a slot frees; this is only the fallback.
@@ -330,12 +383,12 @@ async fn start(
         Ok(Vec::new())
     } else {
         ctx.comprehend
-            .find_jobs_by_name(&region, &request.job_name)
+            .find_jobs_by_name(place, &request.job_name)
             .await
     };
     let found = match found {
         Ok(found) => found,
-        Err(e) => return failed_call(job, status, Call::List, &e, &region, ctx).await,
+        Err(e) => return failed_call(job, status, Call::List, &e, place, ctx).await,
     };
     match plan::identify(job, &request, &found) {
         Found::Ours(existing) => {
@@ -344,9 +397,10 @@ async fn start(
                 status.spec_hash = Some(hash);
             }
             ctx.views
-                .follow(&region, &existing.job_id, &key, Instant::now());
+                .follow(place, &existing.job_id, &key, Instant::now());
+            status::apply_place(&mut status, place);
             status::apply_description(&mut status, &existing, Observed::at_now(generation));
-            return after_observation(job, status, &region, ctx).await;
+            return after_observation(job, status, place, ctx).await;
         }
         Found::NameInUse { job_id, why } => {
             warn!(%job_id, job_name = %request.job_name, %why, "job name taken by another job");
@@ -358,7 +412,7 @@ async fn start(
                 Observed::at_now(generation),
             );
             ctx.write_status(job, &status);
-            ctx.release_slot(&region, &key);
+            ctx.release_slot(place, &key);
             return Ok(Action::await_change());
         }
         Found::Nothing => {}
@@ -371,6 +425,7 @@ async fn start(
         && status.spec_hash.as_deref() == Some(hash.as_str());
     if !recorded {
         status::apply_starting(&mut status, &request, &hash, Observed::at_now(generation));
+        status::apply_place(&mut status, place);
         ctx.record_status(job, &status).await?;
     } else {
         // A record made while queued may still wait to be written: it is
@@ -380,7 +435,7 @@ async fn start(
     let mut job_now = job.clone();
     job_now.status = Some(status.clone());
 
-    let result = ctx.comprehend.start_job(&region, &request).await;
+    let result = ctx.comprehend.start_job(place, &request).await;
     match result {
         Ok(started) => {
             info!(job_id = %started.job_id, "started Comprehend job");
@@ -390,27 +445,32 @@ async fn start(
             }
             ctx.succeeded(job);
             ctx.views
-                .follow(&region, &started.job_id, &key, Instant::now());
+                .follow(place, &started.job_id, &key, Instant::now());
             status::apply_started(&mut status, &started, Observed::at_now(generation));
             ctx.write_status(&job_now, &status);
             Ok(Action::requeue(ctx.fallback_delay()))
         }
-        Err(e) => failed_call(&job_now, status, Call::Start, &e, &region, ctx).await,
+        Err(e) => failed_call(&job_now, status, Call::Start, &e, place, ctx).await,
     }
 }
 
 /// Follows a started job: from the latest listing, or with one Describe
 /// when the job left the lists (or listings cannot be trusted).
-async fn follow(job: &ClassificationJob, job_id: &str, ctx: &Context) -> Result<Action, Error> {
-    let region = ctx.region(job);
+async fn follow(
+    job: &ClassificationJob,
+    job_id: &str,
+    place: &Place,
+    ctx: &Context,
+) -> Result<Action, Error> {
+    let region = place;
     let now = Instant::now();
-    ctx.views.follow(&region, job_id, &key_of(job), now);
+    ctx.views.follow(region, job_id, &key_of(job), now);
     let status = job.status.clone().unwrap_or_default();
-    let view = ctx.views.view(&region, job_id, now, ctx.stale_after());
+    let view = ctx.views.view(region, job_id, now, ctx.stale_after());
     // A job the lists no longer show takes no slot (the listing freed it);
     // any other may run, and holds one (after a restart too).
     if view != View::Absent {
-        ctx.slots.hold(&region, &key_of(job));
+        ctx.slots.hold(region, &key_of(job));
     }
     match view {
         View::Listed(desc) => {
@@ -424,13 +484,13 @@ async fn follow(job: &ClassificationJob, job_id: &str, ctx: &Context) -> Result<
                     Observed::at_now(job.metadata.generation),
                 );
             }
-            return after_observation(job, status, &region, ctx).await;
+            return after_observation(job, status, region, ctx).await;
         }
         // The next listing says; it wakes the resource if anything changed.
         View::Pending => return Ok(Action::requeue(ctx.fallback_delay())),
         View::Absent | View::Stale => {}
     }
-    let result = ctx.comprehend.describe_job(&region, job_id).await;
+    let result = ctx.comprehend.describe_job(region, job_id).await;
     match result {
         Ok(desc) => {
             let mut status = status;
@@ -439,9 +499,9 @@ async fn follow(job: &ClassificationJob, job_id: &str, ctx: &Context) -> Result<
                 &desc,
                 Observed::at_now(job.metadata.generation),
             );
-            after_observation(job, status, &region, ctx).await
+            after_observation(job, status, region, ctx).await
         }
-        Err(e) => failed_call(job, status, Call::Describe, &e, &region, ctx).await,
+        Err(e) => failed_call(job, status, Call::Describe, &e, region, ctx).await,
     }
 }
 
@@ -451,7 +511,7 @@ async fn follow(job: &ClassificationJob, job_id: &str, ctx: &Context) -> Result<
 async fn after_observation(
     job: &ClassificationJob,
     mut status: ClassificationJobStatus,
-    region: &str,
+    region: &Place,
     ctx: &Context,
 ) -> Result<Action, Error> {
     ctx.succeeded(job);
@@ -483,7 +543,7 @@ async fn failed_call(
     mut status: ClassificationJobStatus,
     call: Call,
     err: &AwsError,
-    region: &str,
+    region: &Place,
     ctx: &Context,
 ) -> Result<Action, Error> {
     let operation = call.as_str();
@@ -536,11 +596,16 @@ pub async fn run(
     let shutdown = Box::pin(shutdown).shared();
 
     let namespaces = settings.scopes();
+    let (accounts, mappings, mappings_synced) = accounts::watch(
+        &client,
+        &settings.default_region,
+        settings.require_account_mapping,
+    );
     // Jobs look up the classifiers they reference in these stores, and are
     // woken by the same watch when one changes.
     let mut classifier_streams = Vec::new();
     let mut classifier_stores = Vec::new();
-    let mut synced = Vec::new();
+    let mut synced = vec![mappings_synced];
     for ns in &namespaces {
         let (reader, writer) = reflector::store();
         let (synced_tx, synced_rx) = watch::channel(false);
@@ -560,6 +625,7 @@ pub async fn run(
         classifiers: classifier_stores,
         views: Views::default(),
         listing: tokio::sync::Mutex::new(()),
+        accounts,
         client: client.clone(),
         comprehend,
         metrics,
@@ -617,6 +683,7 @@ pub async fn run(
 
     // Route wake-ups, seed the slots, keep metrics and sweep stale slots.
     tokio::spawn(route_wakeups(wake_rx, wake_senders));
+    tokio::spawn(wake_on_mapping(mappings, stores.clone(), ctx.clone()));
     tokio::spawn(housekeeping(
         ctx.clone(),
         stores,
@@ -652,6 +719,30 @@ fn waiting_on(
         })
         .map(|job| ObjectRef::from_obj(&**job))
         .collect()
+}
+
+/// Keeps the mapping store current and wakes the unsettled resources of a
+/// namespace whose mapping appeared, changed or went.
+async fn wake_on_mapping(
+    mappings: impl futures::Stream<
+        Item = Result<crate::accounts::AccountMapping, kube::runtime::watcher::Error>,
+    >,
+    stores: Vec<Store<ClassificationJob>>,
+    ctx: Arc<Context>,
+) {
+    futures::pin_mut!(mappings);
+    while let Some(event) = mappings.next().await {
+        let Ok(mapping) = event else { continue };
+        let namespace = mapping.name_any();
+        for store in &stores {
+            for job in store.state() {
+                let unsettled = job.status.as_ref().is_none_or(|s| !status::is_finished(s));
+                if unsettled && job.namespace().as_deref() == Some(namespace.as_str()) {
+                    let _ = ctx.wake.send(ObjectRef::from_obj(&*job));
+                }
+            }
+        }
+    }
 }
 
 async fn route_wakeups(
@@ -691,13 +782,14 @@ async fn housekeeping(
                 continue;
             };
             if let Some(job_id) = status.job_id.as_deref() {
-                if !status::is_finished(status) {
-                    let region = ctx.region(&job);
-                    ctx.slots.hold(&region, &key_of(&job));
+                // A job the mapping no longer reaches is left to its
+                // reconcile, which says so.
+                if let (false, Ok(place)) = (status::is_finished(status), ctx.place(&job)) {
+                    ctx.slots.hold(&place, &key_of(&job));
                     // Followed from the start, so the first listing counts
                     // these as ours, not as foreign.
                     ctx.views
-                        .follow(&region, job_id, &key_of(&job), Instant::now());
+                        .follow(&place, job_id, &key_of(&job), Instant::now());
                 }
             }
         }
@@ -733,33 +825,34 @@ async fn housekeeping(
         ctx.failures.prune(&cached_rv);
         release_free_memory();
         ctx.metrics.set_queue_length(ctx.slots.queued() as i64);
-        for (region, key) in ctx.slots.keys() {
+        for (place, key) in ctx.slots.keys() {
             if !alive.contains(&key) {
                 // Deleted while running or waiting: Comprehend runs the job on,
                 // but nothing here can follow it any more.
-                ctx.slots.forget_waiter(&region, &key);
-                ctx.views.forget_key(&region, &key);
-                ctx.release_slot(&region, &key);
+                ctx.slots.forget_waiter(&place, &key);
+                ctx.views.forget_key(&place, &key);
+                ctx.release_slot(&place, &key);
             }
         }
     }
 }
 
-/// Makes sure the slots know the account's active jobs in `region`
+/// Makes sure the slots know the account's active jobs at `place`
 /// before a start: lists now unless a listing began within two poll
-/// intervals (the tick keeps Regions with followed jobs fresh, so this
-/// lists only for the first start in a Region, or after a quiet spell).
-async fn count_active(ctx: &Context, region: &str) {
+/// intervals (the tick keeps places with followed jobs fresh, so this
+/// lists only for the first start in an account and Region, or after a
+/// quiet spell).
+async fn count_active(ctx: &Context, place: &Place) {
     let max_age = ctx.settings.poll_interval * 2;
-    if ctx.views.is_fresh(region, Instant::now(), max_age) {
+    if ctx.views.is_fresh(place, Instant::now(), max_age) {
         return;
     }
     let _one = ctx.listing.lock().await;
     // Another start may have listed while this one waited.
-    if ctx.views.is_fresh(region, Instant::now(), max_age) {
+    if ctx.views.is_fresh(place, Instant::now(), max_age) {
         return;
     }
-    refresh(ctx, region).await;
+    refresh(ctx, place).await;
 }
 
 /// Lists `region`'s active jobs and acts on what changed: frees the slots
@@ -767,23 +860,27 @@ async fn count_active(ctx: &Context, region: &str) {
 /// job changed and the waiters that may now start. A failed listing
 /// changes nothing (resources fall back to Describe once listings are
 /// stale); it is logged and counted.
-async fn refresh(ctx: &Context, region: &str) {
+async fn refresh(ctx: &Context, place: &Place) {
     let began = Instant::now();
-    match follow::list_active(&*ctx.comprehend, region).await {
+    match follow::list_active(&*ctx.comprehend, place).await {
         Ok((active, _requests)) => {
-            let changes = ctx.views.apply(region, began, active);
+            let changes = ctx.views.apply(place, began, active);
             for key in &changes.ended {
-                ctx.release_slot(region, key);
+                ctx.release_slot(place, key);
             }
-            ctx.metrics.set_foreign_jobs(region, changes.foreign as i64);
-            let waiters = ctx.slots.set_foreign(region, changes.foreign);
+            ctx.metrics.set_foreign_jobs(
+                place.account_label(),
+                &place.region,
+                changes.foreign as i64,
+            );
+            let waiters = ctx.slots.set_foreign(place, changes.foreign);
             ctx.wake_all(&waiters);
             ctx.wake_all(&changes.wake);
         }
         Err(e) => {
-            ctx.views.listing_failed(region, began);
+            ctx.views.listing_failed(place, began);
             ctx.metrics.reconcile_error(e.category());
-            warn!(%region, code = %e.code, message = %e.message, "listing active jobs failed");
+            warn!(%place, code = %e.code, message = %e.message, "listing active jobs failed");
         }
     }
 }
@@ -800,15 +897,15 @@ async fn follow_jobs(ctx: Arc<Context>) {
     loop {
         tick.tick().await;
         let now = Instant::now();
-        let mut regions: BTreeSet<String> = ctx
+        let mut places: BTreeSet<Place> = ctx
             .views
-            .regions(now, ctx.stale_after())
+            .places(now, ctx.stale_after())
             .into_iter()
             .collect();
-        regions.extend(ctx.slots.regions_with_waiters());
-        for region in regions {
+        places.extend(ctx.slots.places_with_waiters());
+        for place in places {
             let _one = ctx.listing.lock().await;
-            refresh(&ctx, &region).await;
+            refresh(&ctx, &place).await;
         }
     }
 }

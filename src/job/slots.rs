@@ -5,6 +5,8 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
+use crate::comprehend::Place;
+
 /// Whether a resource may start its job now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Slot {
@@ -21,7 +23,7 @@ pub enum Slot {
 /// slots too; waiters are served oldest first.
 pub struct SlotPool {
     max_active: usize,
-    regions: Mutex<HashMap<String, RegionSlots>>,
+    regions: Mutex<HashMap<Place, RegionSlots>>,
 }
 
 #[derive(Default)]
@@ -46,17 +48,17 @@ impl SlotPool {
 
     /// Records that `key` holds a slot whatever the cap (a job found running,
     /// for example after a restart).
-    pub fn hold(&self, region: &str, key: &str) {
+    pub fn hold(&self, place: &Place, key: &str) {
         let mut regions = self.regions.lock().expect("slot pool lock");
-        let r = regions.entry(region.to_string()).or_default();
+        let r = regions.entry(place.clone()).or_default();
         r.remove_waiter(key);
         r.holders.insert(key.to_string());
     }
 
     /// Asks for a slot for `key`, created at `order` (older first).
-    pub fn try_acquire(&self, region: &str, key: &str, order: i64) -> Slot {
+    pub fn try_acquire(&self, place: &Place, key: &str, order: i64) -> Slot {
         let mut regions = self.regions.lock().expect("slot pool lock");
-        let r = regions.entry(region.to_string()).or_default();
+        let r = regions.entry(place.clone()).or_default();
         if r.holders.contains(key) {
             return Slot::Granted;
         }
@@ -84,9 +86,9 @@ impl SlotPool {
 
     /// Gives back the slot of `key` (or its place in the queue) and returns
     /// the waiters that may now take a slot, so they can be woken at once.
-    pub fn release(&self, region: &str, key: &str) -> Vec<String> {
+    pub fn release(&self, place: &Place, key: &str) -> Vec<String> {
         let mut regions = self.regions.lock().expect("slot pool lock");
-        let Some(r) = regions.get_mut(region) else {
+        let Some(r) = regions.get_mut(place) else {
             return Vec::new();
         };
         let held = r.holders.remove(key);
@@ -100,9 +102,9 @@ impl SlotPool {
     /// Sets the number of the account's active jobs in `region` that no
     /// resource here holds, and returns the waiters that may now take a
     /// slot (when that number fell).
-    pub fn set_foreign(&self, region: &str, foreign: usize) -> Vec<String> {
+    pub fn set_foreign(&self, place: &Place, foreign: usize) -> Vec<String> {
         let mut regions = self.regions.lock().expect("slot pool lock");
-        let r = regions.entry(region.to_string()).or_default();
+        let r = regions.entry(place.clone()).or_default();
         let fell = foreign < r.foreign;
         r.foreign = foreign;
         if fell {
@@ -113,32 +115,32 @@ impl SlotPool {
     }
 
     /// Active jobs in `region` that no resource here holds.
-    pub fn foreign(&self, region: &str) -> usize {
+    pub fn foreign(&self, place: &Place) -> usize {
         self.regions
             .lock()
             .expect("slot pool lock")
-            .get(region)
+            .get(place)
             .map_or(0, |r| r.foreign)
     }
 
     /// Forgets a waiter whose resource is gone, so it blocks nobody.
-    pub fn forget_waiter(&self, region: &str, key: &str) {
-        if let Some(r) = self.regions.lock().expect("slot pool lock").get_mut(region) {
+    pub fn forget_waiter(&self, place: &Place, key: &str) {
+        if let Some(r) = self.regions.lock().expect("slot pool lock").get_mut(place) {
             r.remove_waiter(key);
         }
     }
 
     /// Active jobs in `region`.
-    pub fn active(&self, region: &str) -> usize {
+    pub fn active(&self, place: &Place) -> usize {
         self.regions
             .lock()
             .expect("slot pool lock")
-            .get(region)
+            .get(place)
             .map_or(0, |r| r.holders.len())
     }
 
     /// Every (Region, key) holding or waiting for a slot.
-    pub fn keys(&self) -> Vec<(String, String)> {
+    pub fn keys(&self) -> Vec<(Place, String)> {
         let regions = self.regions.lock().expect("slot pool lock");
         regions
             .iter()
@@ -152,7 +154,7 @@ impl SlotPool {
     }
 
     /// The Regions where resources wait for a slot.
-    pub fn regions_with_waiters(&self) -> Vec<String> {
+    pub fn places_with_waiters(&self) -> Vec<Place> {
         self.regions
             .lock()
             .expect("slot pool lock")
@@ -199,32 +201,48 @@ impl RegionSlots {
 mod tests {
     use super::*;
 
+    fn p(region: &str) -> Place {
+        Place::own(region)
+    }
+
     #[test]
     fn cap_is_respected_and_oldest_waits_first() {
         let pool = SlotPool::new(2);
-        assert_eq!(pool.try_acquire("r", "a", 1), Slot::Granted);
-        assert_eq!(pool.try_acquire("r", "b", 2), Slot::Granted);
-        assert_eq!(pool.try_acquire("r", "d", 4), Slot::Queued { position: 1 });
-        assert_eq!(pool.try_acquire("r", "c", 3), Slot::Queued { position: 1 });
-        assert_eq!(pool.try_acquire("r", "d", 4), Slot::Queued { position: 2 });
-        assert_eq!(pool.active("r"), 2);
+        assert_eq!(pool.try_acquire(&p("r"), "a", 1), Slot::Granted);
+        assert_eq!(pool.try_acquire(&p("r"), "b", 2), Slot::Granted);
+        assert_eq!(
+            pool.try_acquire(&p("r"), "d", 4),
+            Slot::Queued { position: 1 }
+        );
+        assert_eq!(
+            pool.try_acquire(&p("r"), "c", 3),
+            Slot::Queued { position: 1 }
+        );
+        assert_eq!(
+            pool.try_acquire(&p("r"), "d", 4),
+            Slot::Queued { position: 2 }
+        );
+        assert_eq!(pool.active(&p("r")), 2);
         assert_eq!(pool.queued(), 2);
         // Asking again while holding is idempotent.
-        assert_eq!(pool.try_acquire("r", "a", 1), Slot::Granted);
-        assert_eq!(pool.release("r", "a"), vec!["c".to_string()]);
+        assert_eq!(pool.try_acquire(&p("r"), "a", 1), Slot::Granted);
+        assert_eq!(pool.release(&p("r"), "a"), vec!["c".to_string()]);
         // d is younger than c: it still waits.
-        assert_eq!(pool.try_acquire("r", "d", 4), Slot::Queued { position: 1 });
-        assert_eq!(pool.try_acquire("r", "c", 3), Slot::Granted);
-        assert_eq!(pool.active("r"), 2);
+        assert_eq!(
+            pool.try_acquire(&p("r"), "d", 4),
+            Slot::Queued { position: 1 }
+        );
+        assert_eq!(pool.try_acquire(&p("r"), "c", 3), Slot::Granted);
+        assert_eq!(pool.active(&p("r")), 2);
     }
 
     #[test]
     fn regions_are_separate() {
         let pool = SlotPool::new(1);
-        assert_eq!(pool.try_acquire("us-east-1", "a", 1), Slot::Granted);
-        assert_eq!(pool.try_acquire("eu-west-1", "b", 2), Slot::Granted);
+        assert_eq!(pool.try_acquire(&p("us-east-1"), "a", 1), Slot::Granted);
+        assert_eq!(pool.try_acquire(&p("eu-west-1"), "b", 2), Slot::Granted);
         assert_eq!(
-            pool.try_acquire("us-east-1", "c", 3),
+            pool.try_acquire(&p("us-east-1"), "c", 3),
             Slot::Queued { position: 1 }
         );
     }
@@ -232,47 +250,59 @@ mod tests {
     #[test]
     fn hold_counts_over_the_cap_and_release_is_idempotent() {
         let pool = SlotPool::new(1);
-        pool.hold("r", "running-1");
-        pool.hold("r", "running-2");
-        assert_eq!(pool.active("r"), 2);
+        pool.hold(&p("r"), "running-1");
+        pool.hold(&p("r"), "running-2");
+        assert_eq!(pool.active(&p("r")), 2);
         assert_eq!(
-            pool.try_acquire("r", "new", 1),
+            pool.try_acquire(&p("r"), "new", 1),
             Slot::Queued { position: 1 }
         );
-        assert!(pool.release("r", "running-1").is_empty());
-        assert_eq!(pool.release("r", "running-2"), vec!["new".to_string()]);
-        assert!(pool.release("r", "running-2").is_empty());
+        assert!(pool.release(&p("r"), "running-1").is_empty());
+        assert_eq!(pool.release(&p("r"), "running-2"), vec!["new".to_string()]);
+        assert!(pool.release(&p("r"), "running-2").is_empty());
     }
 
     #[test]
     fn foreign_jobs_take_slots_and_free_them_when_they_end() {
         let pool = SlotPool::new(3);
-        assert!(pool.set_foreign("r", 2).is_empty());
-        assert_eq!(pool.try_acquire("r", "a", 1), Slot::Granted);
-        assert_eq!(pool.try_acquire("r", "b", 2), Slot::Queued { position: 1 });
-        assert_eq!(pool.try_acquire("r", "c", 3), Slot::Queued { position: 2 });
+        assert!(pool.set_foreign(&p("r"), 2).is_empty());
+        assert_eq!(pool.try_acquire(&p("r"), "a", 1), Slot::Granted);
+        assert_eq!(
+            pool.try_acquire(&p("r"), "b", 2),
+            Slot::Queued { position: 1 }
+        );
+        assert_eq!(
+            pool.try_acquire(&p("r"), "c", 3),
+            Slot::Queued { position: 2 }
+        );
         // The account is full: a release of ours frees nothing for b.
-        assert_eq!(pool.foreign("r"), 2);
+        assert_eq!(pool.foreign(&p("r")), 2);
         // One foreign job ended: the oldest waiter may go.
-        assert_eq!(pool.set_foreign("r", 1), vec!["b".to_string()]);
-        assert_eq!(pool.try_acquire("r", "c", 3), Slot::Queued { position: 1 });
-        assert_eq!(pool.try_acquire("r", "b", 2), Slot::Granted);
+        assert_eq!(pool.set_foreign(&p("r"), 1), vec!["b".to_string()]);
+        assert_eq!(
+            pool.try_acquire(&p("r"), "c", 3),
+            Slot::Queued { position: 1 }
+        );
+        assert_eq!(pool.try_acquire(&p("r"), "b", 2), Slot::Granted);
         // More foreign jobs wake nobody; other Regions are unaffected.
-        assert!(pool.set_foreign("r", 5).is_empty());
-        assert_eq!(pool.try_acquire("other", "d", 4), Slot::Granted);
-        assert!(pool.release("r", "a").is_empty());
+        assert!(pool.set_foreign(&p("r"), 5).is_empty());
+        assert_eq!(pool.try_acquire(&p("other"), "d", 4), Slot::Granted);
+        assert!(pool.release(&p("r"), "a").is_empty());
     }
 
     #[test]
     fn forgotten_waiters_block_nobody() {
         let pool = SlotPool::new(1);
-        assert_eq!(pool.try_acquire("r", "a", 1), Slot::Granted);
+        assert_eq!(pool.try_acquire(&p("r"), "a", 1), Slot::Granted);
         assert_eq!(
-            pool.try_acquire("r", "gone", 2),
+            pool.try_acquire(&p("r"), "gone", 2),
             Slot::Queued { position: 1 }
         );
-        assert_eq!(pool.try_acquire("r", "c", 3), Slot::Queued { position: 2 });
-        pool.forget_waiter("r", "gone");
-        assert_eq!(pool.release("r", "a"), vec!["c".to_string()]);
+        assert_eq!(
+            pool.try_acquire(&p("r"), "c", 3),
+            Slot::Queued { position: 2 }
+        );
+        pool.forget_waiter(&p("r"), "gone");
+        assert_eq!(pool.release(&p("r"), "a"), vec!["c".to_string()]);
     }
 }

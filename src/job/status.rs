@@ -5,8 +5,10 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use sha2::{Digest, Sha256};
 
+use crate::accounts::NoAccountMapping;
 use crate::comprehend::{
-    AwsError, ErrorKind, JobDescription, ModelRef, StartJobRequest, StartedJob,
+    account_of_arn, region_of_arn, AwsError, ErrorKind, JobDescription, ModelRef, Place,
+    StartJobRequest, StartedJob,
 };
 use crate::job::crd::{ClassificationJobSpec, ClassificationJobStatus};
 use crate::kernel::conditions::{
@@ -57,6 +59,13 @@ pub enum Reason {
     ClassifierNotReady,
     /// A job of another origin already has the fixed `spec.jobName`.
     JobNameInUse,
+    /// No credentials for the call (an assumed role was refused); retrying.
+    CredentialsUnavailable,
+    /// The namespace has no AccountMapping and the operator requires one.
+    NoAccountMapping,
+    /// The job was started (or its start recorded) with another identity
+    /// than the namespace's mapping gives now.
+    AccountMappingChanged,
 }
 
 impl Reasons for Reason {
@@ -78,6 +87,9 @@ impl Reasons for Reason {
         Reason::ClassifierFailed,
         Reason::ClassifierNotReady,
         Reason::JobNameInUse,
+        Reason::CredentialsUnavailable,
+        Reason::NoAccountMapping,
+        Reason::AccountMappingChanged,
     ];
 
     /// The reason as written in a condition.
@@ -100,6 +112,9 @@ impl Reasons for Reason {
             Reason::ClassifierFailed => "ClassifierFailed",
             Reason::ClassifierNotReady => "ClassifierNotReady",
             Reason::JobNameInUse => "JobNameInUse",
+            Reason::CredentialsUnavailable => "CredentialsUnavailable",
+            Reason::NoAccountMapping => "NoAccountMapping",
+            Reason::AccountMappingChanged => "AccountMappingChanged",
         }
     }
 }
@@ -215,10 +230,81 @@ pub fn apply_starting(
     );
 }
 
+/// Records the identity a start is about to use: the role (none for the
+/// operator's own identity) and its account. A recorded start is followed
+/// with this identity only ([`followed_place`]).
+pub fn apply_place(status: &mut ClassificationJobStatus, place: &Place) {
+    status.role_arn = place.role_arn().map(str::to_owned);
+    status.account = place.account().map(str::to_owned);
+}
+
+/// Where a job whose start was recorded is followed: with the identity it
+/// was recorded with, never another, since a job looked for in the wrong
+/// account would look lost (or, for a start, be started twice).
+/// `current` is where the namespace's resources act now; the Region is the
+/// job ARN's, once known. Err says why the job cannot be followed now.
+pub fn followed_place(
+    status: &ClassificationJobStatus,
+    current: Result<Place, NoAccountMapping>,
+    spec_region: &str,
+) -> Result<Place, String> {
+    let region = status
+        .job_arn
+        .as_deref()
+        .and_then(region_of_arn)
+        .map(str::to_owned)
+        .or_else(|| current.as_ref().ok().map(|p| p.region.clone()))
+        .unwrap_or_else(|| spec_region.to_owned());
+    let what = match &status.job_id {
+        Some(id) => format!("Job {id}"),
+        None => format!(
+            "The start of job {}",
+            status.job_name.as_deref().unwrap_or_default()
+        ),
+    };
+    let identity = |role: Option<&str>| match role {
+        Some(arn) => format!("role {arn}"),
+        None => "the operator's own identity".to_owned(),
+    };
+    match (&status.role_arn, current) {
+        // The operator's own identity can always follow the jobs it started.
+        (None, _) if status.job_id.is_some() => Ok(Place::own(region)),
+        (None, Ok(now)) if now.role.is_none() => Ok(Place::own(region)),
+        (Some(recorded), Ok(now)) if now.role_arn() == Some(recorded.as_str()) => {
+            Ok(Place { region, ..now })
+        }
+        (recorded, now) => {
+            let now = match now {
+                Ok(p) => identity(p.role_arn()),
+                Err(e) => format!("nothing ({e})"),
+            };
+            Err(format!(
+                "{what} was recorded under {} (account {}), but the namespace now maps to {now}; the operator acts for a job only with the identity it was recorded with: restore the AccountMapping to go on",
+                identity(recorded.as_deref()),
+                status.account.as_deref().unwrap_or("unknown")
+            ))
+        }
+    }
+}
+
+/// The resource cannot act: no mapping (`reason` NoAccountMapping) or a
+/// mapping that no longer gives the identity of its job
+/// (AccountMappingChanged). Nothing is decided about the job: `Succeeded`
+/// stays Unknown, `Ready` is False until an admin acts.
+pub fn apply_blocked(
+    status: &mut ClassificationJobStatus,
+    reason: Reason,
+    message: &str,
+    at: Observed,
+) {
+    set_unconfirmed(status, reason.as_str(), message, at);
+}
+
 /// Records what Start answered.
 pub fn apply_started(status: &mut ClassificationJobStatus, started: &StartedJob, at: Observed) {
     status.job_id = Some(started.job_id.clone());
     status.job_arn = started.job_arn.clone().or(status.job_arn.take());
+    note_account(status);
     status.document_classifier_arn = started
         .document_classifier_arn
         .clone()
@@ -239,6 +325,7 @@ pub fn apply_description(
     status.job_id = Some(desc.job_id.clone());
     if desc.job_arn.is_some() {
         status.job_arn = desc.job_arn.clone();
+        note_account(status);
     }
     if desc.job_name.is_some() {
         status.job_name = desc.job_name.clone();
@@ -255,6 +342,13 @@ pub fn apply_description(
         status.output_s3_uri = desc.output_s3_uri.clone();
     }
     apply_job_status(status, &desc.job_status, desc.message.as_deref(), at);
+}
+
+/// The account a job runs in is its ARN's, once known.
+fn note_account(status: &mut ClassificationJobStatus) {
+    if let Some(account) = status.job_arn.as_deref().and_then(account_of_arn) {
+        status.account = Some(account.to_owned());
+    }
 }
 
 fn apply_job_status(
@@ -414,6 +508,21 @@ pub fn apply_error(
             );
             AfterError::Retry {
                 release_slot: false,
+            }
+        }
+        ErrorKind::Credentials => {
+            let message = format!(
+                "No AWS credentials for {operation} ({}: {}); nothing reached Comprehend; retrying",
+                err.code, err.message
+            );
+            set_unconfirmed(
+                status,
+                Reason::CredentialsUnavailable.as_str(),
+                &message,
+                at,
+            );
+            AfterError::Retry {
+                release_slot: nothing_running,
             }
         }
         ErrorKind::JobNotFound if call == Call::Describe => {
@@ -678,6 +787,9 @@ pub fn notice(old: &ClassificationJobStatus, new: &ClassificationJobStatus) -> O
         Reason::JobNotFound => (true, "JobNotFound"),
         Reason::ClassifierFailed => (true, "ClassifierFailed"),
         Reason::JobNameInUse => (true, "JobNameInUse"),
+        Reason::CredentialsUnavailable => (true, "CredentialsUnavailable"),
+        Reason::NoAccountMapping => (true, "NoAccountMapping"),
+        Reason::AccountMappingChanged => (true, "AccountMappingChanged"),
     };
     Some(Notice {
         warning,

@@ -2,6 +2,7 @@
 //! Comprehend ([`FakeComprehend`]) and a mocked API server whose verifier
 //! answers every request the reconcile makes, in order.
 
+use crate::comprehend::Place;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::{json, Value};
 
@@ -55,7 +56,7 @@ async fn created_earlier(
 ) {
     let request = plan::create_request(dc).expect("a valid spec");
     let arn = fake
-        .create_classifier(REGION, &request)
+        .create_classifier(&Place::own(REGION), &request)
         .await
         .expect("created");
     assert_eq!(arn, ARN);

@@ -4,6 +4,9 @@
 use aws_sdk_comprehend::config::http::HttpResponse;
 use aws_sdk_comprehend::error::{BuildError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
+use aws_credential_types::provider::error::CredentialsError;
+use aws_sdk_sts::operation::assume_role::AssumeRoleError;
+
 use crate::comprehend::{AwsError, ErrorKind};
 
 /// An answer we cannot use. Transient: a well-behaved endpoint never sends
@@ -75,6 +78,9 @@ pub fn classify_error<E>(err: &SdkError<E, HttpResponse>) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
+    if let Some(creds) = credentials_error(err) {
+        return creds;
+    }
     // The full display chain carries the underlying cause (e.g. "connection
     // refused"), which the top-level message alone leaves out.
     let chain = || DisplayErrorContext(err).to_string();
@@ -116,6 +122,33 @@ where
         code: code.to_owned(),
         message,
     }
+}
+
+/// A call that failed because its credentials could not be had: the SDK
+/// reports it as a construction or dispatch failure, whose source chain
+/// holds the provider's `CredentialsError` (and, for an assumed role, STS's
+/// own error). Nothing reached Comprehend, so the call is retried, never
+/// judged as a refused spec. The code is STS's (`AccessDenied`, ...) when
+/// the chain has it.
+fn credentials_error(err: &(dyn std::error::Error + 'static)) -> Option<AwsError> {
+    let mut source = Some(err);
+    let mut creds = None;
+    let mut code = None;
+    while let Some(e) = source {
+        if let Some(c) = e.downcast_ref::<CredentialsError>() {
+            creds.get_or_insert(c);
+        }
+        if let Some(sts) = e.downcast_ref::<AssumeRoleError>() {
+            code = sts.code().map(str::to_owned);
+        }
+        source = e.source();
+    }
+    let creds = creds?;
+    Some(AwsError {
+        kind: ErrorKind::Credentials,
+        code: code.unwrap_or_else(|| "CredentialsError".to_owned()),
+        message: DisplayErrorContext(creds).to_string(),
+    })
 }
 
 /// The kind and code implied by the HTTP status of an answer that carries no

@@ -20,7 +20,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_config::sts::AssumeRoleProvider;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_comprehend::config::retry::RetryConfig;
 use aws_sdk_comprehend::config::timeout::TimeoutConfig;
 use aws_sdk_comprehend::config::Region;
@@ -35,7 +37,7 @@ use aws_smithy_types::DateTime;
 
 use crate::comprehend::{
     AwsError, ClassifierDescription, Comprehend, CreateClassifierRequest, DocumentReaderConfig,
-    JobDescription, Listed, StartJobRequest, StartedJob, VpcConfig,
+    JobDescription, Listed, Place, Role, StartJobRequest, StartedJob, VpcConfig,
 };
 
 mod classifiers;
@@ -92,15 +94,21 @@ fn sdk_timeout_config() -> TimeoutConfig {
 
 /// Where [`AwsComprehend`] gets its SDK clients from.
 enum Clients {
-    /// One client per region, built on first use from a shared base config.
+    /// One client per identity and region, built on first use from a
+    /// shared base config.
     PerRegion {
         // Boxed: an SdkConfig is large and this enum is otherwise a pointer.
         base: Box<SdkConfig>,
         endpoint_url: Option<String>,
+        /// STS endpoint for AssumeRole (a VPC endpoint, or the stand-in);
+        /// `None` is the SDK's regional STS endpoint.
+        sts_endpoint_url: Option<String>,
         default_region: String,
-        // A std mutex is enough: it is never held across an await, and
-        // building a client is cheap and synchronous.
-        cache: Mutex<HashMap<String, Client>>,
+        // A std mutex is enough: it is never held across an await.
+        cache: Mutex<HashMap<(Option<Role>, String), Client>>,
+        /// One credentials provider per role, shared by its region
+        /// clients, so they share the SDK's cached credentials.
+        roles: Mutex<HashMap<Role, SharedCredentialsProvider>>,
     },
     /// A prebuilt client used for every region (tests, mocks).
     Fixed(Client),
@@ -108,10 +116,14 @@ enum Clients {
 
 /// Amazon Comprehend through `aws-sdk-comprehend`.
 ///
-/// A job may name its own region, so clients are kept per region and created
-/// lazily; they share the base config's credentials provider (and thus its
-/// credential cache). An endpoint URL override (e.g. the local stand-in)
-/// applies to every region.
+/// A job may name its own region, and a namespace may map to a role in
+/// another account, so clients are kept per role and region and created
+/// lazily. The operator's own clients share the base config's credentials
+/// provider; a role's clients share one `AssumeRoleProvider` (the SDK's STS
+/// AssumeRole on top of the base chain: environment, IRSA, Pod Identity),
+/// whose credentials the SDK's identity cache refreshes before they expire.
+/// An endpoint URL override (e.g. the local stand-in) applies to every
+/// region.
 pub struct AwsComprehend {
     clients: Clients,
 }
@@ -149,10 +161,23 @@ impl AwsComprehend {
             clients: Clients::PerRegion {
                 base: Box::new(base),
                 endpoint_url: endpoint_url.filter(|u| !u.is_empty()),
+                sts_endpoint_url: None,
                 default_region,
                 cache: Mutex::new(HashMap::new()),
+                roles: Mutex::new(HashMap::new()),
             },
         }
+    }
+
+    /// Sends AssumeRole to `url` instead of the SDK's STS endpoint.
+    pub fn with_sts_endpoint(mut self, url: Option<String>) -> Self {
+        if let Clients::PerRegion {
+            sts_endpoint_url, ..
+        } = &mut self.clients
+        {
+            *sts_endpoint_url = url.filter(|u| !u.is_empty());
+        }
+        self
     }
 
     /// Loads the SDK's default configuration chain (environment, IRSA web
@@ -188,45 +213,79 @@ impl AwsComprehend {
         }
     }
 
-    /// The client for `region` (empty: the default region), built and cached
-    /// on first use.
-    fn client(&self, region: &str) -> Client {
-        match &self.clients {
-            Clients::Fixed(client) => client.clone(),
-            Clients::PerRegion {
-                base,
-                endpoint_url,
-                default_region,
-                cache,
-            } => {
-                let region = if region.is_empty() {
-                    default_region.as_str()
-                } else {
-                    region
-                };
-                // A poisoned lock only means another thread panicked while
-                // inserting a client; the map itself is still usable.
-                let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(client) = cache.get(region) {
-                    return client.clone();
-                }
-                let mut conf = aws_sdk_comprehend::config::Builder::from(base.as_ref())
-                    .retry_config(sdk_retry_config())
-                    .timeout_config(sdk_timeout_config());
-                if !region.is_empty() {
-                    conf = conf.region(Region::new(region.to_owned()));
-                }
-                if let Some(url) = endpoint_url {
-                    conf = conf.endpoint_url(url.clone());
-                }
-                let client = Client::from_conf(conf.build());
-                cache.insert(region.to_owned(), client.clone());
-                client
-            }
+    /// The client for `at` (an empty region: the default region), built
+    /// and cached on first use.
+    async fn client(&self, at: &Place) -> Client {
+        let (base, endpoint_url, sts_endpoint_url, default_region, cache, roles) =
+            match &self.clients {
+                Clients::Fixed(client) => return client.clone(),
+                Clients::PerRegion {
+                    base,
+                    endpoint_url,
+                    sts_endpoint_url,
+                    default_region,
+                    cache,
+                    roles,
+                } => (
+                    base,
+                    endpoint_url,
+                    sts_endpoint_url,
+                    default_region,
+                    cache,
+                    roles,
+                ),
+            };
+        let region = if at.region.is_empty() {
+            default_region.clone()
+        } else {
+            at.region.clone()
+        };
+        let key = (at.role.clone(), region);
+        // A poisoned lock only means another thread panicked while
+        // inserting a client; the map itself is still usable.
+        if let Some(client) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return client.clone();
         }
+        let mut conf = aws_sdk_comprehend::config::Builder::from(base.as_ref())
+            .retry_config(sdk_retry_config())
+            .timeout_config(sdk_timeout_config());
+        if !key.1.is_empty() {
+            conf = conf.region(Region::new(key.1.clone()));
+        }
+        if let Some(url) = endpoint_url {
+            conf = conf.endpoint_url(url.clone());
+        }
+        if let Some(role) = &at.role {
+            let known = roles
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(role)
+                .cloned();
+            let provider = match known {
+                Some(p) => p,
+                None => {
+                    let p =
+                        assume_role_provider(base, sts_endpoint_url, default_region, role).await;
+                    roles
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .entry(role.clone())
+                        .or_insert(p)
+                        .clone()
+                }
+            };
+            conf = conf.credentials_provider(provider);
+        }
+        let client = Client::from_conf(conf.build());
+        cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key)
+            .or_insert(client)
+            .clone()
     }
 
-    /// Number of region clients built so far (for tests).
+    /// Number of clients built so far (for tests).
     #[cfg(test)]
     fn cached_clients(&self) -> usize {
         match &self.clients {
@@ -240,56 +299,82 @@ impl AwsComprehend {
 impl Comprehend for AwsComprehend {
     async fn find_jobs_by_name(
         &self,
-        region: &str,
+        at: &Place,
         job_name: &str,
     ) -> Result<Vec<JobDescription>, AwsError> {
-        jobs::find_by_name(&self.client(region), job_name).await
+        jobs::find_by_name(&self.client(at).await, job_name).await
     }
 
-    async fn list_jobs_in_status(&self, region: &str, status: &str) -> Result<Listed, AwsError> {
-        jobs::list_in_status(&self.client(region), status).await
+    async fn list_jobs_in_status(&self, at: &Place, status: &str) -> Result<Listed, AwsError> {
+        jobs::list_in_status(&self.client(at).await, status).await
     }
 
-    async fn start_job(&self, region: &str, req: &StartJobRequest) -> Result<StartedJob, AwsError> {
-        jobs::start(&self.client(region), req).await
+    async fn start_job(&self, at: &Place, req: &StartJobRequest) -> Result<StartedJob, AwsError> {
+        jobs::start(&self.client(at).await, req).await
     }
 
-    async fn describe_job(&self, region: &str, job_id: &str) -> Result<JobDescription, AwsError> {
-        jobs::describe(&self.client(region), job_id).await
+    async fn describe_job(&self, at: &Place, job_id: &str) -> Result<JobDescription, AwsError> {
+        jobs::describe(&self.client(at).await, job_id).await
     }
 
     async fn find_classifier(
         &self,
-        region: &str,
+        at: &Place,
         name: &str,
         version_name: Option<&str>,
     ) -> Result<Option<ClassifierDescription>, AwsError> {
-        classifiers::find(&self.client(region), name, version_name).await
+        classifiers::find(&self.client(at).await, name, version_name).await
     }
 
     async fn create_classifier(
         &self,
-        region: &str,
+        at: &Place,
         req: &CreateClassifierRequest,
     ) -> Result<String, AwsError> {
-        classifiers::create(&self.client(region), req).await
+        classifiers::create(&self.client(at).await, req).await
     }
 
     async fn describe_classifier(
         &self,
-        region: &str,
+        at: &Place,
         arn: &str,
     ) -> Result<ClassifierDescription, AwsError> {
-        classifiers::describe(&self.client(region), arn).await
+        classifiers::describe(&self.client(at).await, arn).await
     }
 
-    async fn stop_training_classifier(&self, region: &str, arn: &str) -> Result<(), AwsError> {
-        classifiers::stop_training(&self.client(region), arn).await
+    async fn stop_training_classifier(&self, at: &Place, arn: &str) -> Result<(), AwsError> {
+        classifiers::stop_training(&self.client(at).await, arn).await
     }
 
-    async fn delete_classifier(&self, region: &str, arn: &str) -> Result<(), AwsError> {
-        classifiers::delete(&self.client(region), arn).await
+    async fn delete_classifier(&self, at: &Place, arn: &str) -> Result<(), AwsError> {
+        classifiers::delete(&self.client(at).await, arn).await
     }
+}
+
+/// The SDK's own AssumeRole provider for `role`, on top of the base
+/// config's credentials chain, its STS client in the default region (or at
+/// `sts_endpoint_url`). Credentials are cached and refreshed before they
+/// expire by the identity cache of the clients that use it.
+async fn assume_role_provider(
+    base: &SdkConfig,
+    sts_endpoint_url: &Option<String>,
+    default_region: &str,
+    role: &Role,
+) -> SharedCredentialsProvider {
+    let mut sts = base.to_builder();
+    if let Some(url) = sts_endpoint_url {
+        sts = sts.endpoint_url(url.clone());
+    }
+    if base.region().is_none() && !default_region.is_empty() {
+        sts = sts.region(Region::new(default_region.to_owned()));
+    }
+    let mut builder = AssumeRoleProvider::builder(role.arn.clone())
+        .session_name(role.session_name.clone())
+        .configure(&sts.build());
+    if let Some(id) = &role.external_id {
+        builder = builder.external_id(id.clone());
+    }
+    SharedCredentialsProvider::new(builder.build().await)
 }
 
 /// The SDK's `VpcConfig` (both lists are required members, so they are sent

@@ -1,6 +1,6 @@
 //! The decisions of a ClassificationJob reconcile.
 
-use crate::comprehend::{ModelRef, StartedJob};
+use crate::comprehend::{ModelRef, Place, StartedJob};
 use crate::crds::{DocumentReadAction, DocumentReaderConfig as SpecReader, FeatureType, Tag};
 use crate::job::crd::{ClassificationJobStatus, ClassifierRef};
 use crate::job::fixtures::*;
@@ -80,7 +80,7 @@ fn classifier_ref_waits_then_starts_with_the_resolved_arn() {
         name: "news".into(),
     });
     let j = job(s);
-    match plan(&j, "us-east-1", None) {
+    match plan(&j, &Place::own("us-east-1"), None) {
         Plan::Wait { message } => {
             assert!(message.contains("news") && message.contains("does not exist"))
         }
@@ -89,14 +89,14 @@ fn classifier_ref_waits_then_starts_with_the_resolved_arn() {
     let training = ClassifierState::NotReady {
         detail: "Training: classifier is training".into(),
     };
-    match plan(&j, "us-east-1", Some(&training)) {
+    match plan(&j, &Place::own("us-east-1"), Some(&training)) {
         Plan::Wait { message } => assert!(message.contains("Training"), "{message}"),
         p => panic!("{p:?}"),
     }
     let failed = ClassifierState::Failed {
         detail: "InError: bad data".into(),
     };
-    match plan(&j, "us-east-1", Some(&failed)) {
+    match plan(&j, &Place::own("us-east-1"), Some(&failed)) {
         Plan::ClassifierFailed { message } => {
             assert!(message.contains("news") && message.contains("bad data"))
         }
@@ -106,7 +106,7 @@ fn classifier_ref_waits_then_starts_with_the_resolved_arn() {
         arn: CLASSIFIER.into(),
         region: "us-east-1".into(),
     };
-    match plan(&j, "us-east-1", Some(&ready)) {
+    match plan(&j, &Place::own("us-east-1"), Some(&ready)) {
         Plan::Start { request } => {
             assert_eq!(
                 request.model,
@@ -115,10 +115,33 @@ fn classifier_ref_waits_then_starts_with_the_resolved_arn() {
         }
         p => panic!("{p:?}"),
     }
-    match plan(&j, "eu-west-1", Some(&ready)) {
+    match plan(&j, &Place::own("eu-west-1"), Some(&ready)) {
         Plan::Reject { message } => assert!(message.contains("Region us-east-1"), "{message}"),
         p => panic!("{p:?}"),
     }
+    // A classifier trained in another account than the namespace's is
+    // refused; the same account is fine.
+    let in_account = |account: &str| Place {
+        role: Some(crate::comprehend::Role {
+            arn: format!("arn:aws:iam::{account}:role/team"),
+            external_id: None,
+            session_name: "s".into(),
+        }),
+        region: "us-east-1".into(),
+    };
+    let classifier_account = crate::comprehend::account_of_arn(CLASSIFIER).unwrap();
+    match plan(&j, &in_account("999988887777"), Some(&ready)) {
+        Plan::Reject { message } => assert!(
+            message.contains(&format!("trained in account {classifier_account}"))
+                && message.contains("run in account 999988887777"),
+            "{message}"
+        ),
+        p => panic!("{p:?}"),
+    }
+    assert!(matches!(
+        plan(&j, &in_account(classifier_account), Some(&ready)),
+        Plan::Start { .. }
+    ));
 
     // A start already attempted keeps the ARN it recorded, even if the
     // classifier has gone since.
@@ -133,7 +156,7 @@ fn classifier_ref_waits_then_starts_with_the_resolved_arn() {
     assert_eq!(status.document_classifier_arn.as_deref(), Some(CLASSIFIER));
     let mut attempted = j.clone();
     attempted.status = Some(status);
-    match plan(&attempted, "us-east-1", None) {
+    match plan(&attempted, &Place::own("us-east-1"), None) {
         Plan::Start { request: again } => assert_eq!(again.model, request.model),
         p => panic!("{p:?}"),
     }
@@ -150,11 +173,11 @@ fn classifier_ref_waits_then_starts_with_the_resolved_arn() {
     let mut failed_job = j.clone();
     failed_job.status = Some(status);
     assert!(matches!(
-        plan(&failed_job, "us-east-1", Some(&ready)),
+        plan(&failed_job, &Place::own("us-east-1"), Some(&ready)),
         Plan::Start { .. }
     ));
     assert!(matches!(
-        plan(&failed_job, "us-east-1", Some(&failed)),
+        plan(&failed_job, &Place::own("us-east-1"), Some(&failed)),
         Plan::ClassifierFailed { .. }
     ));
 
@@ -220,7 +243,7 @@ fn invalid_specs_are_rejected_with_the_field_named() {
     name.job_name = Some("bad;name".into());
     assert!(validate(&name).unwrap_err().contains("jobName"));
     assert!(matches!(
-        plan(&job(name), "us-east-1", None),
+        plan(&job(name), &Place::own("us-east-1"), None),
         Plan::Reject { .. }
     ));
 }
@@ -228,7 +251,10 @@ fn invalid_specs_are_rejected_with_the_field_named() {
 #[test]
 fn plan_follows_the_life_cycle() {
     let mut j = job(spec());
-    assert!(matches!(plan(&j, "us-east-1", None), Plan::Start { .. }));
+    assert!(matches!(
+        plan(&j, &Place::own("us-east-1"), None),
+        Plan::Start { .. }
+    ));
     let mut status = ClassificationJobStatus::default();
     apply_started(
         &mut status,
@@ -242,7 +268,7 @@ fn plan_follows_the_life_cycle() {
     );
     j.status = Some(status.clone());
     assert_eq!(
-        plan(&j, "us-east-1", None),
+        plan(&j, &Place::own("us-east-1"), None),
         Plan::Describe {
             job_id: "abc123".into()
         }
@@ -253,7 +279,7 @@ fn plan_follows_the_life_cycle() {
         Observed::new(Some(1), now()),
     );
     j.status = Some(status);
-    assert_eq!(plan(&j, "us-east-1", None), Plan::Finished);
+    assert_eq!(plan(&j, &Place::own("us-east-1"), None), Plan::Finished);
 }
 
 #[test]
@@ -264,10 +290,13 @@ fn rejected_spec_is_looked_at_again_only_after_an_edit() {
     let mut status = ClassificationJobStatus::default();
     apply_rejected(&mut status, "both set", Observed::new(Some(1), now()));
     j.status = Some(status);
-    assert_eq!(plan(&j, "us-east-1", None), Plan::Finished);
+    assert_eq!(plan(&j, &Place::own("us-east-1"), None), Plan::Finished);
     j.metadata.generation = Some(2);
     j.spec.flywheel_arn = None;
-    assert!(matches!(plan(&j, "us-east-1", None), Plan::Start { .. }));
+    assert!(matches!(
+        plan(&j, &Place::own("us-east-1"), None),
+        Plan::Start { .. }
+    ));
 }
 
 #[test]

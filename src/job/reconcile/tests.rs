@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::*;
 use crate::comprehend::fake::FakeComprehend;
+use crate::comprehend::Place;
 use crate::job::crd::{ClassificationJobSpec, ClassifierRef};
 use crate::job::fixtures::{self, desc, err, spec};
 use crate::job::status::{condition, spec_hash, SUCCEEDED};
@@ -13,6 +14,11 @@ use crate::kernel::conditions::Observed;
 use crate::kernel::testing::{drive, mock_api, requeue_after, ApiServer};
 
 const REGION: &str = "us-east-1";
+
+/// The operator's own identity in the default Region.
+fn here() -> Place {
+    Place::own(REGION)
+}
 const KEY: &str = "team-a/daily";
 const UID: &str = "0b6f0d4e-3c1a-4e53-9d3c-5a2f1b7c9e10";
 /// The job name derived from the fixture's namespace, name and UID.
@@ -115,7 +121,7 @@ const FIRST_START_LISTS: usize = 2;
 /// Follows `job_id` for the fixture resource as if since `ago`.
 fn followed_since(t: &Test, job_id: &str, ago: Duration) {
     let since = Instant::now().checked_sub(ago).unwrap_or_else(Instant::now);
-    t.ctx.views.follow(REGION, job_id, KEY, since);
+    t.ctx.views.follow(&here(), job_id, KEY, since);
 }
 
 #[tokio::test]
@@ -153,7 +159,7 @@ async fn start_records_the_job_name_then_starts_once_then_writes_the_job_id() {
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0].job_name.as_deref(), Some(DERIVED));
     assert_eq!(
-        t.ctx.slots.active(REGION),
+        t.ctx.slots.active(&here()),
         1,
         "the started job holds a slot"
     );
@@ -215,14 +221,14 @@ async fn a_job_found_under_the_derived_name_is_adopted_not_started() {
     // Counted as this operator's, not as a foreign job, from now on.
     assert_eq!(refresh_and_count_foreign(&t).await, 0);
     assert_eq!(t.fake.jobs().len(), 1);
-    assert_eq!(t.ctx.slots.active(REGION), 1);
+    assert_eq!(t.ctx.slots.active(&here()), 1);
 }
 
 /// Lists the Region's active jobs as the tick does; answers the foreign
 /// jobs counted.
 async fn refresh_and_count_foreign(t: &Test) -> usize {
-    refresh(&t.ctx, REGION).await;
-    t.ctx.slots.foreign(REGION)
+    refresh(&t.ctx, &here()).await;
+    t.ctx.slots.foreign(&here())
 }
 
 #[tokio::test]
@@ -249,7 +255,7 @@ async fn a_followed_job_takes_its_status_from_the_listing_without_describe() {
 
     // Listed again unchanged: nobody is woken; a fallback reconcile writes
     // nothing and calls nothing.
-    refresh(&t.ctx, REGION).await;
+    refresh(&t.ctx, &here()).await;
     assert!(t.woken.try_recv().is_err());
     let seen: ClassificationJob = api.object();
     let (result, _) = drive(
@@ -327,12 +333,12 @@ async fn a_start_waits_while_foreign_jobs_fill_the_account() {
     .await;
     assert!(requeue_after(&result.expect("reconcile")).is_some());
     assert_eq!(t.fake.calls(START), 0, "the account has no room");
-    assert_eq!(t.ctx.slots.foreign(REGION), 2);
+    assert_eq!(t.ctx.slots.foreign(&here()), 2);
 
     // One foreign job ends: the next listing frees its slot and wakes the
     // waiter, which starts.
     t.fake.set_job_status("console-1", "COMPLETED");
-    refresh(&t.ctx, REGION).await;
+    refresh(&t.ctx, &here()).await;
     let woken = t.woken.try_recv().expect("the waiter is woken");
     assert_eq!(woken, ObjectRef::new("daily").within("team-a"));
     let seen: ClassificationJob = api.object();
@@ -360,14 +366,14 @@ async fn a_completed_job_frees_its_slot_when_it_leaves_the_lists_and_settles_tru
     let (mut t, api) = setup(&job, settings);
     t.fake.put_job(desc("IN_PROGRESS"));
     t.fake.set_job_status("abc123", "COMPLETED");
-    t.ctx.slots.hold(REGION, KEY);
+    t.ctx.slots.hold(&here(), KEY);
     followed_since(&t, "abc123", Duration::from_secs(1));
-    let waiter = t.ctx.slots.try_acquire(REGION, "team-a/next", 0);
+    let waiter = t.ctx.slots.try_acquire(&here(), "team-a/next", 0);
     assert!(matches!(waiter, Slot::Queued { .. }), "{waiter:?}");
     // The listing no longer has the job: the slot is free at once, before
     // any Describe or write, and the waiter and the resource are woken.
-    refresh(&t.ctx, REGION).await;
-    assert_eq!(t.ctx.slots.active(REGION), 0, "the slot is released");
+    refresh(&t.ctx, &here()).await;
+    assert_eq!(t.ctx.slots.active(&here()), 0, "the slot is released");
     let mut woken = vec![t.woken.try_recv().unwrap(), t.woken.try_recv().unwrap()];
     woken.sort_by_key(|o| o.name.clone());
     assert_eq!(
@@ -396,7 +402,7 @@ async fn a_completed_job_frees_its_slot_when_it_leaves_the_lists_and_settles_tru
     .await;
     assert_eq!(requeue_after(&result.expect("reconcile")), None);
     assert_eq!(t.fake.calls(DESCRIBE), 1, "one Describe to learn the end");
-    assert_eq!(t.ctx.slots.active(REGION), 0);
+    assert_eq!(t.ctx.slots.active(&here()), 0);
 }
 
 #[tokio::test]
@@ -444,7 +450,7 @@ async fn a_full_active_job_cap_queues_without_starting() {
     };
     let job = new_job(spec());
     let (t, api) = setup(&job, settings);
-    t.ctx.slots.hold(REGION, "team-a/other");
+    t.ctx.slots.hold(&here(), "team-a/other");
     let (result, _) = drive(
         api,
         reconcile(Arc::new(job), t.ctx.clone()),
@@ -519,7 +525,7 @@ async fn access_denied_on_describe_keeps_the_outcome_open_and_retries() {
     .await;
     let after = requeue_after(&result.expect("reconcile")).expect("a retry");
     assert!(after <= Duration::from_secs(1), "first backoff: {after:?}");
-    assert_eq!(t.ctx.slots.active(REGION), 1, "the job may run: slot kept");
+    assert_eq!(t.ctx.slots.active(&here()), 1, "the job may run: slot kept");
 
     // The permission is back: the next Describe restores Ready.
     let seen: ClassificationJob = api.object();
@@ -565,7 +571,7 @@ async fn a_fixed_job_name_taken_by_a_foreign_job_is_not_started() {
     assert_eq!(requeue_after(&result.expect("reconcile")), None);
     assert_eq!((t.fake.calls(LIST), t.fake.calls(START)), (START_LISTS, 0));
     assert_eq!(t.fake.jobs().len(), 1);
-    assert_eq!(t.ctx.slots.active(REGION), 0, "the slot is released");
+    assert_eq!(t.ctx.slots.active(&here()), 0, "the slot is released");
 }
 
 #[tokio::test]
@@ -600,7 +606,7 @@ async fn a_listing_that_adds_only_details_to_the_same_state_costs_no_write() {
     listed.message = Some("a detail".into());
     t.fake.put_job(listed);
     followed_since(&t, "abc123", Duration::from_secs(1));
-    refresh(&t.ctx, REGION).await;
+    refresh(&t.ctx, &here()).await;
     let (result, _) = drive(
         api,
         reconcile(Arc::new(job), t.ctx.clone()),

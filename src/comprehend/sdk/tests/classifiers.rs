@@ -2,6 +2,7 @@
 //! mapped, and the listing that finds a classifier by name and version
 //! across pages.
 
+use crate::comprehend::Place;
 use std::collections::BTreeMap;
 
 use aws_sdk_comprehend::operation::create_document_classifier::CreateDocumentClassifierOutput;
@@ -53,7 +54,7 @@ async fn create_classifier_maps_every_request_field_and_answers_the_arn() {
     let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
 
     let arn = aws
-        .create_classifier("eu-west-1", &full_classifier_request())
+        .create_classifier(&Place::own("eu-west-1"), &full_classifier_request())
         .await
         .unwrap();
 
@@ -118,7 +119,10 @@ async fn create_classifier_without_optionals_sends_only_what_is_set() {
         client_request_token: "uid-1".into(),
     };
 
-    assert_eq!(aws.create_classifier("", &req).await.unwrap(), NEWS);
+    assert_eq!(
+        aws.create_classifier(&Place::own(""), &req).await.unwrap(),
+        NEWS
+    );
     assert_eq!(rule.num_calls(), 1);
 }
 
@@ -148,7 +152,7 @@ async fn create_classifier_sends_output_config_for_a_key_alone() {
         ..full_classifier_request()
     };
 
-    aws.create_classifier("", &req).await.unwrap();
+    aws.create_classifier(&Place::own(""), &req).await.unwrap();
     assert_eq!(rule.num_calls(), 1);
 }
 
@@ -178,7 +182,7 @@ async fn create_classifier_sends_output_config_for_a_flywheel_prefix_alone() {
         ..full_classifier_request()
     };
 
-    aws.create_classifier("", &req).await.unwrap();
+    aws.create_classifier(&Place::own(""), &req).await.unwrap();
     assert_eq!(rule.num_calls(), 1);
 }
 
@@ -221,7 +225,7 @@ async fn create_classifier_reader_without_feature_types_sends_no_feature_types()
         ..full_classifier_request()
     };
 
-    aws.create_classifier("", &req).await.unwrap();
+    aws.create_classifier(&Place::own(""), &req).await.unwrap();
     assert_eq!(rule.num_calls(), 1);
 }
 
@@ -232,7 +236,7 @@ async fn create_classifier_without_arn_in_the_answer_is_a_transient_error() {
     let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
 
     let err = aws
-        .create_classifier("", &full_classifier_request())
+        .create_classifier(&Place::own(""), &full_classifier_request())
         .await
         .unwrap_err();
 
@@ -299,7 +303,10 @@ async fn find_classifier_picks_the_newest_of_the_version_across_pages() {
     let [first_page, second_page] = classifier_pages();
     let aws = AwsComprehend::with_client(client_without_retries(&[&first_page, &second_page]));
 
-    let found = aws.find_classifier("", "news", Some("v1")).await.unwrap();
+    let found = aws
+        .find_classifier(&Place::own(""), "news", Some("v1"))
+        .await
+        .unwrap();
 
     let found = found.expect("v1 exists");
     assert_eq!(found.arn, format!("{NEWS}/version/v1"));
@@ -315,7 +322,10 @@ async fn find_classifier_without_version_matches_only_the_unversioned_one() {
     let [first_page, second_page] = classifier_pages();
     let aws = AwsComprehend::with_client(client_without_retries(&[&first_page, &second_page]));
 
-    let found = aws.find_classifier("", "news", None).await.unwrap();
+    let found = aws
+        .find_classifier(&Place::own(""), "news", None)
+        .await
+        .unwrap();
 
     let found = found.expect("an unversioned classifier exists");
     assert_eq!(found.arn, NEWS);
@@ -328,7 +338,10 @@ async fn find_classifier_returns_none_when_no_version_matches() {
     let [first_page, second_page] = classifier_pages();
     let aws = AwsComprehend::with_client(client_without_retries(&[&first_page, &second_page]));
 
-    let found = aws.find_classifier("", "news", Some("v3")).await.unwrap();
+    let found = aws
+        .find_classifier(&Place::own(""), "news", Some("v3"))
+        .await
+        .unwrap();
 
     assert_eq!(found, None);
     // Both pages were read before concluding there is none.
@@ -345,7 +358,12 @@ async fn find_classifier_stops_on_a_repeated_next_token() {
     });
     let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
 
-    assert_eq!(aws.find_classifier("", "news", None).await.unwrap(), None);
+    assert_eq!(
+        aws.find_classifier(&Place::own(""), "news", None)
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(rule.num_calls(), 2);
 }
 
@@ -360,7 +378,10 @@ async fn find_classifier_gives_up_on_endless_pages() {
     });
     let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
 
-    let err = aws.find_classifier("", "news", None).await.unwrap_err();
+    let err = aws
+        .find_classifier(&Place::own(""), "news", None)
+        .await
+        .unwrap_err();
 
     assert_eq!(
         (err.kind, err.code.as_str()),
@@ -388,7 +409,10 @@ async fn find_classifier_keeps_the_entries_of_the_page_that_repeats_its_token() 
     });
     let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
 
-    let found = aws.find_classifier("", "news", Some("v1")).await.unwrap();
+    let found = aws
+        .find_classifier(&Place::own(""), "news", Some("v1"))
+        .await
+        .unwrap();
 
     assert_eq!(
         found.and_then(|c| c.submit_time).as_deref(),
@@ -447,7 +471,7 @@ async fn describe_classifier_maps_metrics_counts_and_times() {
     let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
 
     let described = aws
-        .describe_classifier("eu-west-1", CLASSIFIER)
+        .describe_classifier(&Place::own("eu-west-1"), CLASSIFIER)
         .await
         .unwrap();
 
@@ -496,7 +520,10 @@ async fn describe_classifier_without_status_arn_or_properties_is_a_transient_err
         });
         let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
 
-        let err = aws.describe_classifier("", CLASSIFIER).await.unwrap_err();
+        let err = aws
+            .describe_classifier(&Place::own(""), CLASSIFIER)
+            .await
+            .unwrap_err();
 
         assert_eq!(
             (err.kind, err.code.as_str()),
@@ -519,7 +546,10 @@ async fn describe_classifier_of_an_unknown_arn_is_not_found() {
         .build();
     let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
 
-    let err = aws.describe_classifier("", CLASSIFIER).await.unwrap_err();
+    let err = aws
+        .describe_classifier(&Place::own(""), CLASSIFIER)
+        .await
+        .unwrap_err();
 
     assert!(err.is_not_found(), "{err:?}");
     assert_eq!(err.kind, ErrorKind::InvalidSpec);
@@ -537,9 +567,13 @@ async fn stop_training_and_delete_classifier_send_the_arn() {
         .then_output(|| DeleteDocumentClassifierOutput::builder().build());
     let aws = AwsComprehend::with_client(client_without_retries(&[&stop, &delete]));
 
-    aws.stop_training_classifier("", CLASSIFIER).await.unwrap();
+    aws.stop_training_classifier(&Place::own(""), CLASSIFIER)
+        .await
+        .unwrap();
     assert_eq!((stop.num_calls(), delete.num_calls()), (1, 0));
-    aws.delete_classifier("", CLASSIFIER).await.unwrap();
+    aws.delete_classifier(&Place::own(""), CLASSIFIER)
+        .await
+        .unwrap();
     assert_eq!((stop.num_calls(), delete.num_calls()), (1, 1));
 }
 

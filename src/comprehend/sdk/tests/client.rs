@@ -1,6 +1,7 @@
 //! Region clients: built once per region with the retry and timeout
 //! policy, and a fixed client serving every region.
 
+use crate::comprehend::Place;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_comprehend::config::Region;
 use aws_sdk_comprehend::operation::describe_document_classification_job::DescribeDocumentClassificationJobOutput;
@@ -25,8 +26,8 @@ fn rfc3339_has_second_precision_in_utc() {
     );
 }
 
-#[test]
-fn region_clients_are_built_once_with_the_policy_and_default_region() {
+#[tokio::test]
+async fn region_clients_are_built_once_with_the_policy_and_default_region() {
     let base = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-west-2"))
@@ -37,9 +38,9 @@ fn region_clients_are_built_once_with_the_policy_and_default_region() {
         "eu-west-1".into(),
     );
 
-    let default = aws.client("");
-    let explicit = aws.client("eu-west-1");
-    let other = aws.client("ap-southeast-2");
+    let default = aws.client(&Place::own("")).await;
+    let explicit = aws.client(&Place::own("eu-west-1")).await;
+    let other = aws.client(&Place::own("ap-southeast-2")).await;
 
     // "" and the default region share one client.
     assert_eq!(aws.cached_clients(), 2);
@@ -57,15 +58,15 @@ fn region_clients_are_built_once_with_the_policy_and_default_region() {
     assert_eq!(timeouts.connect_timeout(), Some(CONNECT_TIMEOUT));
 }
 
-#[test]
-fn fixed_client_serves_every_region() {
+#[tokio::test]
+async fn fixed_client_serves_every_region() {
     let rule = mock!(Client::describe_document_classification_job)
         .then_output(|| DescribeDocumentClassificationJobOutput::builder().build());
     let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
 
     // The injected client keeps its own region; nothing is built or cached.
     assert_eq!(
-        aws.client("eu-west-1").config().region(),
+        aws.client(&Place::own("eu-west-1")).await.config().region(),
         Some(&Region::new("us-east-1"))
     );
     assert_eq!(aws.cached_clients(), 0);

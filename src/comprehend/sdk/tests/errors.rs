@@ -2,6 +2,7 @@
 //! failures without an answer, and every operation reporting a service
 //! error by its code.
 
+use crate::comprehend::Place;
 use std::time::Duration;
 
 use aws_sdk_comprehend::config::http::HttpResponse;
@@ -95,12 +96,22 @@ async fn service_errors_on_every_operation_are_classified_by_code() {
             message: format!("{code} says no"),
         };
 
-        assert_eq!(aws.describe_job("", "j").await.unwrap_err(), expected);
         assert_eq!(
-            aws.start_job("", &full_request()).await.unwrap_err(),
+            aws.describe_job(&Place::own(""), "j").await.unwrap_err(),
             expected
         );
-        assert_eq!(aws.find_jobs_by_name("", "n").await.unwrap_err(), expected);
+        assert_eq!(
+            aws.start_job(&Place::own(""), &full_request())
+                .await
+                .unwrap_err(),
+            expected
+        );
+        assert_eq!(
+            aws.find_jobs_by_name(&Place::own(""), "n")
+                .await
+                .unwrap_err(),
+            expected
+        );
     }
 }
 
@@ -123,7 +134,7 @@ async fn modeled_errors_are_classified_by_their_metadata_code() {
     });
     let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
 
-    let err = aws.describe_job("", "j").await.unwrap_err();
+    let err = aws.describe_job(&Place::own(""), "j").await.unwrap_err();
 
     assert_eq!(err.kind, ErrorKind::JobNotFound);
     assert_eq!(err.code, "JobNotFoundException");
@@ -142,7 +153,7 @@ async fn http_500_without_a_code_is_transient_after_the_sdk_retry() {
         .retry_config(sdk_retry_config().with_initial_backoff(Duration::from_millis(1))));
     let aws = AwsComprehend::with_client(client);
 
-    let err = aws.describe_job("", "j").await.unwrap_err();
+    let err = aws.describe_job(&Place::own(""), "j").await.unwrap_err();
 
     assert_eq!(err.kind, ErrorKind::Transient);
     assert_eq!(err.code, "InternalServerException");
@@ -158,7 +169,10 @@ async fn http_503_with_an_empty_json_body_is_transient() {
         .build();
     let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
 
-    let err = aws.find_jobs_by_name("", "n").await.unwrap_err();
+    let err = aws
+        .find_jobs_by_name(&Place::own(""), "n")
+        .await
+        .unwrap_err();
 
     assert_eq!(err.kind, ErrorKind::Transient);
     assert_eq!(err.code, "InternalServerException");
@@ -175,7 +189,10 @@ async fn http_500_with_a_json_error_body_uses_its_code_and_message() {
         .build();
     let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
 
-    let err = aws.start_job("", &full_request()).await.unwrap_err();
+    let err = aws
+        .start_job(&Place::own(""), &full_request())
+        .await
+        .unwrap_err();
 
     assert_eq!(
         err,
@@ -201,7 +218,10 @@ async fn http_400_throttling_body_is_throttled() {
         .build();
     let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
 
-    let err = aws.start_job("", &full_request()).await.unwrap_err();
+    let err = aws
+        .start_job(&Place::own(""), &full_request())
+        .await
+        .unwrap_err();
 
     assert_eq!(err.kind, ErrorKind::Throttled);
     assert_eq!(err.code, "TooManyRequestsException");
@@ -316,27 +336,33 @@ async fn service_errors_on_every_classifier_operation_are_classified_by_code() {
         };
 
         assert_eq!(
-            aws.find_classifier("", "news", None).await.unwrap_err(),
-            expected
-        );
-        assert_eq!(
-            aws.create_classifier("", &full_classifier_request())
+            aws.find_classifier(&Place::own(""), "news", None)
                 .await
                 .unwrap_err(),
             expected
         );
         assert_eq!(
-            aws.describe_classifier("", CLASSIFIER).await.unwrap_err(),
-            expected
-        );
-        assert_eq!(
-            aws.stop_training_classifier("", CLASSIFIER)
+            aws.create_classifier(&Place::own(""), &full_classifier_request())
                 .await
                 .unwrap_err(),
             expected
         );
         assert_eq!(
-            aws.delete_classifier("", CLASSIFIER).await.unwrap_err(),
+            aws.describe_classifier(&Place::own(""), CLASSIFIER)
+                .await
+                .unwrap_err(),
+            expected
+        );
+        assert_eq!(
+            aws.stop_training_classifier(&Place::own(""), CLASSIFIER)
+                .await
+                .unwrap_err(),
+            expected
+        );
+        assert_eq!(
+            aws.delete_classifier(&Place::own(""), CLASSIFIER)
+                .await
+                .unwrap_err(),
             expected
         );
     }

@@ -1,6 +1,7 @@
 //! The job operations: requests built field by field, answers mapped,
 //! and the listing that finds a job by name across pages.
 
+use crate::comprehend::Place;
 use std::collections::BTreeMap;
 
 use aws_sdk_comprehend::config::retry::RetryConfig;
@@ -57,7 +58,10 @@ async fn start_maps_every_request_field_and_the_answer() {
         });
     let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
 
-    let started = aws.start_job("eu-west-1", &full_request()).await.unwrap();
+    let started = aws
+        .start_job(&Place::own("eu-west-1"), &full_request())
+        .await
+        .unwrap();
 
     assert_eq!(
         started,
@@ -106,7 +110,7 @@ async fn start_with_flywheel_and_no_optionals_sends_only_what_is_set() {
         ..full_request()
     };
 
-    let started = aws.start_job("", &req).await.unwrap();
+    let started = aws.start_job(&Place::own(""), &req).await.unwrap();
 
     assert_eq!(started.job_id, "j1");
     assert_eq!(started.job_arn, None);
@@ -120,7 +124,10 @@ async fn start_without_job_id_in_the_answer_is_a_transient_error() {
         .then_output(|| StartDocumentClassificationJobOutput::builder().build());
     let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
 
-    let err = aws.start_job("", &full_request()).await.unwrap_err();
+    let err = aws
+        .start_job(&Place::own(""), &full_request())
+        .await
+        .unwrap_err();
 
     assert_eq!(err.kind, ErrorKind::Transient);
     assert_eq!(err.code, "ResponseError");
@@ -161,7 +168,10 @@ async fn describe_maps_status_message_times_and_output_uri() {
         });
     let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
 
-    let job = aws.describe_job("eu-west-1", "job-1").await.unwrap();
+    let job = aws
+        .describe_job(&Place::own("eu-west-1"), "job-1")
+        .await
+        .unwrap();
 
     assert_eq!(
         job,
@@ -199,7 +209,7 @@ async fn describe_keeps_unknown_status_strings_and_requested_id() {
     });
     let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
 
-    let job = aws.describe_job("", "job-9").await.unwrap();
+    let job = aws.describe_job(&Place::own(""), "job-9").await.unwrap();
 
     assert_eq!(job.job_id, "job-9");
     assert_eq!(job.job_status, "PAUSED_FOR_LUNCH");
@@ -213,7 +223,10 @@ async fn describe_without_properties_is_a_transient_error() {
         .then_output(|| DescribeDocumentClassificationJobOutput::builder().build());
     let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
 
-    let err = aws.describe_job("", "job-1").await.unwrap_err();
+    let err = aws
+        .describe_job(&Place::own(""), "job-1")
+        .await
+        .unwrap_err();
 
     assert_eq!(err.kind, ErrorKind::Transient);
     assert_eq!(err.code, "ResponseError");
@@ -275,7 +288,10 @@ async fn find_follows_next_token_and_picks_the_newest_match() {
         |c| c.retry_config(RetryConfig::disabled())
     ));
 
-    let jobs = aws.find_jobs_by_name("", "ns-job").await.unwrap();
+    let jobs = aws
+        .find_jobs_by_name(&Place::own(""), "ns-job")
+        .await
+        .unwrap();
 
     let ids: Vec<&str> = jobs.iter().map(|j| j.job_id.as_str()).collect();
     assert_eq!(ids, ["newest", "middle", "old"]);
@@ -292,7 +308,12 @@ async fn find_returns_none_when_nothing_matches() {
         .then_output(|| ListDocumentClassificationJobsOutput::builder().build());
     let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
 
-    assert_eq!(aws.find_jobs_by_name("", "ns-job").await.unwrap(), vec![]);
+    assert_eq!(
+        aws.find_jobs_by_name(&Place::own(""), "ns-job")
+            .await
+            .unwrap(),
+        vec![]
+    );
     assert_eq!(rule.num_calls(), 1);
 }
 
@@ -305,7 +326,12 @@ async fn find_stops_on_a_repeated_next_token() {
     });
     let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
 
-    assert_eq!(aws.find_jobs_by_name("", "ns-job").await.unwrap(), vec![]);
+    assert_eq!(
+        aws.find_jobs_by_name(&Place::own(""), "ns-job")
+            .await
+            .unwrap(),
+        vec![]
+    );
     assert_eq!(rule.num_calls(), 2);
 }
 
@@ -320,7 +346,10 @@ async fn find_gives_up_on_endless_pages() {
     });
     let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
 
-    let err = aws.find_jobs_by_name("", "ns-job").await.unwrap_err();
+    let err = aws
+        .find_jobs_by_name(&Place::own(""), "ns-job")
+        .await
+        .unwrap_err();
 
     assert_eq!(err.kind, ErrorKind::Transient);
     assert_eq!(err.code, "ResponseError");
@@ -357,7 +386,10 @@ async fn find_reads_every_page_up_to_the_last_one_allowed() {
     });
     let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
 
-    let jobs = aws.find_jobs_by_name("", "ns-job").await.unwrap();
+    let jobs = aws
+        .find_jobs_by_name(&Place::own(""), "ns-job")
+        .await
+        .unwrap();
 
     let ids: Vec<String> = jobs.into_iter().map(|j| j.job_id).collect();
     let newest_first: Vec<String> = (0..MAX_LIST_PAGES)
@@ -388,7 +420,10 @@ async fn find_keeps_the_jobs_of_the_page_that_repeats_its_token() {
     });
     let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
 
-    let jobs = aws.find_jobs_by_name("", "ns-job").await.unwrap();
+    let jobs = aws
+        .find_jobs_by_name(&Place::own(""), "ns-job")
+        .await
+        .unwrap();
 
     let ids: Vec<&str> = jobs.iter().map(|j| j.job_id.as_str()).collect();
     assert_eq!(ids, ["newer", "older"]);
@@ -411,7 +446,10 @@ async fn find_gives_up_on_tokens_that_cycle() {
     });
     let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
 
-    let err = aws.find_jobs_by_name("", "ns-job").await.unwrap_err();
+    let err = aws
+        .find_jobs_by_name(&Place::own(""), "ns-job")
+        .await
+        .unwrap_err();
 
     assert_eq!(
         (err.kind, err.code.as_str()),
@@ -469,7 +507,10 @@ async fn list_in_status_filters_by_status_reads_every_page_and_counts_them() {
         |c| c.retry_config(RetryConfig::disabled())
     ));
 
-    let listed = aws.list_jobs_in_status("", "IN_PROGRESS").await.unwrap();
+    let listed = aws
+        .list_jobs_in_status(&Place::own(""), "IN_PROGRESS")
+        .await
+        .unwrap();
 
     let ids: Vec<&str> = listed.jobs.iter().map(|j| j.job_id.as_str()).collect();
     assert_eq!(ids, ["a", "b"]);
@@ -490,7 +531,10 @@ async fn list_in_status_gives_up_on_endless_pages() {
     });
     let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
 
-    let err = aws.list_jobs_in_status("", "SUBMITTED").await.unwrap_err();
+    let err = aws
+        .list_jobs_in_status(&Place::own(""), "SUBMITTED")
+        .await
+        .unwrap_err();
 
     assert!(err.message.contains("JobStatus SUBMITTED"), "{err:?}");
     assert_eq!(rule.num_calls(), MAX_LIST_PAGES);
