@@ -118,12 +118,16 @@ impl Context {
     /// What the job's `classifierRef` points at, if it has one.
     fn classifier_state(&self, job: &ClassificationJob) -> Option<ClassifierState> {
         let name = &job.spec.classifier_ref.as_ref()?.name;
-        let key = ObjectRef::new(name).within(&job.namespace().unwrap_or_default());
+        let namespace = job.namespace().unwrap_or_default();
+        let key = ObjectRef::new(name).within(&namespace);
         let found = self.classifiers.iter().find_map(|store| store.get(&key));
-        Some(classifier_state(
-            found.as_deref(),
-            &self.settings.default_region,
-        ))
+        // A classifier that names no Region trains in its namespace's
+        // (the mapping's, else the operator's).
+        let default_region = self
+            .accounts
+            .place(&namespace, None)
+            .map_or_else(|_| self.settings.default_region.clone(), |p| p.region);
+        Some(classifier_state(found.as_deref(), &default_region))
     }
 
     /// Hands the status to the shared writer and goes on: the write is off
@@ -151,8 +155,8 @@ impl Context {
     }
 
     /// Frees a slot and wakes the resources that may take it.
-    fn release_slot(&self, region: &Place, key: &str) {
-        let waiters = self.slots.release(region, key);
+    fn release_slot(&self, place: &Place, key: &str) {
+        let waiters = self.slots.release(place, key);
         self.wake_all(&waiters);
     }
 
@@ -462,15 +466,14 @@ async fn follow(
     place: &Place,
     ctx: &Context,
 ) -> Result<Action, Error> {
-    let region = place;
     let now = Instant::now();
-    ctx.views.follow(region, job_id, &key_of(job), now);
+    ctx.views.follow(place, job_id, &key_of(job), now);
     let status = job.status.clone().unwrap_or_default();
-    let view = ctx.views.view(region, job_id, now, ctx.stale_after());
+    let view = ctx.views.view(place, job_id, now, ctx.stale_after());
     // A job the lists no longer show takes no slot (the listing freed it);
     // any other may run, and holds one (after a restart too).
     if view != View::Absent {
-        ctx.slots.hold(region, &key_of(job));
+        ctx.slots.hold(place, &key_of(job));
     }
     match view {
         View::Listed(desc) => {
@@ -484,13 +487,13 @@ async fn follow(
                     Observed::at_now(job.metadata.generation),
                 );
             }
-            return after_observation(job, status, region, ctx).await;
+            return after_observation(job, status, place, ctx).await;
         }
         // The next listing says; it wakes the resource if anything changed.
         View::Pending => return Ok(Action::requeue(ctx.fallback_delay())),
         View::Absent | View::Stale => {}
     }
-    let result = ctx.comprehend.describe_job(region, job_id).await;
+    let result = ctx.comprehend.describe_job(place, job_id).await;
     match result {
         Ok(desc) => {
             let mut status = status;
@@ -499,9 +502,9 @@ async fn follow(
                 &desc,
                 Observed::at_now(job.metadata.generation),
             );
-            after_observation(job, status, region, ctx).await
+            after_observation(job, status, place, ctx).await
         }
-        Err(e) => failed_call(job, status, Call::Describe, &e, region, ctx).await,
+        Err(e) => failed_call(job, status, Call::Describe, &e, place, ctx).await,
     }
 }
 
@@ -511,7 +514,7 @@ async fn follow(
 async fn after_observation(
     job: &ClassificationJob,
     mut status: ClassificationJobStatus,
-    region: &Place,
+    place: &Place,
     ctx: &Context,
 ) -> Result<Action, Error> {
     ctx.succeeded(job);
@@ -523,16 +526,16 @@ async fn after_observation(
     let key = key_of(job);
     if status::is_finished(&status) {
         // The slot is free as soon as the end is seen, before the write.
-        ctx.release_slot(region, &key);
+        ctx.release_slot(place, &key);
         if let Some(job_id) = status.job_id.as_deref() {
-            ctx.views.forget(region, job_id);
+            ctx.views.forget(place, job_id);
         }
         ctx.write_status(job, &status);
         let mut settled = job.clone();
         settled.status = Some(status);
         return expire(&settled, ctx).await;
     }
-    ctx.slots.hold(region, &key);
+    ctx.slots.hold(place, &key);
     ctx.write_status(job, &status);
     Ok(Action::requeue(ctx.fallback_delay()))
 }
@@ -543,7 +546,7 @@ async fn failed_call(
     mut status: ClassificationJobStatus,
     call: Call,
     err: &AwsError,
-    region: &Place,
+    place: &Place,
     ctx: &Context,
 ) -> Result<Action, Error> {
     let operation = call.as_str();
@@ -557,14 +560,14 @@ async fn failed_call(
     );
     // A slot given up is free before the write.
     match next {
-        AfterError::Retry { release_slot: true } => ctx.release_slot(region, &key_of(job)),
+        AfterError::Retry { release_slot: true } => ctx.release_slot(place, &key_of(job)),
         AfterError::Retry {
             release_slot: false,
         } => {}
         AfterError::Settle => {
-            ctx.release_slot(region, &key_of(job));
+            ctx.release_slot(place, &key_of(job));
             if let Some(job_id) = status.job_id.as_deref() {
-                ctx.views.forget(region, job_id);
+                ctx.views.forget(place, job_id);
             }
         }
     }
