@@ -182,6 +182,11 @@ impl Issued {
     }
 }
 
+/// The access key id of credentials AssumeRole issued that are past their
+/// expiration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiredKey(pub String);
+
 /// Who makes a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {

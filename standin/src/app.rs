@@ -11,7 +11,7 @@ use axum::http::HeaderMap;
 use serde::Serialize;
 use tokio::task::JoinSet;
 
-use crate::accounts::{self, Caller, Issued, Role, RoleSettings};
+use crate::accounts::{self, Caller, ExpiredKey, Issued, Role, RoleSettings};
 use crate::faults::{FaultInjector, Faults};
 use crate::protocol::Operation;
 use crate::quota::{Limits, RateLimiter};
@@ -219,13 +219,15 @@ impl App {
 
     /// Who makes a request, from its `Authorization` header: the account
     /// of the role a key AssumeRole issued was issued for, or the default
-    /// account for any other key (or none). `Err` gives the issued
-    /// credentials when they are past their expiration.
-    pub fn caller(&self, headers: &HeaderMap) -> Result<Caller, Issued> {
+    /// account for any other key (or none). `Err` gives the access key id
+    /// of issued credentials past their expiration.
+    pub fn caller(&self, headers: &HeaderMap) -> Result<Caller, ExpiredKey> {
         let issued = accounts::access_key_id(headers)
             .and_then(|key| self.read(|store| store.credentials.get(key).cloned()));
         match issued {
-            Some(issued) if issued.expired_at(crate::protocol::now_epoch()) => Err(issued),
+            Some(issued) if issued.expired_at(crate::protocol::now_epoch()) => {
+                Err(ExpiredKey(issued.access_key_id))
+            }
             Some(issued) => Ok(Caller::assumed(&issued)),
             None => Ok(Caller::default_user(&self.account.id)),
         }

@@ -59,7 +59,8 @@ async fn api(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Re
     // AWS authenticates a request before the service sees it.
     let caller = match app.caller(&headers) {
         Ok(caller) => caller,
-        Err(_) => {
+        Err(expired) => {
+            tracing::debug!(access_key_id = %expired.0, operation = op.name(), "expired credentials");
             app.record_expired();
             app.record(op, Outcome::Error);
             return ApiError::expired_token().into_response();

@@ -380,6 +380,50 @@ mod tests {
     }
 
     #[test]
+    fn a_snapshot_from_before_accounts_loads_into_the_default_account() {
+        // Records as the stand-in wrote them before accounts: no `account`,
+        // no `credentials`, bare tokens.
+        let classifier_arn = "arn:aws:comprehend:us-east-1:123456789012:document-classifier/c";
+        let old = serde_json::json!({
+            "jobs": {"j1": {
+                "job_id": "j1",
+                "job_arn": "arn:aws:comprehend:us-east-1:123456789012:document-classification-job/j1",
+                "job_name": "old", "status": "COMPLETED", "message": null,
+                "submit_time": 1.0, "end_time": 2.0,
+                "document_classifier_arn": classifier_arn, "flywheel_arn": null,
+                "input_data_config": {}, "output_data_config": {},
+                "data_access_role_arn": "arn:aws:iam::123456789012:role/r",
+                "volume_kms_key_id": null, "vpc_config": null,
+                "client_request_token": "t1", "request_fingerprint": "{}",
+                "in_progress_at": 1.0, "finish_at": 2.0
+            }},
+            "classifiers": {},
+            "tags": {},
+            "job_tokens": {"t1": "j1"},
+            "classifier_tokens": {"t2": classifier_arn}
+        });
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(SNAPSHOT_FILE), old.to_string()).unwrap();
+        let mut store = Store::load(dir.path()).unwrap();
+        assert_eq!(store.jobs["j1"].account, "");
+        store.adopt("123456789012");
+        assert_eq!(store.jobs["j1"].account, "123456789012");
+        assert_eq!(store.active_jobs_in("123456789012"), 0);
+        assert_eq!(
+            store.job_tokens.get(&token_key("123456789012", "t1")),
+            Some(&"j1".to_string())
+        );
+        assert!(store
+            .classifier_tokens
+            .contains_key(&token_key("123456789012", "t2")));
+        assert!(store.credentials.is_empty());
+        // Adopting again changes nothing.
+        let before = serde_json::to_value(&store).unwrap();
+        store.adopt("999999999999");
+        assert_eq!(serde_json::to_value(&store).unwrap(), before);
+    }
+
+    #[test]
     fn a_corrupt_snapshot_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(SNAPSHOT_FILE), b"{not json").unwrap();
