@@ -151,7 +151,8 @@ fn xml_response(status: StatusCode, body: String, id: &str) -> Response {
     response
 }
 
-/// Escapes text for an XML element.
+/// Escapes text for an XML element (quotes stay as they are, as STS
+/// leaves them in element text).
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -159,8 +160,6 @@ pub fn escape(text: &str) -> String {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
             c => out.push(c),
         }
     }
@@ -436,6 +435,6 @@ mod tests {
 
     #[test]
     fn xml_is_escaped() {
-        assert_eq!(escape("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&apos;");
+        assert_eq!(escape("a<b>&\"'"), "a&lt;b&gt;&amp;\"'");
     }
 }
