@@ -127,8 +127,8 @@ impl App {
                 tracing::warn!(error = %e, dir = %dir.display(), "cannot write state snapshot");
             }
         }
-        let active = store.active_jobs();
         let by_account = store.active_jobs_by_account();
+        let active = by_account.values().sum();
         drop(store);
         let mut stats = lock(&self.stats);
         stats.max_active_jobs = stats.max_active_jobs.max(active);
