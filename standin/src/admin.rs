@@ -1,9 +1,11 @@
 //! The admin API for tests, under `/_standin/` on the API port:
 //!
 //! - `POST /_standin/reset`: forget all jobs, classifiers, tags, tokens and
-//!   counters (limits and faults stay).
-//! - `GET /_standin/stats`: per-operation counters, active jobs, the most
-//!   active jobs seen at once, and every job and classifier.
+//!   counters (limits, faults, roles and issued credentials stay).
+//! - `GET /_standin/stats`: per-operation counters (STS's `AssumeRole` and
+//!   `GetCallerIdentity` too), `expiredTokens`, active jobs, the most active
+//!   jobs seen at once (all accounts), per account (`accounts`) the same
+//!   and the quota, and every job and classifier with its `account`.
 //! - `GET`/`PUT /_standin/faults`: `{throttleFraction, errorFraction,
 //!   latencyMs, failJobNames, holdJobNames, denyOperations}`; a PUT changes
 //!   only the members it gives. A job whose name is in `holdJobNames` goes
@@ -16,6 +18,9 @@
 //!   classifierWriteTps, classifierReadTps, tagTps, listTagsTps,
 //!   maxActiveJobs, jobQueuedSecs, jobRunningSecs, trainingSecs,
 //!   deletingSecs}`; a PUT changes only the members it gives.
+//! - `GET`/`PUT /_standin/roles`: `{roles: [{arn, externalId}],
+//!   credentialSeconds}`; a PUT replaces the members it gives (`roles`
+//!   whole; `credentialSeconds: null` removes the cap).
 
 use std::sync::Arc;
 
@@ -29,6 +34,7 @@ use serde_json::{json, Value};
 
 use crate::app::{App, OperationStats};
 use crate::protocol::{epoch_rfc3339, Operation};
+use crate::sts;
 
 /// The admin routes.
 pub fn router() -> Router<Arc<App>> {
@@ -37,6 +43,7 @@ pub fn router() -> Router<Arc<App>> {
         .route("/_standin/stats", get(stats))
         .route("/_standin/faults", get(get_faults).put(put_faults))
         .route("/_standin/limits", get(get_limits).put(put_limits))
+        .route("/_standin/roles", get(get_roles).put(put_roles))
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Response {
@@ -66,19 +73,23 @@ pub fn stats_json(app: &App) -> Value {
     let stats = app.stats();
     let operations: serde_json::Map<String, Value> = Operation::ALL
         .iter()
-        .map(|op| {
+        .map(|op| op.name())
+        .chain(sts::OPERATIONS)
+        .map(|name| {
             let counters = stats
                 .operations
-                .get(op.name())
+                .get(name)
                 .cloned()
                 .unwrap_or_else(OperationStats::default);
             (
-                op.name().to_string(),
+                name.to_string(),
                 serde_json::to_value(counters).unwrap_or_default(),
             )
         })
         .collect();
-    let (active, mut jobs, classifiers) = app.read(|store| {
+    let limits = app.limits();
+    let roles = app.roles();
+    let (active, mut jobs, classifiers, accounts) = app.read(|store| {
         let jobs: Vec<(f64, Value)> = store
             .jobs
             .values()
@@ -86,6 +97,7 @@ pub fn stats_json(app: &App) -> Value {
                 (
                     job.submit_time,
                     json!({
+                        "account": job.account,
                         "jobId": job.job_id,
                         "jobName": job.job_name,
                         "status": job.status.as_str(),
@@ -102,6 +114,7 @@ pub fn stats_json(app: &App) -> Value {
             .values()
             .map(|c| {
                 json!({
+                    "account": c.account,
                     "arn": c.arn,
                     "status": c.status.as_str(),
                     "submitTime": epoch_rfc3339(c.submit_time),
@@ -109,13 +122,40 @@ pub fn stats_json(app: &App) -> Value {
                 })
             })
             .collect();
-        (store.active_jobs(), jobs, classifiers)
+        // The default account, every account with records or a role, and
+        // every account that has had an active job.
+        let mut ids = store.accounts();
+        ids.insert(app.account.id.clone());
+        ids.extend(roles.roles.iter().map(|r| r.account().to_string()));
+        ids.extend(stats.max_active_jobs_by_account.keys().cloned());
+        let active_by_account = store.active_jobs_by_account();
+        let accounts: serde_json::Map<String, Value> = ids
+            .into_iter()
+            .map(|id| {
+                let active = active_by_account.get(&id).copied().unwrap_or(0);
+                let seen = stats
+                    .max_active_jobs_by_account
+                    .get(&id)
+                    .copied()
+                    .unwrap_or(0)
+                    .max(active);
+                let entry = json!({
+                    "activeJobs": active,
+                    "maxActiveJobsSeen": seen,
+                    "maxActiveJobs": limits.max_active_jobs,
+                });
+                (id, entry)
+            })
+            .collect();
+        (store.active_jobs(), jobs, classifiers, accounts)
     });
     jobs.sort_by(|a, b| a.0.total_cmp(&b.0));
     json!({
         "operations": operations,
         "activeJobs": active,
         "maxActiveJobsSeen": stats.max_active_jobs.max(active),
+        "expiredTokens": stats.expired_tokens,
+        "accounts": accounts,
         "jobs": jobs.into_iter().map(|(_, j)| j).collect::<Vec<_>>(),
         "classifiers": classifiers,
     })
@@ -168,5 +208,28 @@ async fn put_limits(State(app): State<Arc<App>>, body: Bytes) -> Response {
     json_response(
         StatusCode::OK,
         &serde_json::to_value(limits).unwrap_or_default(),
+    )
+}
+
+async fn get_roles(State(app): State<Arc<App>>) -> Response {
+    json_response(
+        StatusCode::OK,
+        &serde_json::to_value(app.roles()).unwrap_or_default(),
+    )
+}
+
+async fn put_roles(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    let patch = match parse(&body) {
+        Ok(patch) => patch,
+        Err(message) => return bad_request(message),
+    };
+    let mut roles = app.roles();
+    if let Err(message) = roles.merge(&patch) {
+        return bad_request(message);
+    }
+    app.set_roles(roles.clone());
+    json_response(
+        StatusCode::OK,
+        &serde_json::to_value(roles).unwrap_or_default(),
     )
 }

@@ -1,15 +1,17 @@
 //! The running service's shared state: records, quotas, faults, counters,
-//! the S3 client jobs use, and the background tasks that move jobs and
-//! classifiers along.
+//! roles and issued credentials, the S3 client jobs use, and the background
+//! tasks that move jobs and classifiers along.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use axum::http::HeaderMap;
 use serde::Serialize;
 use tokio::task::JoinSet;
 
+use crate::accounts::{self, Caller, ExpiredKey, Issued, Role, RoleSettings};
 use crate::faults::{FaultInjector, Faults};
 use crate::protocol::Operation;
 use crate::quota::{Limits, RateLimiter};
@@ -45,11 +47,16 @@ pub enum Outcome {
 pub struct Stats {
     /// Per operation name.
     pub operations: BTreeMap<&'static str, OperationStats>,
-    /// The most jobs ever SUBMITTED or IN_PROGRESS at once.
+    /// The most jobs ever SUBMITTED or IN_PROGRESS at once (all accounts).
     pub max_active_jobs: usize,
+    /// The most jobs ever SUBMITTED or IN_PROGRESS at once, by account.
+    pub max_active_jobs_by_account: BTreeMap<String, usize>,
+    /// Requests answered `ExpiredTokenException` (or STS's `ExpiredToken`).
+    pub expired_tokens: u64,
 }
 
-/// Identity of the simulated account.
+/// Identity of the default account (the one of requests without issued
+/// credentials) and the region.
 #[derive(Debug, Clone)]
 pub struct Account {
     /// 12-digit account id.
@@ -60,14 +67,15 @@ pub struct Account {
 
 /// Shared state of one stand-in.
 pub struct App {
-    /// The account and region in ARNs.
+    /// The default account and the region in ARNs.
     pub account: Account,
     /// The client jobs use to read input and write output.
     pub s3: aws_sdk_s3::Client,
     store: Mutex<Store>,
     stats: Mutex<Stats>,
     limits: Mutex<Limits>,
-    limiter: Mutex<RateLimiter>,
+    limiter: Mutex<HashMap<String, RateLimiter>>,
+    roles: Mutex<RoleSettings>,
     faults: Mutex<FaultInjector>,
     /// Woken at every change of the faults (held jobs wait on it).
     faults_changed: tokio::sync::Notify,
@@ -96,7 +104,8 @@ impl App {
             store: Mutex::new(store),
             stats: Mutex::new(Stats::default()),
             limits: Mutex::new(limits),
-            limiter: Mutex::new(RateLimiter::default()),
+            limiter: Mutex::new(HashMap::new()),
+            roles: Mutex::new(RoleSettings::default()),
             faults: Mutex::new(faults),
             faults_changed: tokio::sync::Notify::new(),
             data_dir,
@@ -118,10 +127,15 @@ impl App {
                 tracing::warn!(error = %e, dir = %dir.display(), "cannot write state snapshot");
             }
         }
-        let active = store.active_jobs();
+        let by_account = store.active_jobs_by_account();
+        let active = by_account.values().sum();
         drop(store);
         let mut stats = lock(&self.stats);
         stats.max_active_jobs = stats.max_active_jobs.max(active);
+        for (account, active) in by_account {
+            let seen = stats.max_active_jobs_by_account.entry(account).or_insert(0);
+            *seen = (*seen).max(active);
+        }
         result
     }
 
@@ -179,16 +193,91 @@ impl App {
         }
     }
 
-    /// Takes a rate token for `op`; false means throttled.
-    pub fn admit(&self, op: Operation) -> bool {
+    /// Takes a rate token for `op` in `account` (each account has its own
+    /// buckets); false means throttled.
+    pub fn admit(&self, account: &str, op: Operation) -> bool {
         let limits = self.limits();
-        lock(&self.limiter).admit(op, &limits)
+        let mut limiters = lock(&self.limiter);
+        if !limiters.contains_key(account) {
+            limiters.insert(account.to_string(), RateLimiter::default());
+        }
+        limiters
+            .get_mut(account)
+            .is_some_and(|limiter| limiter.admit(op, &limits))
+    }
+
+    /// A copy of the roles and the credential lifetime cap.
+    pub fn roles(&self) -> RoleSettings {
+        lock(&self.roles).clone()
+    }
+
+    /// Changes the roles and the credential lifetime cap (credentials
+    /// already issued stay valid).
+    pub fn set_roles(&self, roles: RoleSettings) {
+        *lock(&self.roles) = roles;
+    }
+
+    /// Who makes a request, from its `Authorization` header: the account
+    /// of the role a key AssumeRole issued was issued for, or the default
+    /// account for any other key (or none). `Err` gives the access key id
+    /// of issued credentials past their expiration.
+    pub fn caller(&self, headers: &HeaderMap) -> Result<Caller, ExpiredKey> {
+        let issued = accounts::access_key_id(headers)
+            .and_then(|key| self.read(|store| store.credentials.get(key).cloned()));
+        match issued {
+            Some(issued) if issued.expired_at(crate::protocol::now_epoch()) => {
+                Err(ExpiredKey(issued.access_key_id))
+            }
+            Some(issued) => Ok(Caller::assumed(&issued)),
+            None => Ok(Caller::default_user(&self.account.id)),
+        }
+    }
+
+    /// Issues fresh credentials for `role`, valid `seconds` (capped by
+    /// `credentialSeconds`), and remembers them.
+    pub fn issue(&self, role: &Role, session_name: &str, seconds: u64) -> Issued {
+        let seconds = match self.roles().credential_seconds {
+            Some(cap) => seconds.min(cap),
+            None => seconds,
+        };
+        let now = crate::protocol::now_epoch();
+        let issued = Issued {
+            access_key_id: accounts::new_access_key_id(),
+            secret_access_key: accounts::new_secret(),
+            session_token: accounts::new_session_token(),
+            expiration: now.floor() as i64 + seconds as i64,
+            account: role.account().to_string(),
+            role_arn: role.arn.clone(),
+            session_name: session_name.to_string(),
+            assumed_role_id: format!("{}:{session_name}", accounts::role_id(&role.arn)),
+        };
+        self.write(|store| {
+            // Keys a day past their expiration are forgotten.
+            store
+                .credentials
+                .retain(|_, c| !c.expired_at(now - 86_400.0));
+            store
+                .credentials
+                .insert(issued.access_key_id.clone(), issued.clone());
+        });
+        issued
+    }
+
+    /// Counts one request answered `ExpiredTokenException`.
+    pub fn record_expired(&self) {
+        lock(&self.stats).expired_tokens += 1;
     }
 
     /// Counts one call and how it ended.
     pub fn record(&self, op: Operation, outcome: Outcome) {
+        self.record_call(op.name(), outcome);
+    }
+
+    /// Counts one call of the operation `name` (Comprehend's or STS's) and
+    /// how it ended.
+    pub fn record_call(&self, name: &'static str, outcome: Outcome) {
         let mut stats = lock(&self.stats);
-        let entry = stats.operations.entry(op.name()).or_default();
+        let entry = stats.operations.entry(name).or_default();
         entry.calls += 1;
         match outcome {
             Outcome::Ok => entry.ok += 1,
@@ -215,13 +304,18 @@ impl App {
         lock(&self.tasks).abort_all();
     }
 
-    /// Forgets all jobs, classifiers, tags, tokens and counters; limits and
-    /// faults stay as they are.
+    /// Forgets all jobs, classifiers, tags, tokens and counters; limits,
+    /// faults, roles and the credentials issued stay as they are.
     pub fn reset(&self) {
         self.abort_tasks();
-        self.write(|store| *store = Store::default());
+        self.write(|store| {
+            *store = Store {
+                credentials: std::mem::take(&mut store.credentials),
+                ..Store::default()
+            }
+        });
         *lock(&self.stats) = Stats::default();
-        lock(&self.limiter).reset();
+        lock(&self.limiter).clear();
     }
 }
 

@@ -16,7 +16,7 @@ use crate::model::Mode;
 use crate::protocol::{
     epoch_json, fingerprint, new_id, now_epoch, paginate, single_filter, str_member, ApiError,
 };
-use crate::state::{Classifier, ModelStatus, Store};
+use crate::state::{token_key, Classifier, ModelStatus, Store};
 use crate::training::{output_uri, spawn_training, DEFAULT_LABEL_DELIMITER};
 
 fn mode_name(mode: Mode) -> &'static str {
@@ -97,8 +97,8 @@ pub fn properties(classifier: &Classifier) -> Value {
     Value::Object(out)
 }
 
-/// CreateDocumentClassifier.
-pub fn create(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
+/// CreateDocumentClassifier, in `account`.
+pub fn create(app: &Arc<App>, account: &str, request: &Value) -> Result<Value, ApiError> {
     let input = &request["InputDataConfig"];
     let data_format = str_member(input, "DataFormat").unwrap_or("COMPREHEND_CSV");
     if str_member(input, "DocumentType") == Some("SEMI_STRUCTURED_DOCUMENT")
@@ -141,8 +141,8 @@ pub fn create(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
     let name = str_member(request, "DocumentClassifierName").unwrap_or_default();
     let version = str_member(request, "VersionName");
     let mut arn = format!(
-        "arn:aws:comprehend:{}:{}:document-classifier/{name}",
-        app.account.region, app.account.id
+        "arn:aws:comprehend:{}:{account}:document-classifier/{name}",
+        app.account.region
     );
     if let Some(version) = version {
         arn.push_str(&format!("/version/{version}"));
@@ -166,7 +166,7 @@ pub fn create(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
     let mut reported_output = request.get("OutputDataConfig").cloned();
     if let Some(output) = reported_output.as_mut() {
         if let Some(prefix) = str_member(output, "S3Uri").map(str::to_string) {
-            output["S3Uri"] = json!(output_uri(&prefix, &app.account.id, &classifier_id));
+            output["S3Uri"] = json!(output_uri(&prefix, account, &classifier_id));
         }
     }
 
@@ -174,7 +174,7 @@ pub fn create(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
         if let Some(token) = &token {
             if let Some(existing) = store
                 .classifier_tokens
-                .get(token)
+                .get(&token_key(account, token))
                 .and_then(|arn| store.classifiers.get(arn))
             {
                 if existing.request_fingerprint == print {
@@ -195,6 +195,7 @@ pub fn create(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
             )));
         }
         let classifier = Classifier {
+            account: account.to_string(),
             arn: arn.clone(),
             classifier_id: classifier_id.clone(),
             name: name.to_string(),
@@ -225,7 +226,9 @@ pub fn create(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
             request_fingerprint: print.clone(),
         };
         if let Some(token) = &token {
-            store.classifier_tokens.insert(token.clone(), arn.clone());
+            store
+                .classifier_tokens
+                .insert(token_key(account, token), arn.clone());
         }
         if !tags.is_empty() {
             store.tags.insert(arn.clone(), tags.clone());
@@ -239,20 +242,22 @@ pub fn create(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
     Ok(json!({ "DocumentClassifierArn": arn }))
 }
 
-/// DescribeDocumentClassifier.
-pub fn describe(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
+/// DescribeDocumentClassifier: a classifier of another account is not
+/// found.
+pub fn describe(app: &Arc<App>, account: &str, request: &Value) -> Result<Value, ApiError> {
     let arn = str_member(request, "DocumentClassifierArn").unwrap_or_default();
     app.read(|store| {
         store
             .classifiers
             .get(arn)
+            .filter(|c| c.account == account)
             .map(|c| json!({ "DocumentClassifierProperties": properties(c) }))
             .ok_or_else(|| not_found(arn))
     })
 }
 
-/// ListDocumentClassifiers.
-pub fn list(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
+/// ListDocumentClassifiers: the classifiers of `account`.
+pub fn list(app: &Arc<App>, account: &str, request: &Value) -> Result<Value, ApiError> {
     let filter = single_filter(
         request,
         &[
@@ -269,6 +274,7 @@ pub fn list(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
         let mut classifiers: Vec<&Classifier> = store
             .classifiers
             .values()
+            .filter(|c| c.account == account)
             .filter(|c| match filter.map(|(member, _)| member) {
                 None => true,
                 Some("Status") => c.status.as_str() == text,
@@ -304,12 +310,13 @@ pub fn list(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
 
 /// StopTrainingDocumentClassifier: a classifier still training goes to
 /// STOP_REQUESTED and then STOPPED; any other is left as it is.
-pub fn stop_training(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
+pub fn stop_training(app: &Arc<App>, account: &str, request: &Value) -> Result<Value, ApiError> {
     let arn = str_member(request, "DocumentClassifierArn").unwrap_or_default();
     app.write(|store| {
         let classifier = store
             .classifiers
             .get_mut(arn)
+            .filter(|c| c.account == account)
             .ok_or_else(|| not_found(arn))?;
         if matches!(
             classifier.status,
@@ -322,7 +329,7 @@ pub fn stop_training(app: &Arc<App>, request: &Value) -> Result<Value, ApiError>
 }
 
 /// DeleteDocumentClassifier: DELETING, then gone.
-pub fn delete(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
+pub fn delete(app: &Arc<App>, account: &str, request: &Value) -> Result<Value, ApiError> {
     let arn = str_member(request, "DocumentClassifierArn").unwrap_or_default();
     let limits = app.limits();
     let started = app.write(|store| {
@@ -333,6 +340,7 @@ pub fn delete(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
         let classifier = store
             .classifiers
             .get_mut(arn)
+            .filter(|c| c.account == account)
             .ok_or_else(|| not_found(arn))?;
         if classifier.status.is_training() {
             return Err(ApiError::resource_in_use(format!(

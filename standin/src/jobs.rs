@@ -15,7 +15,7 @@ use crate::protocol::{
     epoch_json, fingerprint, new_id, now_epoch, paginate, single_filter, str_member, ApiError,
 };
 use crate::s3::{self, S3Error, S3Location};
-use crate::state::{Job, JobStatus, Store, Tag};
+use crate::state::{token_key, Job, JobStatus, Store, Tag};
 
 /// How many classes a multi-class prediction lists.
 pub const TOP_CLASSES: usize = 3;
@@ -93,8 +93,10 @@ pub fn properties(job: &Job) -> Value {
     Value::Object(out)
 }
 
-/// StartDocumentClassificationJob.
-pub fn start(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
+/// StartDocumentClassificationJob, in `account`: the classifier must be
+/// one of that account's, and the active-jobs quota counts that account's
+/// jobs.
+pub fn start(app: &Arc<App>, account: &str, request: &Value) -> Result<Value, ApiError> {
     let classifier_arn = str_member(request, "DocumentClassifierArn");
     let flywheel_arn = str_member(request, "FlywheelArn");
     match (classifier_arn, flywheel_arn) {
@@ -120,7 +122,7 @@ pub fn start(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
         if let Some(token) = &token {
             if let Some(job) = store
                 .job_tokens
-                .get(token)
+                .get(&token_key(account, token))
                 .and_then(|id| store.jobs.get(id))
             {
                 if job.request_fingerprint == print {
@@ -138,18 +140,22 @@ pub fn start(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
             )));
         }
         let classifier_arn = classifier_arn.unwrap_or_default();
-        let classifier = store.classifiers.get(classifier_arn).ok_or_else(|| {
-            ApiError::resource_not_found(format!(
-                "The specified resource ARN was not found: {classifier_arn}"
-            ))
-        })?;
+        let classifier = store
+            .classifiers
+            .get(classifier_arn)
+            .filter(|c| c.account == account)
+            .ok_or_else(|| {
+                ApiError::resource_not_found(format!(
+                    "The specified resource ARN was not found: {classifier_arn}"
+                ))
+            })?;
         if !classifier.status.is_usable() {
             return Err(ApiError::resource_unavailable(format!(
                 "The classifier {classifier_arn} is not ready to use: its status is {}.",
                 classifier.status.as_str()
             )));
         }
-        if store.active_jobs() >= limits.max_active_jobs {
+        if store.active_jobs_in(account) >= limits.max_active_jobs {
             return Err(ApiError::too_many_requests(format!(
                 "Concurrent job limit exceeded: at most {} document classification jobs can be \
                  active at once.",
@@ -165,11 +171,12 @@ pub fn start(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
         }
         let mut output = request["OutputDataConfig"].clone();
         let prefix = str_member(&output, "S3Uri").unwrap_or_default().to_string();
-        output["S3Uri"] = json!(output_uri(&prefix, &app.account.id, &job_id));
+        output["S3Uri"] = json!(output_uri(&prefix, account, &job_id));
         let job = Job {
+            account: account.to_string(),
             job_arn: format!(
-                "arn:aws:comprehend:{}:{}:document-classification-job/{job_id}",
-                app.account.region, app.account.id
+                "arn:aws:comprehend:{}:{account}:document-classification-job/{job_id}",
+                app.account.region
             ),
             job_id: job_id.clone(),
             job_name: str_member(request, "JobName").map(str::to_string),
@@ -193,7 +200,9 @@ pub fn start(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
         };
         let response = start_response(&job);
         if let Some(token) = &token {
-            store.job_tokens.insert(token.clone(), job_id.clone());
+            store
+                .job_tokens
+                .insert(token_key(account, token), job_id.clone());
         }
         if !tags.is_empty() {
             store.tags.insert(job.job_arn.clone(), tags.clone());
@@ -207,13 +216,15 @@ pub fn start(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
     Ok(response)
 }
 
-/// DescribeDocumentClassificationJob.
-pub fn describe(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
+/// DescribeDocumentClassificationJob: a job of another account is not
+/// found, as an unknown id.
+pub fn describe(app: &Arc<App>, account: &str, request: &Value) -> Result<Value, ApiError> {
     let job_id = str_member(request, "JobId").unwrap_or_default();
     app.read(|store| {
         store
             .jobs
             .get(job_id)
+            .filter(|job| job.account == account)
             .map(|job| json!({ "DocumentClassificationJobProperties": properties(job) }))
             .ok_or_else(|| {
                 ApiError::job_not_found(format!("The specified job was not found: {job_id}"))
@@ -221,8 +232,8 @@ pub fn describe(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
     })
 }
 
-/// ListDocumentClassificationJobs.
-pub fn list(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
+/// ListDocumentClassificationJobs: the jobs of `account`.
+pub fn list(app: &Arc<App>, account: &str, request: &Value) -> Result<Value, ApiError> {
     let filter = single_filter(
         request,
         &[
@@ -241,6 +252,7 @@ pub fn list(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
         let mut jobs: Vec<&Job> = store
             .jobs
             .values()
+            .filter(|job| job.account == account)
             .filter(|job| match filter.map(|(member, _)| member) {
                 None => true,
                 Some("JobName") => job.job_name.as_deref() == Some(text),

@@ -6,7 +6,10 @@
 //! extract in `model/comprehend.json`), enforces the service's
 //! quotas, really trains classifiers and runs jobs against S3 (an embedded
 //! s3s-fs server unless an external endpoint is given), can inject faults,
-//! and can persist its state. See [`start`].
+//! and can persist its state. It also plays STS (AssumeRole,
+//! GetCallerIdentity) for the roles it is given, and keeps each account's
+//! jobs and classifiers apart by the credentials of each request (see
+//! [`accounts`]). See [`start`].
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -19,6 +22,7 @@
 
 #![warn(missing_docs)]
 
+pub mod accounts;
 pub mod admin;
 pub mod app;
 pub mod archive;
@@ -33,6 +37,7 @@ pub mod rules;
 pub mod s3;
 pub mod server;
 pub mod state;
+pub mod sts;
 pub mod tags;
 pub mod training;
 pub mod validate;
@@ -46,6 +51,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use accounts::Role;
 pub use faults::Faults;
 pub use quota::Limits;
 
@@ -66,7 +72,8 @@ pub struct Config {
     pub s3_endpoint: Option<String>,
     /// Folder for the state snapshot; `None` keeps state in memory only.
     pub data_dir: Option<PathBuf>,
-    /// The 12-digit account id in ARNs and output paths.
+    /// The default account: the 12-digit account id in ARNs and output
+    /// paths of requests made without credentials AssumeRole issued.
     pub account_id: String,
     /// The region in ARNs.
     pub region: String,
@@ -76,6 +83,11 @@ pub struct Config {
     pub faults: Faults,
     /// Seed of the fault-injection random source.
     pub seed: Option<u64>,
+    /// The IAM roles AssumeRole can assume (each in the account of its ARN).
+    pub roles: Vec<Role>,
+    /// When set, credentials AssumeRole issues are valid at most this many
+    /// seconds, whatever `DurationSeconds` asks for.
+    pub credential_seconds: Option<u64>,
 }
 
 impl Default for Config {
@@ -92,6 +104,8 @@ impl Default for Config {
             limits: Limits::default(),
             faults: Faults::default(),
             seed: None,
+            roles: Vec::new(),
+            credential_seconds: None,
         }
     }
 }
@@ -118,7 +132,8 @@ impl Running {
         &self.s3_endpoint
     }
 
-    /// The account id in ARNs and output paths.
+    /// The default account id in ARNs and output paths (of requests
+    /// without credentials AssumeRole issued).
     pub fn account_id(&self) -> &str {
         &self.app.account.id
     }
@@ -172,6 +187,11 @@ impl Drop for Running {
 pub async fn start(config: Config) -> anyhow::Result<Running> {
     config.limits.check().map_err(anyhow::Error::msg)?;
     config.faults.check().map_err(anyhow::Error::msg)?;
+    let roles = accounts::RoleSettings {
+        roles: config.roles.clone(),
+        credential_seconds: config.credential_seconds,
+    };
+    roles.check().map_err(anyhow::Error::msg)?;
 
     let (s3_endpoint, s3_server, s3_root_guard) = match &config.s3_endpoint {
         Some(endpoint) => (endpoint.trim_end_matches('/').to_string(), None, None),
@@ -192,10 +212,11 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         }
     };
 
-    let store = match &config.data_dir {
+    let mut store = match &config.data_dir {
         Some(dir) => Store::load(dir)?,
         None => Store::default(),
     };
+    store.adopt(&config.account_id);
     let app = Arc::new(App::new(
         Account {
             id: config.account_id.clone(),
@@ -207,6 +228,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         faults::FaultInjector::new(config.faults.clone(), config.seed),
         config.data_dir.clone(),
     ));
+    app.set_roles(roles);
 
     let listener = TcpListener::bind(config.listen).await?;
     let address = listener.local_addr()?;

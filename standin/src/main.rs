@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
-use comprehend_standin::{Config, Faults, Limits};
+use comprehend_standin::{Config, Faults, Limits, Role};
 use tracing_subscriber::EnvFilter;
 
 /// A local stand-in for Amazon Comprehend custom classification, with an
@@ -29,7 +29,8 @@ struct Cli {
     /// Folder for the state snapshot, loaded at start.
     #[arg(long, env = "STANDIN_DATA_DIR")]
     data_dir: Option<PathBuf>,
-    /// Account id in ARNs and output paths.
+    /// Default account: the account id in ARNs and output paths of requests
+    /// made without credentials AssumeRole issued.
     #[arg(long, env = "STANDIN_ACCOUNT_ID", default_value = "123456789012")]
     account_id: String,
     /// Region in ARNs.
@@ -96,6 +97,13 @@ struct Cli {
     /// Seed of the fault-injection random source.
     #[arg(long, env = "STANDIN_SEED")]
     seed: Option<u64>,
+    /// A role AssumeRole can assume, `ARN` or `ARN=EXTERNAL_ID`
+    /// (repeatable; comma-separated in the environment).
+    #[arg(long = "role", env = "STANDIN_ROLES", value_delimiter = ',', value_parser = Role::parse)]
+    roles: Vec<Role>,
+    /// Credentials AssumeRole issues are valid at most this many seconds.
+    #[arg(long, env = "STANDIN_CREDENTIAL_SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    credential_seconds: Option<u64>,
     /// When both servers listen, write `{"endpoint", "s3Endpoint", "pid"}`
     /// here (atomically).
     #[arg(long, env = "STANDIN_READY_FILE")]
@@ -135,6 +143,8 @@ impl Cli {
                 ..Faults::default()
             },
             seed: self.seed,
+            roles: self.roles.clone(),
+            credential_seconds: self.credential_seconds,
         }
     }
 }

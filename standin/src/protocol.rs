@@ -170,6 +170,15 @@ impl ApiError {
         Self::new("SerializationException", message)
     }
 
+    /// `ExpiredTokenException`: the credentials of the request are past
+    /// their expiration.
+    pub fn expired_token() -> Self {
+        Self::new(
+            "ExpiredTokenException",
+            "The security token included in the request is expired",
+        )
+    }
+
     /// `InternalServerException` with HTTP 500.
     pub fn internal(message: impl Into<String>) -> Self {
         ApiError {
@@ -206,18 +215,22 @@ pub fn ok_response(body: &Value) -> Response {
 fn json_headers() -> HeaderMap {
     let mut headers = HeaderMap::new();
     headers.insert("content-type", HeaderValue::from_static(CONTENT_TYPE));
-    let request_id = format!(
+    if let Ok(value) = HeaderValue::from_str(&request_id()) {
+        headers.insert("x-amzn-requestid", value);
+    }
+    headers
+}
+
+/// A new request id, a random UUID as AWS gives them.
+pub fn request_id() -> String {
+    format!(
         "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
         rand::random::<u32>(),
         rand::random::<u16>(),
         rand::random::<u16>() & 0xfff,
         rand::random::<u16>() & 0xfff,
         rand::random::<u64>() & 0xffff_ffff_ffff
-    );
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        headers.insert("x-amzn-requestid", value);
-    }
-    headers
+    )
 }
 
 /// Parses a request body: an empty body is an empty object.

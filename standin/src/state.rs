@@ -1,5 +1,9 @@
-//! The service's records (jobs, classifiers, tags, idempotency tokens) and
-//! their JSON snapshot on disk.
+//! The service's records (jobs, classifiers, tags, idempotency tokens, the
+//! credentials AssumeRole issued) and their JSON snapshot on disk. Every job
+//! and classifier belongs to one account (`account`); tags hang off ARNs,
+//! which carry the account; idempotency tokens are kept per account (keyed
+//! [`token_key`]). A snapshot written before there were accounts loads into
+//! the default account ([`Store::adopt`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -8,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::accounts::Issued;
 use crate::model::{EvaluationMetrics, Mode, TrainedModel};
 
 /// The name of the snapshot file inside `--data-dir`.
@@ -104,6 +109,10 @@ impl ModelStatus {
 /// A document classification job.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Job {
+    /// The 12-digit account the job was started in; empty in a snapshot
+    /// from before accounts, until [`Store::adopt`] fills it in.
+    #[serde(default)]
+    pub account: String,
     /// 32 hex characters.
     pub job_id: String,
     /// `arn:aws:comprehend:<region>:<account>:document-classification-job/<id>`.
@@ -158,6 +167,10 @@ pub struct ClassifierMetadata {
 /// A custom document classifier.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Classifier {
+    /// The 12-digit account the classifier was created in; empty in a
+    /// snapshot from before accounts, until [`Store::adopt`] fills it in.
+    #[serde(default)]
+    pub account: String,
     /// `arn:aws:comprehend:<region>:<account>:document-classifier/<name>[/version/<v>]`.
     pub arn: String,
     /// 32 hex characters, in the training output path (`<account>-CLR-<id>`);
@@ -228,21 +241,93 @@ pub struct Store {
     pub classifiers: BTreeMap<String, Classifier>,
     /// Tags by resource ARN.
     pub tags: BTreeMap<String, Vec<Tag>>,
-    /// Job start tokens -> job id.
+    /// Job start tokens ([`token_key`]) -> job id.
     pub job_tokens: HashMap<String, String>,
-    /// Classifier create tokens -> classifier ARN.
+    /// Classifier create tokens ([`token_key`]) -> classifier ARN.
     pub classifier_tokens: HashMap<String, String>,
+    /// Credentials AssumeRole issued, by access key id (kept past their
+    /// expiration, so that their use is answered `ExpiredTokenException`).
+    #[serde(default)]
+    pub credentials: HashMap<String, Issued>,
+}
+
+/// The key of an idempotency token in `job_tokens` and
+/// `classifier_tokens`: `<account>:<token>` (a token has no `:`; a key
+/// without one is from a snapshot before accounts).
+pub fn token_key(account: &str, token: &str) -> String {
+    format!("{account}:{token}")
 }
 
 impl Store {
-    /// Jobs that are SUBMITTED or IN_PROGRESS.
+    /// Jobs that are SUBMITTED or IN_PROGRESS, in every account.
     pub fn active_jobs(&self) -> usize {
         self.jobs.values().filter(|j| j.status.is_active()).count()
     }
 
-    /// Whether an ARN names a job or classifier that exists.
-    pub fn resource_exists(&self, arn: &str) -> bool {
-        self.classifiers.contains_key(arn) || self.jobs.values().any(|j| j.job_arn == arn)
+    /// Jobs that are SUBMITTED or IN_PROGRESS in `account`.
+    pub fn active_jobs_in(&self, account: &str) -> usize {
+        self.jobs
+            .values()
+            .filter(|j| j.status.is_active() && j.account == account)
+            .count()
+    }
+
+    /// Active jobs by account (accounts with none left out).
+    pub fn active_jobs_by_account(&self) -> BTreeMap<String, usize> {
+        let mut out = BTreeMap::new();
+        for job in self.jobs.values().filter(|j| j.status.is_active()) {
+            *out.entry(job.account.clone()).or_insert(0) += 1;
+        }
+        out
+    }
+
+    /// Every account that has a job or a classifier.
+    pub fn accounts(&self) -> std::collections::BTreeSet<String> {
+        self.jobs
+            .values()
+            .map(|j| j.account.clone())
+            .chain(self.classifiers.values().map(|c| c.account.clone()))
+            .collect()
+    }
+
+    /// Whether an ARN names a job or classifier of `account` that exists.
+    pub fn resource_exists(&self, account: &str, arn: &str) -> bool {
+        self.classifiers
+            .get(arn)
+            .is_some_and(|c| c.account == account)
+            || self
+                .jobs
+                .values()
+                .any(|j| j.job_arn == arn && j.account == account)
+    }
+
+    /// Gives the records of a snapshot from before accounts (no `account`,
+    /// tokens without one) to `default_account`.
+    pub fn adopt(&mut self, default_account: &str) {
+        for job in self.jobs.values_mut().filter(|j| j.account.is_empty()) {
+            job.account = default_account.to_string();
+        }
+        for classifier in self
+            .classifiers
+            .values_mut()
+            .filter(|c| c.account.is_empty())
+        {
+            classifier.account = default_account.to_string();
+        }
+        for tokens in [&mut self.job_tokens, &mut self.classifier_tokens] {
+            if tokens.keys().any(|k| !k.contains(':')) {
+                *tokens = std::mem::take(tokens)
+                    .into_iter()
+                    .map(|(k, v)| {
+                        if k.contains(':') {
+                            (k, v)
+                        } else {
+                            (token_key(default_account, &k), v)
+                        }
+                    })
+                    .collect();
+            }
+        }
     }
 
     /// Loads the snapshot in `dir`, or an empty store if there is none.
@@ -292,6 +377,50 @@ mod tests {
         assert_eq!(loaded.tags, store.tags);
         assert_eq!(loaded.job_tokens, store.job_tokens);
         assert!(!dir.path().join(format!("{SNAPSHOT_FILE}.tmp")).exists());
+    }
+
+    #[test]
+    fn a_snapshot_from_before_accounts_loads_into_the_default_account() {
+        // Records as the stand-in wrote them before accounts: no `account`,
+        // no `credentials`, bare tokens.
+        let classifier_arn = "arn:aws:comprehend:us-east-1:123456789012:document-classifier/c";
+        let old = serde_json::json!({
+            "jobs": {"j1": {
+                "job_id": "j1",
+                "job_arn": "arn:aws:comprehend:us-east-1:123456789012:document-classification-job/j1",
+                "job_name": "old", "status": "COMPLETED", "message": null,
+                "submit_time": 1.0, "end_time": 2.0,
+                "document_classifier_arn": classifier_arn, "flywheel_arn": null,
+                "input_data_config": {}, "output_data_config": {},
+                "data_access_role_arn": "arn:aws:iam::123456789012:role/r",
+                "volume_kms_key_id": null, "vpc_config": null,
+                "client_request_token": "t1", "request_fingerprint": "{}",
+                "in_progress_at": 1.0, "finish_at": 2.0
+            }},
+            "classifiers": {},
+            "tags": {},
+            "job_tokens": {"t1": "j1"},
+            "classifier_tokens": {"t2": classifier_arn}
+        });
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(SNAPSHOT_FILE), old.to_string()).unwrap();
+        let mut store = Store::load(dir.path()).unwrap();
+        assert_eq!(store.jobs["j1"].account, "");
+        store.adopt("123456789012");
+        assert_eq!(store.jobs["j1"].account, "123456789012");
+        assert_eq!(store.active_jobs_in("123456789012"), 0);
+        assert_eq!(
+            store.job_tokens.get(&token_key("123456789012", "t1")),
+            Some(&"j1".to_string())
+        );
+        assert!(store
+            .classifier_tokens
+            .contains_key(&token_key("123456789012", "t2")));
+        assert!(store.credentials.is_empty());
+        // Adopting again changes nothing.
+        let before = serde_json::to_value(&store).unwrap();
+        store.adopt("999999999999");
+        assert_eq!(serde_json::to_value(&store).unwrap(), before);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! TagResource, UntagResource and ListTagsForResource on jobs and
-//! classifiers, by ARN.
+//! classifiers, by ARN; a resource of another account than the caller's is
+//! not found.
 
 use std::sync::Arc;
 
@@ -15,11 +16,11 @@ fn not_found(arn: &str) -> ApiError {
 }
 
 /// TagResource: adds tags, replacing the values of keys already there.
-pub fn tag(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
+pub fn tag(app: &Arc<App>, account: &str, request: &Value) -> Result<Value, ApiError> {
     let arn = str_member(request, "ResourceArn").unwrap_or_default();
     let new_tags = request_tags(request);
     app.write(|store| {
-        if !store.resource_exists(arn) {
+        if !store.resource_exists(account, arn) {
             return Err(not_found(arn));
         }
         let mut tags = store.tags.get(arn).cloned().unwrap_or_default();
@@ -38,7 +39,7 @@ pub fn tag(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
 }
 
 /// UntagResource: removes tags by key.
-pub fn untag(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
+pub fn untag(app: &Arc<App>, account: &str, request: &Value) -> Result<Value, ApiError> {
     let arn = str_member(request, "ResourceArn").unwrap_or_default();
     let keys: Vec<&str> = request
         .get("TagKeys")
@@ -51,7 +52,7 @@ pub fn untag(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
         )));
     }
     app.write(|store| {
-        if !store.resource_exists(arn) {
+        if !store.resource_exists(account, arn) {
             return Err(not_found(arn));
         }
         if let Some(tags) = store.tags.get_mut(arn) {
@@ -62,10 +63,10 @@ pub fn untag(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
 }
 
 /// ListTagsForResource.
-pub fn list(app: &Arc<App>, request: &Value) -> Result<Value, ApiError> {
+pub fn list(app: &Arc<App>, account: &str, request: &Value) -> Result<Value, ApiError> {
     let arn = str_member(request, "ResourceArn").unwrap_or_default();
     app.read(|store| {
-        if !store.resource_exists(arn) {
+        if !store.resource_exists(account, arn) {
             return Err(not_found(arn));
         }
         let tags: Vec<Value> = store

@@ -1,6 +1,7 @@
 //! Request validation read from the Comprehend service model: the extract in
 //! `model/comprehend.json` (botocore's own format, generated from a pinned
-//! botocore; never edited by hand) is embedded, turned once into a shape
+//! botocore; never edited by hand; STS's AssumeRole and GetCallerIdentity
+//! likewise in `model/sts.json`) is embedded, turned once into a shape
 //! tree, and one walker checks a JSON request against its operation's input
 //! shape: types, required members, lengths (in characters), patterns (on the
 //! whole value), enums, list sizes and integer ranges. Every violated
@@ -21,6 +22,10 @@ use crate::protocol::{ApiError, Operation};
 
 /// The service model extract, as generated.
 pub const MODEL_JSON: &str = include_str!("../model/comprehend.json");
+
+/// The STS service model extract (AssumeRole, GetCallerIdentity), as
+/// generated.
+pub const STS_MODEL_JSON: &str = include_str!("../model/sts.json");
 
 /// Model patterns are Java regular expressions. The few whose Java spelling
 /// the `regex` crate does not read are rewritten here, model pattern first,
@@ -297,16 +302,25 @@ pub static MODEL: LazyLock<ServiceModel> = LazyLock::new(|| {
     ServiceModel::parse(MODEL_JSON).expect("model/comprehend.json is a valid model extract")
 });
 
+/// The embedded STS model, built on first use.
+pub static STS_MODEL: LazyLock<ServiceModel> = LazyLock::new(|| {
+    ServiceModel::parse(STS_MODEL_JSON).expect("model/sts.json is a valid model extract")
+});
+
 /// Checks a request against its operation's input shape.
 ///
 /// A member of the wrong JSON type is a `SerializationException`; every
 /// violated constraint is listed in one `ValidationException`.
 pub fn validate_request(op: Operation, request: &Value) -> Result<(), ApiError> {
-    let model = &*MODEL;
-    let Some(spec) = model.operation(op) else {
+    validate_input(&MODEL, op.name(), request)
+}
+
+/// Checks a request (as JSON) against the input shape of the operation
+/// `name` of `model`, as [`validate_request`] does.
+pub fn validate_input(model: &ServiceModel, name: &str, request: &Value) -> Result<(), ApiError> {
+    let Some(spec) = model.operations.get(name) else {
         return Err(ApiError::internal(format!(
-            "The service model has no operation {}.",
-            op.name()
+            "The service model has no operation {name}."
         )));
     };
     let mut errors = Vec::new();

@@ -1,8 +1,9 @@
-"""The stand-in's copy of the Comprehend service model (conformance).
+"""The stand-in's copies of the Comprehend and STS service models
+(conformance).
 
-What it checks: standin/model/comprehend.json, the extract of the service
-model the stand-in validates requests with, is byte for byte what
-service_model.py makes of the pinned botocore's model.
+What it checks: standin/model/comprehend.json and standin/model/sts.json, the
+extracts of the service models the stand-in validates requests with, are
+byte for byte what service_model.py makes of the pinned botocore's models.
 
 Why: the stand-in plays Comprehend in the integration tests; if its extract
 drifted from the model (edited by hand, or made from another botocore), the
@@ -18,15 +19,27 @@ import service_model
 
 ROOT = Path(__file__).resolve().parents[2]
 EXTRACT = "standin/model/comprehend.json"
+STS_EXTRACT = "standin/model/sts.json"
 
 
 def test_standin_extract_matches_the_service_model():
-    path = ROOT / EXTRACT
+    want = service_model.extract_json(service_model.load())
+    check_extract(EXTRACT, "Comprehend", want, "")
+
+
+def test_standin_sts_extract_matches_the_sts_service_model():
+    want = service_model.sts_extract_json(service_model.load_sts())
+    check_extract(STS_EXTRACT, "STS", want, " sts")
+
+
+def check_extract(extract, service, want, args):
+    """Fails unless the file `extract` holds `want`, byte for byte."""
+    path = ROOT / extract
     assert path.is_file(), (
-        f"{EXTRACT} is missing: generate it with "
-        f"`python tests/conformance/service_model.py > {EXTRACT}`"
+        f"{extract} is missing: generate it with "
+        f"`python tests/conformance/service_model.py{args} > {extract}`"
     )
-    want = service_model.extract_json(service_model.load()).encode()
+    want = want.encode()
     got = path.read_bytes()
     if got != want:
         first = next(
@@ -35,10 +48,10 @@ def test_standin_extract_matches_the_service_model():
         )
         line = got[:first].count(b"\n") + 1
         pytest.fail(
-            f"{EXTRACT} differs from the extract of botocore {botocore.__version__}'s "
-            f"Comprehend model (first difference at byte {first}, line {line}; "
+            f"{extract} differs from the extract of botocore {botocore.__version__}'s "
+            f"{service} model (first difference at byte {first}, line {line}; "
             f"{len(got)} bytes in the tree, {len(want)} expected): regenerate it with "
-            f"`python tests/conformance/service_model.py > {EXTRACT}` "
+            f"`python tests/conformance/service_model.py{args} > {extract}` "
             f"(in the venv of tests/conformance/requirements.txt)",
             pytrace=False,
         )

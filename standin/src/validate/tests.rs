@@ -46,9 +46,16 @@ fn the_model_covers_every_served_operation() {
 fn every_model_pattern_compiles() {
     // Straight from the JSON, not through the tree, so a pattern that does
     // not compile is named here rather than in a panic at first use.
-    let raw: Value = serde_json::from_str(MODEL_JSON).unwrap();
+    let models: Vec<Value> = [MODEL_JSON, STS_MODEL_JSON]
+        .iter()
+        .map(|json| serde_json::from_str(json).unwrap())
+        .collect();
+    let shapes: Vec<(&String, &Value)> = models
+        .iter()
+        .flat_map(|raw| raw["shapes"].as_object().unwrap())
+        .collect();
     let mut count = 0;
-    for (name, shape) in raw["shapes"].as_object().unwrap() {
+    for (name, shape) in &shapes {
         if let Some(pattern) = shape.get("pattern").and_then(Value::as_str) {
             count += 1;
             if let Err(e) = Pattern::compile(pattern) {
@@ -57,17 +64,42 @@ fn every_model_pattern_compiles() {
         }
     }
     assert!(count >= 10, "only {count} patterns");
-    // Every rewrite is of a pattern the model still has.
+    // Every rewrite is of a pattern a model still has.
     for (java, _) in JAVA_PATTERNS {
         assert!(
-            raw["shapes"]
-                .as_object()
-                .unwrap()
-                .values()
-                .any(|s| s.get("pattern").and_then(Value::as_str) == Some(*java)),
+            shapes
+                .iter()
+                .any(|(_, s)| s.get("pattern").and_then(Value::as_str) == Some(*java)),
             "{java} is no longer in the model"
         );
     }
+}
+
+#[test]
+fn the_sts_model_has_what_assume_role_needs() {
+    let model = &*STS_MODEL;
+    assert!(model.operations.contains_key("AssumeRole"));
+    assert!(model.operations.contains_key("GetCallerIdentity"));
+    let ok = serde_json::json!({
+        "RoleArn": "arn:aws:iam::111122223333:role/a",
+        "RoleSessionName": "s1",
+        "DurationSeconds": 900,
+    });
+    assert!(validate_input(model, "AssumeRole", &ok).is_ok());
+    let bad = serde_json::json!({
+        "RoleArn": "arn:aws:iam::111122223333:role/a",
+        "RoleSessionName": "bad name",
+        "DurationSeconds": 60,
+    });
+    let err = validate_input(model, "AssumeRole", &bad).unwrap_err();
+    assert_eq!(err.code, "ValidationException");
+    assert!(
+        err.message.starts_with("2 validation errors detected: "),
+        "{}",
+        err.message
+    );
+    assert!(err.message.contains("'durationSeconds'"), "{}", err.message);
+    assert!(err.message.contains("'roleSessionName'"), "{}", err.message);
 }
 
 #[test]
