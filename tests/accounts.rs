@@ -262,7 +262,7 @@ async fn slots_are_counted_per_account() {
     }
     let stats = standin.stats().await;
     assert_eq!(
-        stats["accounts"][ACCOUNT_A]["maxActiveJobs"].as_u64(),
+        stats["accounts"][ACCOUNT_A]["maxActiveJobsSeen"].as_u64(),
         Some(10),
         "{stats:#}"
     );
