@@ -567,6 +567,11 @@ def test_network_policy() -> None:
     assert np["spec"]["ingress"] == [{"ports": [{"port": "http", "protocol": "TCP"}]}]
 
 
+def _mapping(**fields: str) -> dict[str, Any]:
+    """accounts.mappings with one mapping of namespace a: a role, and `fields`."""
+    return {"accounts": {"mappings": [{"namespace": "a", "roleArn": "arn:aws:iam::111122223333:role/x", **fields}]}}
+
+
 @pytest.mark.parametrize(
     "values, where",
     [
@@ -595,63 +600,17 @@ def test_network_policy() -> None:
             {"accounts": {"mappings": [{"roleArn": "arn:aws:iam::111122223333:role/x"}]}},
             "namespace",
         ),
-        # An IAM user, a short account ID, a policy: no role ARN.
-        (
-            {"accounts": {"mappings": [{"namespace": "a", "roleArn": "arn:aws:iam::111122223333:user/x"}]}},
-            "/accounts/mappings/0/roleArn",
-        ),
-        (
-            {"accounts": {"mappings": [{"namespace": "a", "roleArn": "arn:aws:iam::1111222233:role/x"}]}},
-            "/accounts/mappings/0/roleArn",
-        ),
-        (
-            {"accounts": {"mappings": [{"namespace": "a", "roleArn": "team-a-role"}]}},
-            "/accounts/mappings/0/roleArn",
-        ),
-        (
-            {"accounts": {"mappings": [{"namespace": "Team_A", "roleArn": "arn:aws:iam::111122223333:role/x"}]}},
-            "/accounts/mappings/0/namespace",
-        ),
-        (
-            {
-                "accounts": {
-                    "mappings": [
-                        {"namespace": "a", "roleArn": "arn:aws:iam::111122223333:role/x", "externalId": "has space"}
-                    ]
-                }
-            },
-            "/accounts/mappings/0/externalId",
-        ),
-        (
-            {"accounts": {"mappings": [{"namespace": "a", "roleArn": "arn:aws:iam::111122223333:role/x", "externalId": "e"}]}},
-            "/accounts/mappings/0/externalId",
-        ),
-        (
-            {
-                "accounts": {
-                    "mappings": [{"namespace": "a", "roleArn": "arn:aws:iam::111122223333:role/x", "sessionName": "a/b"}]
-                }
-            },
-            "/accounts/mappings/0/sessionName",
-        ),
-        (
-            {
-                "accounts": {
-                    "mappings": [
-                        {"namespace": "a", "roleArn": "arn:aws:iam::111122223333:role/x", "sessionName": "s" * 65}
-                    ]
-                }
-            },
-            "/accounts/mappings/0/sessionName",
-        ),
-        (
-            {"accounts": {"mappings": [{"namespace": "a", "roleArn": "arn:aws:iam::111122223333:role/x", "region": "EU"}]}},
-            "/accounts/mappings/0/region",
-        ),
-        (
-            {"accounts": {"mappings": [{"namespace": "a", "roleArn": "arn:aws:iam::111122223333:role/x", "account": "1"}]}},
-            "account",
-        ),
+        # An IAM user, a short account ID, no ARN: no role ARN.
+        (_mapping(roleArn="arn:aws:iam::111122223333:user/x"), "/accounts/mappings/0/roleArn"),
+        (_mapping(roleArn="arn:aws:iam::1111222233:role/x"), "/accounts/mappings/0/roleArn"),
+        (_mapping(roleArn="team-a-role"), "/accounts/mappings/0/roleArn"),
+        (_mapping(namespace="Team_A"), "/accounts/mappings/0/namespace"),
+        (_mapping(externalId="has space"), "/accounts/mappings/0/externalId"),
+        (_mapping(externalId="e"), "/accounts/mappings/0/externalId"),
+        (_mapping(sessionName="a/b"), "/accounts/mappings/0/sessionName"),
+        (_mapping(sessionName="s" * 65), "/accounts/mappings/0/sessionName"),
+        (_mapping(region="EU"), "/accounts/mappings/0/region"),
+        (_mapping(account="111122223333"), "account"),
     ],
     ids=lambda v: str(v) if isinstance(v, str) else None,
 )
