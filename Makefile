@@ -53,7 +53,8 @@ crds:
 	$(CARGO) run --locked --bin comprehend-operator -- crd --output-dir crds
 	cp crds/classificationjob.yaml config/crd/bases/comprehend.operators.dev_classificationjobs.yaml
 	cp crds/documentclassifier.yaml config/crd/bases/comprehend.operators.dev_documentclassifiers.yaml
-	cp crds/classificationjob.yaml crds/documentclassifier.yaml charts/comprehend-operator/crds/
+	cp crds/accountmapping.yaml config/crd/bases/comprehend.operators.dev_accountmappings.yaml
+	cp crds/classificationjob.yaml crds/documentclassifier.yaml crds/accountmapping.yaml charts/comprehend-operator/crds/
 
 IMG ?= comprehend-operator:0.1.0
 ## The container image (needs Docker or another OCI builder).

@@ -6,7 +6,10 @@
 //! classifierRef and one that names a model by ARN succeed, events are
 //! recorded, the jobs are deleted after ttlSecondsAfterFinished and the
 //! classifier's deletion (deletionPolicy Delete) releases the finalizer.
-//! What the ServiceAccount must not do is checked by
+//! The operator also lists and watches AccountMappings cluster-wide (it
+//! acts on nothing before), as the chart grants in a ClusterRole also when
+//! it watches one namespace; that it may not write them is checked here and,
+//! with the rest of what the ServiceAccount must not do, by
 //! tests/helm/test_install.py (`kubectl auth can-i`).
 //! Run by `make test`, which starts the environment.
 
@@ -14,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use comprehend_operator::accounts::{AccountMapping, AccountMappingSpec};
 use comprehend_operator::classifier::crd::DocumentClassifier;
 use comprehend_operator::job::ClassificationJob;
 use comprehend_testkit::*;
@@ -25,6 +29,8 @@ use serde_json::json;
 
 /// The finalizer the DocumentClassifier controller patches on and off.
 const FINALIZER: &str = "comprehend.operators.dev/classifier";
+/// Cluster-scoped; the operator only reads them.
+const MAPPINGS: &str = "accountmappings.comprehend.operators.dev";
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -153,6 +159,18 @@ async fn operator_as_chart_service_account_completes_a_job(case: Case) {
     ] {
         let mut args = args.to_vec();
         args.extend_from_slice(&["-n", &jobs_ns]);
+        assert!(!can_i(&as_sa, &args), "{sa} may {args:?}");
+    }
+    // AccountMappings (cluster-scoped): read cluster-wide, also by a
+    // namespaced release, since both controllers wait for their first list
+    // before acting (so the job below succeeding proves list and watch as
+    // well); written only by cluster admins, never by the operator.
+    for verb in ["get", "list", "watch"] {
+        let args = [verb, MAPPINGS, "--all-namespaces"];
+        assert!(can_i(&as_sa, &args), "{sa} may not {args:?}");
+    }
+    for verb in ["create", "update", "patch", "delete", "deletecollection"] {
+        let args = [verb, MAPPINGS, "--all-namespaces"];
         assert!(!can_i(&as_sa, &args), "{sa} may {args:?}");
     }
 
@@ -346,4 +364,99 @@ async fn namespaced_leader_elected_chart_rbac_is_enough() {
         leader_election: true,
     })
     .await;
+}
+
+/// `accounts.requireMapping` as the chart's ServiceAccount, in the
+/// narrowest configuration (a Role in the one watched namespace, and the
+/// ClusterRole on AccountMappings): a job of an unmapped namespace is
+/// refused (Ready=False, NoAccountMapping); once a cluster admin maps the
+/// namespace, the operator sees the mapping (its watch) and acts with the
+/// mapped role, whose AssumeRole fails here (the STS endpoint of
+/// `stsEndpointUrl` is a closed port), so the job waits for credentials.
+#[tokio::test(flavor = "multi_thread")]
+async fn namespaced_chart_rbac_reads_account_mappings() {
+    // Nothing listens there: AssumeRole is refused at once.
+    const STS: &str = "http://127.0.0.1:9";
+    let client = client().await;
+    install_crd(&client).await;
+    let release_ns = namespace(&client, "helm-op").await;
+    let jobs_ns = namespace(&client, "helm-jobs").await;
+    let release = format!("r{}", &uuid_like()[..8]);
+    helm_install(
+        &release,
+        &release_ns,
+        json!({
+            "watchNamespaces": [jobs_ns],
+            "accounts": {"requireMapping": true},
+            "stsEndpointUrl": STS,
+        }),
+    );
+    let fullname = format!("{release}-comprehend-operator");
+    let sa = format!("system:serviceaccount:{release_ns}:{fullname}");
+    let dir = tempfile::tempdir().unwrap();
+    let as_sa = impersonating_kubeconfig(dir.path(), &sa);
+    assert!(can_i(&as_sa, &["watch", MAPPINGS, "--all-namespaces"]));
+    assert!(!can_i(&as_sa, &["create", MAPPINGS, "--all-namespaces"]));
+
+    let standin = Standin::start(FAST);
+    // The flags the chart passes for these values.
+    let _op = Operator::start_with_env(
+        &jobs_ns,
+        &standin,
+        &[
+            "--require-account-mapping",
+            &format!("--sts-endpoint-url={STS}"),
+        ],
+        &[
+            ("KUBECONFIG", as_sa.to_str().unwrap()),
+            ("POD_NAMESPACE", &release_ns),
+        ],
+    );
+    let api: Api<ClassificationJob> = Api::namespaced(client.clone(), &jobs_ns);
+    let arn = format!("arn:aws:comprehend:{REGION}:{ACCOUNT}:document-classifier/news");
+    create_job(&api, job_manifest("news", &arn, "docs")).await;
+    let reason = |j: &ClassificationJob| cond(j, "Ready").map(|c| (c.0, c.1));
+    wait_for(
+        &api,
+        "news",
+        Duration::from_secs(60),
+        "Ready=False NoAccountMapping as the chart's ServiceAccount",
+        |j| reason(j) == Some(("False".into(), "NoAccountMapping".into())),
+    )
+    .await;
+
+    // A cluster admin maps the namespace.
+    let mappings: Api<AccountMapping> = Api::all(client.clone());
+    let mapping = AccountMapping::new(
+        &jobs_ns,
+        AccountMappingSpec {
+            role_arn: format!("arn:aws:iam::{ACCOUNT}:role/comprehend-{jobs_ns}"),
+            external_id: None,
+            session_name: None,
+            region: None,
+        },
+    );
+    mappings
+        .create(&PostParams::default(), &mapping)
+        .await
+        .expect("create AccountMapping");
+    let job = wait_for(
+        &api,
+        "news",
+        Duration::from_secs(60),
+        "the mapping seen by the chart's ServiceAccount (CredentialsUnavailable: no STS)",
+        |j| reason(j) == Some(("False".into(), "CredentialsUnavailable".into())),
+    )
+    .await;
+    assert_eq!(succeeded(&job).as_deref(), Some("Unknown"));
+    let stats = standin.stats().await;
+    assert_eq!(
+        stats["jobs"].as_array().map_or(0, Vec::len),
+        0,
+        "a job reached Comprehend without credentials: {stats}"
+    );
+    mappings
+        .delete(&jobs_ns, &DeleteParams::default())
+        .await
+        .expect("delete AccountMapping");
 }

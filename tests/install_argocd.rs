@@ -236,6 +236,36 @@ fn argocd_health_for_every_state() {
             format!("{reason}: {message}"),
         ));
     }
+    // Blocked until an admin acts (AccountMappings, IAM): nothing is decided
+    // about the job (Succeeded=Unknown), Ready=False.
+    for (reason, message) in [
+        (
+            "NoAccountMapping",
+            "namespace default has no AccountMapping; retrying",
+        ),
+        (
+            "AccountMappingChanged",
+            "Job 1234 was recorded under role arn:aws:iam::111122223333:role/a",
+        ),
+        (
+            "CredentialsUnavailable",
+            "No AWS credentials for StartDocumentClassificationJob; retrying",
+        ),
+    ] {
+        cases.push((
+            reason,
+            job(
+                1,
+                Some(status(
+                    1,
+                    ("Unknown", reason, message),
+                    ("False", reason, message),
+                )),
+            ),
+            "Degraded",
+            format!("{reason}: {message}"),
+        ));
+    }
     // A status written for an older generation is not trusted.
     cases.push((
         "invalid spec, since edited",
@@ -460,6 +490,23 @@ fn argocd_health_for_every_classifier_state() {
             "DeleteAbandoned",
             "TRAINED",
             "DeleteDocumentClassifier failed 8 times; giving up",
+        ),
+        // An admin must act: map the namespace, restore its mapping, or
+        // let the operator assume the mapped role.
+        (
+            "NoAccountMapping",
+            "",
+            "namespace default has no AccountMapping; retrying",
+        ),
+        (
+            "AccountMappingChanged",
+            "TRAINED",
+            "The model is in account 111122223333, the namespace maps to 444455556666",
+        ),
+        (
+            "CredentialsUnavailable",
+            "",
+            "No AWS credentials for CreateDocumentClassifier; retrying",
         ),
     ] {
         cases.push((

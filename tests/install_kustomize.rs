@@ -8,13 +8,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use comprehend_testkit::install::{
-    documents, kustomize, read, root, CLASSIFIERS_CRD, GROUP, JOBS_CRD, NAMESPACE, PREFIX,
+    documents, kustomize, read, root, CLASSIFIERS_CRD, GROUP, JOBS_CRD, MAPPINGS_CRD, NAMESPACE,
+    PREFIX,
 };
 use serde_json::{json, Value};
 
 /// Every CRD of the operator: its name, the generated file under crds/ and
 /// its copy under config/crd/bases/ (both written by `make crds`).
-const CRDS: [(&str, &str, &str); 2] = [
+const CRDS: [(&str, &str, &str); 3] = [
     (
         JOBS_CRD,
         "crds/classificationjob.yaml",
@@ -24,6 +25,11 @@ const CRDS: [(&str, &str, &str); 2] = [
         CLASSIFIERS_CRD,
         "crds/documentclassifier.yaml",
         "config/crd/bases/comprehend.operators.dev_documentclassifiers.yaml",
+    ),
+    (
+        MAPPINGS_CRD,
+        "crds/accountmapping.yaml",
+        "config/crd/bases/comprehend.operators.dev_accountmappings.yaml",
     ),
 ];
 
@@ -124,7 +130,7 @@ fn config_crds_are_the_generated_crds() {
         docs.iter()
             .map(|d| d["metadata"]["name"].as_str().unwrap().to_string())
             .collect::<BTreeSet<_>>(),
-        set(&[JOBS_CRD, CLASSIFIERS_CRD]),
+        set(&[JOBS_CRD, CLASSIFIERS_CRD, MAPPINGS_CRD]),
         "config/crd does not build exactly the operator's CRDs"
     );
     assert_eq!(docs.len(), CRDS.len());
@@ -167,6 +173,7 @@ fn default_build_holds_everything_in_its_namespace() {
         "Namespace/comprehend-system".to_string(),
         format!("CustomResourceDefinition/{JOBS_CRD}"),
         format!("CustomResourceDefinition/{CLASSIFIERS_CRD}"),
+        format!("CustomResourceDefinition/{MAPPINGS_CRD}"),
         format!("ServiceAccount/{PREFIX}controller-manager"),
         format!("ClusterRole/{PREFIX}manager-role"),
         format!("ClusterRoleBinding/{PREFIX}manager-rolebinding"),
@@ -176,6 +183,7 @@ fn default_build_holds_everything_in_its_namespace() {
         format!("ClusterRole/{PREFIX}classificationjob-viewer-role"),
         format!("ClusterRole/{PREFIX}documentclassifier-editor-role"),
         format!("ClusterRole/{PREFIX}documentclassifier-viewer-role"),
+        format!("ClusterRole/{PREFIX}accountmapping-viewer-role"),
         format!("Deployment/{PREFIX}controller-manager"),
     ]
     .into_iter()
@@ -307,6 +315,12 @@ fn rbac_is_least_privilege() {
     assert_eq!(
         rules(manager),
         vec![
+            // Cluster-scoped, cluster admins' to write: read only.
+            (
+                GROUP.to_string(),
+                "accountmappings".to_string(),
+                set(&["get", "list", "watch"])
+            ),
             (
                 GROUP.to_string(),
                 "classificationjobs".to_string(),
@@ -437,6 +451,50 @@ fn rbac_is_least_privilege() {
             ],
             "{singular} viewer"
         );
+    }
+    // AccountMappings: a viewer role for cluster admins to bind, aggregated
+    // into no built-in role (a mapping names a team's IAM role and
+    // ExternalId), and no editor role: only cluster admins write mappings.
+    let viewer = find(
+        &docs,
+        "ClusterRole",
+        &format!("{PREFIX}accountmapping-viewer-role"),
+    );
+    assert!(
+        viewer["metadata"]["labels"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .all(|k| !k.starts_with("rbac.authorization.k8s.io/aggregate-to-")),
+        "accountmapping-viewer-role is aggregated: {}",
+        viewer["metadata"]["labels"]
+    );
+    assert_eq!(
+        rules(viewer),
+        vec![(
+            GROUP.to_string(),
+            "accountmappings".to_string(),
+            set(&["get", "list", "watch"])
+        )]
+    );
+    for role in docs
+        .iter()
+        .filter(|d| d["kind"] == "ClusterRole" || d["kind"] == "Role")
+    {
+        let name = role["metadata"]["name"].as_str().unwrap();
+        for (_, resource, verbs) in rules(role) {
+            if resource.starts_with("accountmappings") {
+                assert!(
+                    verbs.is_subset(&set(&["get", "list", "watch"])),
+                    "{name} may {verbs:?} {resource}: only cluster admins write mappings"
+                );
+                assert!(
+                    name == format!("{PREFIX}manager-role")
+                        || name == format!("{PREFIX}accountmapping-viewer-role"),
+                    "{name} grants {resource}"
+                );
+            }
+        }
     }
 }
 

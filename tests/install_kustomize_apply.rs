@@ -8,8 +8,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use comprehend_testkit::install::{
-    documents, kubectl_in_root, kustomize, root, CLASSIFIERS_CRD, GROUP, JOBS_CRD, NAMESPACE,
-    PREFIX,
+    documents, kubectl_in_root, kustomize, root, CLASSIFIERS_CRD, GROUP, JOBS_CRD, MAPPINGS_CRD,
+    NAMESPACE, PREFIX,
 };
 use comprehend_testkit::*;
 use serde_json::{json, Value};
@@ -23,7 +23,7 @@ fn apply_crd() {
     }
     let (ok, _, err) = kubectl(&["apply", "--validate=false", "-k", "config/crd"], None);
     assert!(ok, "applying config/crd: {err}");
-    for name in [JOBS_CRD, CLASSIFIERS_CRD] {
+    for name in [JOBS_CRD, CLASSIFIERS_CRD, MAPPINGS_CRD] {
         let (ok, _, err) = kubectl(
             &[
                 "wait",
@@ -149,6 +149,21 @@ fn default_build_applies_and_its_rbac_works() {
     assert!(!can(&["get", "secrets", "-n", NAMESPACE]));
     assert!(!can(&["list", "secrets", "--all-namespaces"]));
     assert!(!can(&["create", "pods", "-n", NAMESPACE]));
+    // AccountMappings (cluster-scoped): read cluster-wide, which the
+    // controllers wait for before acting; never written by the operator.
+    let mappings = format!("accountmappings.{GROUP}");
+    for verb in ["get", "list", "watch"] {
+        assert!(
+            can(&[verb, &mappings, "--all-namespaces"]),
+            "SA cannot {verb} accountmappings"
+        );
+    }
+    for verb in ["create", "update", "patch", "delete", "deletecollection"] {
+        assert!(
+            !can(&[verb, &mappings, "--all-namespaces"]),
+            "SA may {verb} accountmappings"
+        );
+    }
 
     // The editor and viewer roles, bound in a namespace to a user.
     let ns = format!("install-users-{}", &uuid_like()[..8]);
@@ -210,6 +225,85 @@ fn default_build_applies_and_its_rbac_works() {
         // Each role is about its own kind only.
         assert!(!user_can(editor, "list", other, &[]));
         assert!(!user_can(viewer, "list", other, &[]));
+    }
+
+    // AccountMappings are cluster-scoped, so only a ClusterRoleBinding
+    // grants them. Even bound cluster-wide, the teams' roles grant nothing
+    // on them; the viewer role for admins to bind reads them, and writes
+    // nothing.
+    let suffix = &uuid_like()[..8];
+    let cluster_can = |user: &str, verb: &str, resource: &str| -> bool {
+        let (_, out, _) = kubectl(
+            &[
+                "auth",
+                "can-i",
+                "--as",
+                user,
+                verb,
+                resource,
+                "--all-namespaces",
+            ],
+            None,
+        );
+        out.trim() == "yes"
+    };
+    let team = format!("team-{suffix}");
+    let auditor = format!("auditor-{suffix}");
+    for (user, role) in [
+        (&team, "classificationjob-editor-role"),
+        (&team, "classificationjob-viewer-role"),
+        (&team, "documentclassifier-editor-role"),
+        (&team, "documentclassifier-viewer-role"),
+        (&auditor, "accountmapping-viewer-role"),
+    ] {
+        let (ok, _, err) = kubectl(
+            &[
+                "create",
+                "clusterrolebinding",
+                &format!("{role}-{suffix}"),
+                &format!("--clusterrole={PREFIX}{role}"),
+                &format!("--user={user}"),
+            ],
+            None,
+        );
+        assert!(ok, "{err}");
+    }
+    assert!(
+        cluster_can(&team, "list", &jobs),
+        "the ClusterRoleBinding of the team roles does not hold"
+    );
+    for verb in [
+        "get", "list", "watch", "create", "update", "patch", "delete",
+    ] {
+        assert!(
+            !cluster_can(&team, verb, &mappings),
+            "the teams' roles grant {verb} accountmappings"
+        );
+    }
+    for verb in ["get", "list", "watch"] {
+        assert!(
+            cluster_can(&auditor, verb, &mappings),
+            "accountmapping-viewer-role cannot {verb} accountmappings"
+        );
+    }
+    for verb in ["create", "update", "patch", "delete", "deletecollection"] {
+        assert!(
+            !cluster_can(&auditor, verb, &mappings),
+            "accountmapping-viewer-role may {verb} accountmappings"
+        );
+    }
+    assert!(!cluster_can(&auditor, "list", &jobs));
+    for role in [
+        "classificationjob-editor-role",
+        "classificationjob-viewer-role",
+        "documentclassifier-editor-role",
+        "documentclassifier-viewer-role",
+        "accountmapping-viewer-role",
+    ] {
+        let _ = kubectl(
+            &["delete", "clusterrolebinding", &format!("{role}-{suffix}")],
+            None,
+        );
     }
 }
 
@@ -273,6 +367,8 @@ fn every_sample_applies() {
 /// The operator, run with the ServiceAccount's rights only (impersonated),
 /// takes the Lease, runs a job to its end, and trains and deletes a
 /// DocumentClassifier (finalizer patched on and off): config/rbac is enough.
+/// It also lists and watches AccountMappings cluster-wide: both controllers
+/// act on nothing before that list is in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_runs_with_the_service_account_rights() {
     let client = client().await;

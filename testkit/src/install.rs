@@ -13,6 +13,8 @@ pub const NAMESPACE: &str = "comprehend-system";
 pub const PREFIX: &str = "comprehend-operator-";
 pub const JOBS_CRD: &str = "classificationjobs.comprehend.operators.dev";
 pub const CLASSIFIERS_CRD: &str = "documentclassifiers.comprehend.operators.dev";
+/// Cluster-scoped: cluster admins map a namespace to an IAM role with it.
+pub const MAPPINGS_CRD: &str = "accountmappings.comprehend.operators.dev";
 pub const GROUP: &str = "comprehend.operators.dev";
 
 /// The repository root: the operator's package, one folder above this

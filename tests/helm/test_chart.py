@@ -43,10 +43,23 @@ RULES = [
     {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
 ]
 
+# AccountMappings are cluster-scoped and cluster admins' to write: the
+# operator only reads them, always through a ClusterRole.
+ACCOUNT_MAPPING_RULES = [
+    {
+        "apiGroups": ["comprehend.operators.dev"],
+        "resources": ["accountmappings"],
+        "verbs": ["get", "list", "watch"],
+    },
+]
+# The ClusterRole of a cluster-wide install: every rule.
+CLUSTER_RULES = RULES + ACCOUNT_MAPPING_RULES
+
 # The generated CRDs (crds/ at the top, written by `make crds`), which the
 # chart's crds/ folder holds byte for byte.
-CRD_FILES = ["classificationjob.yaml", "documentclassifier.yaml"]
+CRD_FILES = ["accountmapping.yaml", "classificationjob.yaml", "documentclassifier.yaml"]
 CRD_NAMES = {
+    "accountmapping.yaml": "accountmappings.comprehend.operators.dev",
     "classificationjob.yaml": "classificationjobs.comprehend.operators.dev",
     "documentclassifier.yaml": "documentclassifiers.comprehend.operators.dev",
 }
@@ -100,7 +113,7 @@ def test_chart_versions_follow_the_crate() -> None:
 
 
 def test_chart_crds_are_the_generated_crds_byte_for_byte() -> None:
-    # `make crds` regenerates crds/ from the Rust types and copies both files
+    # `make crds` regenerates crds/ from the Rust types and copies every file
     # into the chart.
     assert sorted(p.name for p in (ROOT / "crds").iterdir()) == CRD_FILES, "crds/ holds other CRDs"
     assert sorted(p.name for p in (CHART / "crds").iterdir()) == CRD_FILES
@@ -121,11 +134,15 @@ def test_chart_crds_are_the_generated_crds_byte_for_byte() -> None:
         assert x["data"] == top[x["filename"].rsplit("/", 1)[1]].decode()
 
 
-def test_chart_annotations_list_both_crds() -> None:
+def test_chart_annotations_list_every_crd() -> None:
     chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
     listed = yaml.safe_load(chart["annotations"]["artifacthub.io/crds"])
     assert {c["name"] for c in listed} == set(CRD_NAMES.values())
-    assert {c["kind"] for c in listed} == {"ClassificationJob", "DocumentClassifier"}
+    assert {c["kind"] for c in listed} == {"ClassificationJob", "DocumentClassifier", "AccountMapping"}
+    for c in listed:
+        crd = yaml.safe_load((ROOT / "crds" / f"{c['kind'].lower()}.yaml").read_text())
+        assert c["name"] == crd["metadata"]["name"], c
+        assert c["version"] == crd["spec"]["versions"][0]["name"], c
 
 
 def test_every_value_is_documented() -> None:
@@ -228,12 +245,13 @@ def test_default_render() -> None:
         "--http-addr=0.0.0.0:8080",
     ]
     assert not any(a.startswith("--leader-election") for a in c["args"])
+    assert not any(a.startswith(("--sts-endpoint-url", "--require-account-mapping")) for a in c["args"])
     env = {e["name"]: e for e in c["env"]}
     assert env["POD_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
     assert env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
 
     role = one(objects, "ClusterRole")
-    assert role["rules"] == RULES
+    assert role["rules"] == CLUSTER_RULES
     assert_no_wildcards_no_secrets(role)
     binding = one(objects, "ClusterRoleBinding")
     assert binding["roleRef"] == {
@@ -245,6 +263,7 @@ def test_default_render() -> None:
         {"kind": "ServiceAccount", "name": "cop-comprehend-operator", "namespace": "comprehend-system"}
     ]
     assert kinds(objects, "Role") == [], "no Lease Role without leader election"
+    assert kinds(objects, "AccountMapping") == [], "no mappings by default"
     for o in objects:
         for rule in o.get("rules", []):
             assert "leases" not in rule["resources"]
@@ -277,6 +296,8 @@ def test_operator_settings_become_args() -> None:
             "classifierRate": 0.25,
             "classifierDeleteAttempts": 3,
             "maxBackoffSeconds": 60,
+            "stsEndpointUrl": "https://sts.internal.example:8443",
+            "accounts": {"requireMapping": True},
             "logFormat": "json",
             "logLevel": "info,comprehend_operator=debug",
             "image": {"repository": "images.invalid/team/comprehend-operator", "tag": "9.9.9"},
@@ -287,6 +308,7 @@ def test_operator_settings_become_args() -> None:
     assert c["args"] == [
         "--region=eu-west-1",
         "--endpoint-url=https://comprehend.internal.example:8443",
+        "--sts-endpoint-url=https://sts.internal.example:8443",
         "--poll-interval=2.5",
         "--start-rate=0.5",
         "--describe-rate=4",
@@ -296,6 +318,7 @@ def test_operator_settings_become_args() -> None:
         "--classifier-rate=0.25",
         "--classifier-delete-attempts=3",
         "--max-backoff=60",
+        "--require-account-mapping",
         "--log-format=json",
         "--http-addr=0.0.0.0:8080",
     ]
@@ -305,10 +328,24 @@ def test_operator_settings_become_args() -> None:
     assert env["AWS_STS_REGIONAL_ENDPOINTS"] == "regional"
 
 
-def test_watch_namespaces_get_a_role_each_and_no_cluster_role() -> None:
+def test_watch_namespaces_get_a_role_each_and_a_cluster_role_for_account_mappings_only() -> None:
     objects = helmctl.render({"watchNamespaces": ["a", "b"]})
-    assert kinds(objects, "ClusterRole") == []
-    assert kinds(objects, "ClusterRoleBinding") == []
+    # AccountMappings are cluster-scoped: read through the one ClusterRole,
+    # which holds nothing else.
+    cluster_role = one(objects, "ClusterRole")
+    assert cluster_role["metadata"]["name"] == "cop-comprehend-operator-accountmappings"
+    assert cluster_role["rules"] == ACCOUNT_MAPPING_RULES
+    assert_no_wildcards_no_secrets(cluster_role)
+    cluster_binding = one(objects, "ClusterRoleBinding")
+    assert cluster_binding["metadata"]["name"] == "cop-comprehend-operator-accountmappings"
+    assert cluster_binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": "cop-comprehend-operator-accountmappings",
+    }
+    assert cluster_binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "cop-comprehend-operator", "namespace": "comprehend-system"}
+    ]
     roles = kinds(objects, "Role")
     bindings = kinds(objects, "RoleBinding")
     assert sorted(r["metadata"]["namespace"] for r in roles) == ["a", "b"]
@@ -347,7 +384,7 @@ def test_leader_election_gets_a_lease_role_in_the_release_namespace(values: dict
     assert binding["metadata"]["namespace"] == "comprehend-system"
     assert binding["roleRef"]["name"] == "cop-comprehend-operator-leader-election"
     # The ClusterRole holds no lease rule: leases stay in the release namespace.
-    assert one(objects, "ClusterRole")["rules"] == RULES
+    assert one(objects, "ClusterRole")["rules"] == CLUSTER_RULES
 
 
 def test_operator_flags_the_chart_passes_exist() -> None:
@@ -361,6 +398,8 @@ def test_operator_flags_the_chart_passes_exist() -> None:
     values = {
         "region": "eu-west-1",
         "endpointUrl": "https://comprehend.internal.example",
+        "stsEndpointUrl": "https://sts.internal.example",
+        "accounts": {"requireMapping": True},
         "watchNamespaces": ["a"],
         "replicaCount": 2,
     }
@@ -371,11 +410,93 @@ def test_operator_flags_the_chart_passes_exist() -> None:
         )
 
 
-def test_notes_name_both_crds() -> None:
+def test_notes_name_every_crd() -> None:
     notes = helmctl.notes()
     assert "ClassificationJobs and DocumentClassifiers" in notes
     assert "crds/classificationjob.yaml" in notes
     assert "crds/documentclassifier.yaml" in notes
+    assert "crds/accountmapping.yaml" in notes
+    assert "kubectl get accountmappings" in notes
+    assert "act with the operator's own identity" in notes
+
+
+def test_notes_name_the_mappings_and_the_policy() -> None:
+    notes = helmctl.notes(
+        {
+            "accounts": {
+                "requireMapping": True,
+                "mappings": [{"namespace": "team-a", "roleArn": "arn:aws:iam::111122223333:role/team-a"}],
+            }
+        }
+    )
+    assert "namespace team-a to arn:aws:iam::111122223333:role/team-a" in notes
+    assert "sts:AssumeRole" in notes
+    assert "NoAccountMapping" in notes
+    assert "act with the operator's own identity" not in notes
+
+
+MAPPINGS = [
+    {
+        "namespace": "team-a",
+        "roleArn": "arn:aws:iam::111122223333:role/comprehend-team-a",
+        "externalId": "team-a:7f3c/x=1",
+        "sessionName": "team-a@cluster-1",
+        "region": "eu-west-1",
+    },
+    # Only the role: the rest is the operator's default.
+    {"namespace": "team-b", "roleArn": "arn:aws-us-gov:iam::444455556666:role/path/comprehend"},
+]
+
+
+def test_account_mappings_are_rendered_one_per_namespace() -> None:
+    objects = helmctl.render({"accounts": {"mappings": MAPPINGS}})
+    mappings = kinds(objects, "AccountMapping")
+    assert [m["apiVersion"] for m in mappings] == ["comprehend.operators.dev/v1alpha1"] * 2
+    # Cluster-scoped, named after the namespace it maps.
+    assert [m["metadata"]["name"] for m in mappings] == ["team-a", "team-b"]
+    assert all("namespace" not in m["metadata"] for m in mappings)
+    assert mappings[0]["spec"] == {
+        "roleArn": "arn:aws:iam::111122223333:role/comprehend-team-a",
+        "externalId": "team-a:7f3c/x=1",
+        "sessionName": "team-a@cluster-1",
+        "region": "eu-west-1",
+    }
+    assert mappings[1]["spec"] == {"roleArn": "arn:aws-us-gov:iam::444455556666:role/path/comprehend"}
+    for m in mappings:
+        assert m["metadata"]["labels"]["app.kubernetes.io/instance"] == "cop"
+    # Mappings change nothing about the operator's own rights: it reads them.
+    assert one(objects, "ClusterRole")["rules"] == CLUSTER_RULES
+    # Nor its args: unmapped namespaces still use its own identity.
+    assert not any(a.startswith("--require-account-mapping") for a in container(objects)["args"])
+
+
+def test_account_mappings_match_the_crd_schema() -> None:
+    """What the chart renders is what the CRD takes: its spec fields, and
+    values the schema accepts are values the CRD's patterns accept."""
+    crd = yaml.safe_load((ROOT / "crds" / "accountmapping.yaml").read_text())
+    assert crd["spec"]["scope"] == "Cluster"
+    spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    with helmctl.load_chart() as c:
+        schema = c.schema
+    item = schema["properties"]["accounts"]["properties"]["mappings"]["items"]
+    assert item["additionalProperties"] is False
+    assert set(item["properties"]) == set(spec["properties"]) | {"namespace"}
+    assert set(item["required"]) == set(spec["required"]) | {"namespace"}
+    for field, crd_field in spec["properties"].items():
+        for key in ("pattern", "minLength", "maxLength"):
+            assert item["properties"][field].get(key) == crd_field.get(key), (field, key)
+    for m in kinds(helmctl.render({"accounts": {"mappings": MAPPINGS}}), "AccountMapping"):
+        assert set(m["spec"]) <= set(spec["properties"])
+        for field, value in m["spec"].items():
+            assert re.search(spec["properties"][field]["pattern"], value), (field, value)
+
+
+def test_a_namespace_mapped_twice_fails() -> None:
+    twice = [MAPPINGS[0], {"namespace": "team-a", "roleArn": "arn:aws:iam::999999999999:role/other"}]
+    with helmctl.load_chart() as chart:
+        with pytest.raises(helm_python.HelmError) as err:
+            chart.render({"accounts": {"mappings": twice}}, name="cop", namespace="comprehend-system")
+    assert 'namespace "team-a" is mapped twice' in str(err.value), err.value
 
 
 def test_irsa_annotation_on_the_service_account() -> None:
@@ -446,6 +567,11 @@ def test_network_policy() -> None:
     assert np["spec"]["ingress"] == [{"ports": [{"port": "http", "protocol": "TCP"}]}]
 
 
+def _mapping(**fields: str) -> dict[str, Any]:
+    """accounts.mappings with one mapping of namespace a: a role, and `fields`."""
+    return {"accounts": {"mappings": [{"namespace": "a", "roleArn": "arn:aws:iam::111122223333:role/x", **fields}]}}
+
+
 @pytest.mark.parametrize(
     "values, where",
     [
@@ -465,6 +591,26 @@ def test_network_policy() -> None:
         ({"serviceMonitor": {"enabled": "yes"}}, "/serviceMonitor/enabled"),
         ({"image": {"pullPolicy": "Sometimes"}}, "/image/pullPolicy"),
         ({"replicas": 2}, "replicas"),
+        ({"stsEndpointUrl": "sts.amazonaws.com"}, "/stsEndpointUrl"),
+        ({"accounts": {"requireMapping": "yes"}}, "/accounts/requireMapping"),
+        ({"accounts": {"mapping": []}}, "mapping"),
+        ({"accounts": {"mappings": {"team-a": "arn:aws:iam::111122223333:role/x"}}}, "/accounts/mappings"),
+        ({"accounts": {"mappings": [{"namespace": "team-a"}]}}, "roleArn"),
+        (
+            {"accounts": {"mappings": [{"roleArn": "arn:aws:iam::111122223333:role/x"}]}},
+            "namespace",
+        ),
+        # An IAM user, a short account ID, no ARN: no role ARN.
+        (_mapping(roleArn="arn:aws:iam::111122223333:user/x"), "/accounts/mappings/0/roleArn"),
+        (_mapping(roleArn="arn:aws:iam::1111222233:role/x"), "/accounts/mappings/0/roleArn"),
+        (_mapping(roleArn="team-a-role"), "/accounts/mappings/0/roleArn"),
+        (_mapping(namespace="Team_A"), "/accounts/mappings/0/namespace"),
+        (_mapping(externalId="has space"), "/accounts/mappings/0/externalId"),
+        (_mapping(externalId="e"), "/accounts/mappings/0/externalId"),
+        (_mapping(sessionName="a/b"), "/accounts/mappings/0/sessionName"),
+        (_mapping(sessionName="s" * 65), "/accounts/mappings/0/sessionName"),
+        (_mapping(region="EU"), "/accounts/mappings/0/region"),
+        (_mapping(account="111122223333"), "account"),
     ],
     ids=lambda v: str(v) if isinstance(v, str) else None,
 )

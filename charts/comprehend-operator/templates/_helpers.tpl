@@ -106,3 +106,18 @@ removing the operator's finalizer (comprehend.operators.dev/classifier).
   resources: ["events"]
   verbs: ["create", "patch"]
 {{- end }}
+
+{{/*
+The rule the operator needs on AccountMappings: read only. AccountMappings
+are cluster-scoped, so this rule is always in a ClusterRole (also when
+watchNamespaces narrows the rest to Roles). Both controllers list and watch
+them cluster-wide and act on nothing before the first list is in (a mapped
+namespace must never act with the operator's own identity): without this
+rule the operator reconciles nothing. Only cluster admins write mappings;
+the operator never creates, updates or deletes one.
+*/}}
+{{- define "comprehend-operator.accountMappingRules" -}}
+- apiGroups: ["comprehend.operators.dev"]
+  resources: ["accountmappings"]
+  verbs: ["get", "list", "watch"]
+{{- end }}

@@ -3,7 +3,12 @@
 -- returned {status = ..., message = ...}.
 --   Healthy      Ready=True (TRAINED or TRAINED_WITH_WARNING)
 --   Degraded     Ready=False for a reason that needs you: InError, Stopped,
---                InvalidSpec, AlreadyExists, NotFound, DeleteFailed, DeleteAbandoned
+--                InvalidSpec, AlreadyExists, NotFound, DeleteFailed, DeleteAbandoned,
+--                or one that needs a cluster or AWS admin: NoAccountMapping (the
+--                operator requires an AccountMapping for the namespace),
+--                AccountMappingChanged (the model is in another account than the
+--                namespace maps to now), CredentialsUnavailable (the mapped role
+--                could not be assumed)
 --   Progressing  everything else: no status yet, a status the operator wrote
 --                for an older generation, Ready=Unknown (Creating, Submitted,
 --                Training, StopRequested, Throttled, AwsUnavailable) or
@@ -18,6 +23,9 @@ local degraded_reasons = {
   NotFound = true,
   DeleteFailed = true,
   DeleteAbandoned = true,
+  NoAccountMapping = true,
+  AccountMappingChanged = true,
+  CredentialsUnavailable = true,
 }
 
 local function find_condition(conditions, type_)
