@@ -213,7 +213,10 @@ async fn slots_are_counted_per_account() {
     };
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while started_a().await < 10 {
-        assert!(std::time::Instant::now() < deadline, "A's jobs did not start");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "A's jobs did not start"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
@@ -298,8 +301,14 @@ async fn an_unmapped_namespace_is_refused_when_a_mapping_is_required() {
     // Nothing is decided about the job, and nothing was started.
     assert_eq!(succeeded(&job).as_deref(), Some("Unknown"));
     let message = cond(&job, "Ready").unwrap().2;
-    assert!(message.contains(&format!("AccountMapping {}", s.ns)), "{message}");
-    assert!(s.standin.stats().await["jobs"].as_array().unwrap().is_empty());
+    assert!(
+        message.contains(&format!("AccountMapping {}", s.ns)),
+        "{message}"
+    );
+    assert!(s.standin.stats().await["jobs"]
+        .as_array()
+        .unwrap()
+        .is_empty());
 
     // A cluster admin maps the namespace: the job goes on by itself.
     map_namespace(&client, &s.ns, ROLE_HOME, None).await;
@@ -339,7 +348,10 @@ async fn a_wrong_external_id_is_reported_and_recovers_once_fixed() {
     assert!(message.contains("AccessDenied"), "the STS error: {message}");
     assert_eq!(succeeded(&job).as_deref(), Some("Unknown"));
     assert!(
-        s.standin.stats().await["jobs"].as_array().unwrap().is_empty(),
+        s.standin.stats().await["jobs"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
         "no job may start under a role that was not assumed"
     );
 
@@ -362,7 +374,12 @@ async fn a_wrong_external_id_is_reported_and_recovers_once_fixed() {
     )
     .await;
     assert_eq!(status_of(&job).role_arn.as_deref(), Some(ROLE_HOME));
-    assert_eq!(s.standin.jobs_named(&status_of(&job).job_name.unwrap()).await, 1);
+    assert_eq!(
+        s.standin
+            .jobs_named(&status_of(&job).job_name.unwrap())
+            .await,
+        1
+    );
 }
 
 #[tokio::test]
@@ -400,7 +417,9 @@ async fn short_lived_credentials_are_refreshed_before_they_expire() {
     .await;
     assert_eq!(status_of(&job).role_arn.as_deref(), Some(ROLE_HOME));
     let stats = s.standin.stats().await;
-    let assumed = stats["operations"]["AssumeRole"]["ok"].as_u64().unwrap_or(0);
+    let assumed = stats["operations"]["AssumeRole"]["ok"]
+        .as_u64()
+        .unwrap_or(0);
     assert!(
         assumed >= 2,
         "credentials of 15 s over a 25 s job are assumed again: {assumed} AssumeRole calls"
