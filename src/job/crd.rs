@@ -29,12 +29,30 @@ use crate::crds::{
     printcolumn = r#"{"name":"Status","type":"string","jsonPath":".status.jobStatus","description":"Comprehend's job status"}"#,
     printcolumn = r#"{"name":"Succeeded","type":"string","jsonPath":".status.conditions[?(@.type==\"Succeeded\")].status","description":"Whether the job succeeded"}"#,
     printcolumn = r#"{"name":"Job ID","type":"string","jsonPath":".status.jobId","description":"Comprehend's job ID"}"#,
+    printcolumn = r#"{"name":"Documents","type":"integer","jsonPath":".status.results.documents","description":"Documents classified (with spec.results.summarize)"}"#,
+    printcolumn = r#"{"name":"Top Class","type":"string","jsonPath":".status.results.classes[0].name","priority":1,"description":"The class (or label) most documents got"}"#,
     printcolumn = r#"{"name":"Account","type":"string","jsonPath":".status.account","priority":1,"description":"AWS account the job runs in"}"#,
     printcolumn = r#"{"name":"Output","type":"string","jsonPath":".status.outputS3Uri","priority":1,"description":"S3 URI of output.tar.gz"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]
 pub struct ClassificationJobSpec {
+    /// ID of a classification job that already exists in Comprehend (started
+    /// from the console, a script or another tool) to follow without
+    /// starting anything: observe only. The status is filled as for a job
+    /// the operator started, results summary included; deleting the
+    /// resource never affects the job. With `jobId`, leave out every field
+    /// that describes a new job (the model, `inputDataConfig`,
+    /// `outputDataConfig`, `dataAccessRoleArn`, `jobName`,
+    /// `volumeKmsKeyId`, `vpcConfig`, `tags`); `region` says where the job
+    /// runs, in the account the namespace maps to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 1, max = 32),
+        regex(pattern = r"^([\p{L}\p{Z}\p{N}_.:/=+\-%@]*)$")
+    )]
+    pub job_id: Option<String>,
+
     /// Name of the Comprehend job (1-256 characters: letters, spaces, digits
     /// and `_.:/=+-%@`). When omitted, a name unique to this resource is
     /// derived from its namespace, name and UID. The operator finds a job it
@@ -80,19 +98,23 @@ pub struct ClassificationJobSpec {
     pub classifier_ref: Option<ClassifierRef>,
 
     /// Where the documents to classify are, and how they are laid out.
-    pub input_data_config: InputDataConfig,
+    /// Required unless `jobId` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_data_config: Option<InputDataConfig>,
 
-    /// Where Comprehend writes the results.
-    pub output_data_config: OutputDataConfig,
+    /// Where Comprehend writes the results. Required unless `jobId` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_data_config: Option<OutputDataConfig>,
 
     /// ARN of the IAM role that grants Comprehend read access to the input
     /// and write access to the output (and VPC access when `vpcConfig` is
-    /// set).
+    /// set). Required unless `jobId` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         length(min = 20, max = 2048),
         regex(pattern = r"^arn:aws(-[^:]+)?:iam::[0-9]{12}:role/.+$")
     )]
-    pub data_access_role_arn: String,
+    pub data_access_role_arn: Option<String>,
 
     /// KMS key that encrypts the storage volume of the instances that process
     /// the job: a key ID in this account, or a key ARN from any account.
@@ -123,6 +145,67 @@ pub struct ClassificationJobSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0))]
     pub ttl_seconds_after_finished: Option<i64>,
+
+    /// A summary of the predictions in `status.results` once the job
+    /// completes (the operator must run with `--summarize-results`). It may
+    /// change at any time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results: Option<ResultsSpec>,
+}
+
+/// What to summarize of a completed job's output.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResultsSpec {
+    /// Read the job's `output.tar.gz` from S3 (with the identity and Region
+    /// of the job) when it completes and write the counts to
+    /// `status.results`.
+    pub summarize: bool,
+
+    /// How many classes (MULTI_CLASS) or labels (MULTI_LABEL) to list, the
+    /// most frequent first; 10 when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100))]
+    pub top_classes: Option<i32>,
+}
+
+/// What a completed job's output says, counted by the operator.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResultsSummary {
+    /// MULTI_CLASS (each document gets its top class) or MULTI_LABEL (each
+    /// document counts under every label it has), as the output shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// Documents classified.
+    pub documents: i64,
+    /// Documents per class (or label), the most frequent first, at most
+    /// `spec.results.topClasses`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<ClassCount>,
+    /// Classes (or labels) seen but not listed in `classes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_classes: Option<i64>,
+    /// Documents Comprehend reported errors for instead of classes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_documents: Option<i64>,
+    /// Lines of `predictions.jsonl` that could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub malformed_lines: Option<i64>,
+    /// Mean over the classified documents of their highest score (0 to 1,
+    /// four decimals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_top_score: Option<String>,
+}
+
+/// How many documents one class (or label) got.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassCount {
+    /// The class or label.
+    pub name: String,
+    /// Documents counted under it.
+    pub documents: i64,
 }
 
 /// A DocumentClassifier in the job's namespace.
@@ -245,16 +328,45 @@ pub struct ClassificationJobStatus {
     /// it afterwards is ignored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec_hash: Option<String>,
+    /// What the job's output says (with `spec.results.summarize`); see the
+    /// `ResultsSummarized` condition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results: Option<ResultsSummary>,
+    /// Attempts made to read the output for the summary (bounded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results_attempts: Option<i32>,
     /// The `metadata.generation` this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     /// `Succeeded` (Unknown while queued or running, True on COMPLETED, False
-    /// on FAILED, STOPPED or an invalid spec) and `Ready` (False when
-    /// something needs the user's attention).
+    /// on FAILED, STOPPED or an invalid spec), `Ready` (False when
+    /// something needs the user's attention) and, with
+    /// `spec.results.summarize`, `ResultsSummarized` (True once
+    /// `status.results` is written, False when the output cannot be read or
+    /// summarized, Unknown while retrying). A summary that fails never
+    /// changes `Succeeded`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
 }
+
+/// Spec fields that may change after the job started: neither changes the
+/// job.
+pub const MUTABLE_AFTER_START: [&str; 2] = ["ttlSecondsAfterFinished", "results"];
+
+/// Spec fields that describe a job to start, and so conflict with `jobId`.
+pub const NEW_JOB_FIELDS: [&str; 10] = [
+    "documentClassifierArn",
+    "flywheelArn",
+    "classifierRef",
+    "inputDataConfig",
+    "outputDataConfig",
+    "dataAccessRoleArn",
+    "jobName",
+    "volumeKmsKeyId",
+    "vpcConfig",
+    "tags",
+];
 
 /// The CustomResourceDefinition as installed: the derived schema plus the
 /// rules that OpenAPI cannot express per field (exactly one model, the
@@ -270,21 +382,45 @@ pub fn classification_job_crd() -> CustomResourceDefinition {
     root["x-kubernetes-validations"] = json!([{
         "rule": immutability_rule(
             &root["properties"]["spec"],
-            &["ttlSecondsAfterFinished"],
+            &MUTABLE_AFTER_START,
             "!has(oldSelf.status) || !has(oldSelf.status.jobId)",
         ),
-        "message": "spec is immutable once the Comprehend job has started (status.jobId is set), except ttlSecondsAfterFinished; create a new ClassificationJob instead"
+        "message": "spec is immutable once the Comprehend job has started (status.jobId is set), except ttlSecondsAfterFinished and results; create a new ClassificationJob instead"
     }]);
     let spec = &mut root["properties"]["spec"];
+    // A new job names exactly one model and says where its data is; an
+    // existing job (jobId) names nothing that would describe a new one.
+    // OpenAPI, so that every API server enforces it (CEL below says the
+    // same in words on servers that run it).
+    let new_job = |model: &str| json!({"required": [model, "inputDataConfig", "outputDataConfig", "dataAccessRoleArn"]});
+    let conflicting: Vec<_> = NEW_JOB_FIELDS
+        .iter()
+        .map(|f| json!({"required": [f]}))
+        .collect();
     spec["oneOf"] = json!([
-        {"required": ["documentClassifierArn"]},
-        {"required": ["flywheelArn"]},
-        {"required": ["classifierRef"]}
+        new_job("documentClassifierArn"),
+        new_job("flywheelArn"),
+        new_job("classifierRef"),
+        {"required": ["jobId"], "not": {"anyOf": conflicting}}
     ]);
-    spec["x-kubernetes-validations"] = json!([{
-        "rule": "(has(self.documentClassifierArn) ? 1 : 0) + (has(self.flywheelArn) ? 1 : 0) + (has(self.classifierRef) ? 1 : 0) == 1",
-        "message": "exactly one of documentClassifierArn, flywheelArn and classifierRef must be set"
-    }]);
+    let none_of_new: Vec<String> = NEW_JOB_FIELDS
+        .iter()
+        .map(|f| format!("!has(self.{f})"))
+        .collect();
+    spec["x-kubernetes-validations"] = json!([
+        {
+            "rule": format!("!has(self.jobId) || ({})", none_of_new.join(" && ")),
+            "message": format!("jobId follows an existing job: leave out {}", NEW_JOB_FIELDS.join(", "))
+        },
+        {
+            "rule": "has(self.jobId) || (has(self.documentClassifierArn) ? 1 : 0) + (has(self.flywheelArn) ? 1 : 0) + (has(self.classifierRef) ? 1 : 0) == 1",
+            "message": "exactly one of documentClassifierArn, flywheelArn and classifierRef must be set (or jobId, to follow an existing job)"
+        },
+        {
+            "rule": "has(self.jobId) || (has(self.inputDataConfig) && has(self.outputDataConfig) && has(self.dataAccessRoleArn))",
+            "message": "inputDataConfig, outputDataConfig and dataAccessRoleArn are required to start a job"
+        }
+    ]);
     tag_rules(spec);
     document_reader_rules(
         &mut spec["properties"]["inputDataConfig"]["properties"]["documentReaderConfig"],
@@ -362,13 +498,25 @@ mod tests {
             props["tags"]["items"]["properties"]["value"]["maxLength"],
             256
         );
-        assert_eq!(
-            spec["required"],
-            json!(["dataAccessRoleArn", "inputDataConfig", "outputDataConfig"])
-        );
+        assert_eq!(spec.get("required"), None);
         assert_eq!(
             spec["oneOf"][0]["required"],
-            json!(["documentClassifierArn"])
+            json!([
+                "documentClassifierArn",
+                "inputDataConfig",
+                "outputDataConfig",
+                "dataAccessRoleArn"
+            ])
+        );
+        assert_eq!(spec["oneOf"][3]["required"], json!(["jobId"]));
+        assert_eq!(
+            spec["oneOf"][3]["not"]["anyOf"].as_array().map(Vec::len),
+            Some(NEW_JOB_FIELDS.len())
+        );
+        assert_eq!(props["jobId"]["maxLength"], 32);
+        assert_eq!(
+            props["results"]["properties"]["topClasses"]["maximum"],
+            100.0
         );
     }
 
@@ -388,7 +536,7 @@ mod tests {
             let compared = rule.contains(&format!("self.spec.{field} == oldSelf.spec.{field}"));
             assert_eq!(
                 compared,
-                field != "ttlSecondsAfterFinished",
+                !MUTABLE_AFTER_START.contains(&field.as_str()),
                 "{field} in {rule}"
             );
         }
@@ -429,9 +577,20 @@ mod tests {
         let names: Vec<_> = cols.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(
             names,
-            ["Status", "Succeeded", "Job ID", "Account", "Output", "Age"]
+            [
+                "Status",
+                "Succeeded",
+                "Job ID",
+                "Documents",
+                "Top Class",
+                "Account",
+                "Output",
+                "Age"
+            ]
         );
-        assert_eq!(cols[3].priority, Some(1));
-        assert_eq!(cols[4].priority, Some(1));
+        assert_eq!(cols[3].priority, None);
+        for wide in 4..=6 {
+            assert_eq!(cols[wide].priority, Some(1), "{}", cols[wide].name);
+        }
     }
 }

@@ -25,20 +25,21 @@ pub(crate) fn later() -> Timestamp {
 
 pub(crate) fn spec() -> ClassificationJobSpec {
     ClassificationJobSpec {
+        job_id: None,
         job_name: None,
         document_classifier_arn: Some(CLASSIFIER.into()),
         flywheel_arn: None,
         classifier_ref: None,
-        input_data_config: InputDataConfig {
+        input_data_config: Some(InputDataConfig {
             s3_uri: "s3://in-bucket/docs/".into(),
             input_format: Some(InputFormat::OneDocPerLine),
             document_reader_config: None,
-        },
-        output_data_config: OutputDataConfig {
+        }),
+        output_data_config: Some(OutputDataConfig {
             s3_uri: "s3://out-bucket/results/".into(),
             kms_key_id: Some("alias/out".into()),
-        },
-        data_access_role_arn: ROLE.into(),
+        }),
+        data_access_role_arn: Some(ROLE.into()),
         volume_kms_key_id: Some("1234abcd-12ab-34cd-56ef-1234567890ab".into()),
         vpc_config: Some(SpecVpc {
             subnets: vec!["subnet-1".into()],
@@ -50,6 +51,7 @@ pub(crate) fn spec() -> ClassificationJobSpec {
         }],
         region: None,
         ttl_seconds_after_finished: None,
+        results: None,
     }
 }
 

@@ -11,7 +11,7 @@ use crate::comprehend::{
     VpcConfig,
 };
 use crate::crds::{validate_reader, validate_tags};
-use crate::job::crd::{ClassificationJob, ClassificationJobSpec};
+use crate::job::crd::{ClassificationJob, ClassificationJobSpec, NEW_JOB_FIELDS};
 use crate::job::naming;
 use crate::job::status::{condition, is_finished, spec_hash, Reason, SUCCEEDED};
 use crate::kernel::conditions::enum_str;
@@ -29,6 +29,8 @@ pub enum Plan {
     Start { request: Box<StartJobRequest> },
     /// Follow the job.
     Describe { job_id: String },
+    /// Find the existing job `spec.jobId` names and follow it; never start.
+    Adopt { job_id: String },
     /// The referenced DocumentClassifier is not Ready: wait, no AWS call.
     Wait { message: String },
     /// The referenced DocumentClassifier failed: the job cannot run.
@@ -62,6 +64,35 @@ pub fn region(spec: &ClassificationJobSpec, default_region: &str) -> String {
 /// Checks what the schema cannot (or what an API server without the schema
 /// rules lets through).
 pub fn validate(spec: &ClassificationJobSpec) -> Result<(), String> {
+    if spec.job_id.is_some() {
+        let value = serde_json::to_value(spec).unwrap_or_default();
+        let set: Vec<&str> = NEW_JOB_FIELDS
+            .iter()
+            .copied()
+            .filter(|f| value.get(f).is_some())
+            .collect();
+        if !set.is_empty() {
+            return Err(format!(
+                "spec.jobId follows an existing job, so {} must not be set: they describe a new job",
+                set.join(", ")
+            ));
+        }
+        return validate_ttl(spec);
+    }
+    let missing: Vec<&str> = [
+        ("inputDataConfig", spec.input_data_config.is_none()),
+        ("outputDataConfig", spec.output_data_config.is_none()),
+        ("dataAccessRoleArn", spec.data_access_role_arn.is_none()),
+    ]
+    .into_iter()
+    .filter_map(|(f, missing)| missing.then_some(f))
+    .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "{} required to start a job (or set spec.jobId to follow an existing one)",
+            missing.join(", ")
+        ));
+    }
     let models = [
         spec.document_classifier_arn.is_some(),
         spec.flywheel_arn.is_some(),
@@ -79,12 +110,25 @@ pub fn validate(spec: &ClassificationJobSpec) -> Result<(), String> {
             ));
         }
     }
-    if let Some(reader) = &spec.input_data_config.document_reader_config {
+    if let Some(reader) = spec
+        .input_data_config
+        .as_ref()
+        .and_then(|i| i.document_reader_config.as_ref())
+    {
         validate_reader(reader, "spec.inputDataConfig.documentReaderConfig")?;
     }
     validate_tags(&spec.tags)?;
+    validate_ttl(spec)
+}
+
+fn validate_ttl(spec: &ClassificationJobSpec) -> Result<(), String> {
     if spec.ttl_seconds_after_finished.is_some_and(|t| t < 0) {
         return Err("spec.ttlSecondsAfterFinished must not be negative".into());
+    }
+    if let Some(top) = spec.results.as_ref().and_then(|r| r.top_classes) {
+        if !(1..=100).contains(&top) {
+            return Err("spec.results.topClasses must be 1 to 100".into());
+        }
     }
     Ok(())
 }
@@ -103,7 +147,16 @@ pub fn start_request(
         (None, None, Some(arn)) => ModelRef::DocumentClassifier(arn.to_string()),
         _ => return Err("spec.classifierRef has not been resolved to a classifier ARN".into()),
     };
-    let input = &spec.input_data_config;
+    let (Some(input), Some(output), Some(role)) = (
+        &spec.input_data_config,
+        &spec.output_data_config,
+        &spec.data_access_role_arn,
+    ) else {
+        return Err(
+            "inputDataConfig, outputDataConfig and dataAccessRoleArn are required to start a job"
+                .into(),
+        );
+    };
     Ok(StartJobRequest {
         job_name: job_name(job),
         model,
@@ -116,9 +169,9 @@ pub fn start_request(
                 feature_types: r.feature_types.iter().map(enum_str).collect(),
             }
         }),
-        output_s3_uri: spec.output_data_config.s3_uri.clone(),
-        output_kms_key_id: spec.output_data_config.kms_key_id.clone(),
-        data_access_role_arn: spec.data_access_role_arn.clone(),
+        output_s3_uri: output.s3_uri.clone(),
+        output_kms_key_id: output.kms_key_id.clone(),
+        data_access_role_arn: role.clone(),
         volume_kms_key_id: spec.volume_kms_key_id.clone(),
         vpc_config: spec.vpc_config.as_ref().map(|v| VpcConfig {
             security_group_ids: v.security_group_ids.clone(),
@@ -251,6 +304,9 @@ pub fn plan(job: &ClassificationJob, at: &Place, classifier: Option<&ClassifierS
     }
     if let Err(message) = validate(&job.spec) {
         return Plan::Reject { message };
+    }
+    if let Some(job_id) = job.spec.job_id.clone() {
+        return Plan::Adopt { job_id };
     }
     let resolved = match &job.spec.classifier_ref {
         None => None,

@@ -276,6 +276,7 @@ pub async fn reconcile(job: Arc<ClassificationJob>, ctx: Arc<Context>) -> Result
         }
         Plan::Start { request } => start(&job, *request, &place, &ctx).await,
         Plan::Describe { job_id } => follow(&job, &job_id, &place, &ctx).await,
+        Plan::Adopt { job_id } => adopt(&job, &job_id, &place, &ctx).await,
     };
     ctx.metrics.observe_reconcile(started.elapsed());
     result
@@ -455,6 +456,40 @@ async fn start(
             Ok(Action::requeue(ctx.fallback_delay()))
         }
         Err(e) => failed_call(&job_now, status, Call::Start, &e, place, ctx).await,
+    }
+}
+
+/// Finds the existing job `spec.jobId` names, with the namespace's
+/// identity and Region, and follows it from then on as if it were started
+/// here. Nothing is ever started for such a resource, and nothing is
+/// recorded before Describe answers: a job ID Comprehend does not know
+/// there settles the resource (JobNotFound) without claiming a job.
+async fn adopt(
+    job: &ClassificationJob,
+    job_id: &str,
+    place: &Place,
+    ctx: &Context,
+) -> Result<Action, Error> {
+    let mut status = job.status.clone().unwrap_or_default();
+    let at = Observed::at_now(job.metadata.generation);
+    match ctx.comprehend.describe_job(place, job_id).await {
+        Ok(desc) => {
+            info!(job_id, job_status = %desc.job_status, "following a job started elsewhere");
+            ctx.views
+                .follow(place, &desc.job_id, &key_of(job), Instant::now());
+            status::apply_adopted(&mut status, &desc, &job.spec, place, at);
+            after_observation(job, status, place, ctx).await
+        }
+        Err(e) => {
+            warn!(job_id, code = %e.code, message = %e.message, "Describe of the job to follow failed");
+            ctx.metrics.reconcile_error(e.category());
+            let next = status::apply_adopt_error(&mut status, job_id, place, &e, at);
+            ctx.write_status(job, &status);
+            match next {
+                AfterError::Retry { .. } => Ok(Action::requeue(ctx.backoff(job))),
+                AfterError::Settle => Ok(Action::await_change()),
+            }
+        }
     }
 }
 

@@ -124,6 +124,7 @@ impl Reasons for Reason {
 pub fn spec_hash(spec: &ClassificationJobSpec) -> String {
     let mut frozen = spec.clone();
     frozen.ttl_seconds_after_finished = None;
+    frozen.results = None;
     digest(&frozen)
 }
 
@@ -342,6 +343,53 @@ pub fn apply_description(
         status.output_s3_uri = desc.output_s3_uri.clone();
     }
     apply_job_status(status, &desc.job_status, desc.message.as_deref(), at);
+}
+
+/// Records the existing job `spec.jobId` names, as Describe found it with
+/// the namespace's identity: from here on it is followed as if started
+/// here (the spec digest notes later edits).
+pub fn apply_adopted(
+    status: &mut ClassificationJobStatus,
+    desc: &JobDescription,
+    spec: &ClassificationJobSpec,
+    place: &Place,
+    at: Observed,
+) {
+    apply_place(status, place);
+    status.spec_hash = Some(spec_hash(spec));
+    apply_description(status, desc, at);
+}
+
+/// Describe of the job `spec.jobId` names failed. A job Comprehend does not
+/// know in this account and Region settles the resource (JobNotFound, no
+/// job recorded); any other error is retried as for a followed job, and no
+/// job ID is recorded until Describe answers.
+pub fn apply_adopt_error(
+    status: &mut ClassificationJobStatus,
+    job_id: &str,
+    place: &Place,
+    err: &AwsError,
+    at: Observed,
+) -> AfterError {
+    if err.kind == ErrorKind::JobNotFound {
+        let message = format!(
+            "Comprehend has no classification job {job_id} in {place} ({}): nothing to follow, and nothing was started. A job of another account or Region cannot be followed from here (spec.region selects the Region; the namespace's AccountMapping the account)",
+            err.message
+        );
+        set_outcome(
+            status,
+            ConditionStatus::False,
+            ConditionStatus::False,
+            Reason::JobNotFound,
+            &message,
+            at,
+        );
+        return AfterError::Settle;
+    }
+    status.job_id = Some(job_id.to_string());
+    let next = apply_error(status, Call::Describe, err, at);
+    status.job_id = None;
+    next
 }
 
 /// The account a job runs in is its ARN's, once known.

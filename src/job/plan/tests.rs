@@ -193,7 +193,7 @@ fn reader_config_and_flywheel_map() {
     let mut s = spec();
     s.document_classifier_arn = None;
     s.flywheel_arn = Some("arn:aws:comprehend:us-east-1:123456789012:flywheel/fw".into());
-    s.input_data_config.document_reader_config = Some(SpecReader {
+    s.input_data_config.as_mut().unwrap().document_reader_config = Some(SpecReader {
         document_read_action: DocumentReadAction::TextractAnalyzeDocument,
         document_read_mode: Some(crate::crds::DocumentReadMode::ForceDocumentReadAction),
         feature_types: vec![FeatureType::Tables, FeatureType::Forms],
@@ -233,7 +233,11 @@ fn invalid_specs_are_rejected_with_the_field_named() {
         .unwrap_err()
         .contains("documentClassifierArn"));
     let mut features = spec();
-    features.input_data_config.document_reader_config = Some(SpecReader {
+    features
+        .input_data_config
+        .as_mut()
+        .unwrap()
+        .document_reader_config = Some(SpecReader {
         document_read_action: DocumentReadAction::TextractDetectDocumentText,
         document_read_mode: None,
         feature_types: vec![FeatureType::Tables],
@@ -398,7 +402,11 @@ fn ttl_expiry_counts_from_the_end() {
 #[test]
 fn reader_and_tag_limits_of_the_service() {
     let mut analyze = spec();
-    analyze.input_data_config.document_reader_config = Some(SpecReader {
+    analyze
+        .input_data_config
+        .as_mut()
+        .unwrap()
+        .document_reader_config = Some(SpecReader {
         document_read_action: DocumentReadAction::TextractAnalyzeDocument,
         document_read_mode: None,
         feature_types: vec![],
@@ -444,4 +452,107 @@ fn only_settled_quiet_jobs_are_left_out_with_their_reason() {
     // A TTL still to apply keeps it cached.
     j.spec.ttl_seconds_after_finished = Some(60);
     assert_eq!(settled_summary(&j), None);
+}
+
+/// A spec that follows the existing job `abc123` and describes no new one.
+fn observe_only() -> crate::job::crd::ClassificationJobSpec {
+    crate::job::crd::ClassificationJobSpec {
+        job_id: Some("abc123".into()),
+        job_name: None,
+        document_classifier_arn: None,
+        flywheel_arn: None,
+        classifier_ref: None,
+        input_data_config: None,
+        output_data_config: None,
+        data_access_role_arn: None,
+        volume_kms_key_id: None,
+        vpc_config: None,
+        tags: vec![],
+        region: None,
+        ttl_seconds_after_finished: Some(60),
+        results: None,
+    }
+}
+
+#[test]
+fn a_job_id_is_followed_never_started() {
+    let plan = plan(&job(observe_only()), &Place::own("us-east-1"), None);
+    assert_eq!(
+        plan,
+        Plan::Adopt {
+            job_id: "abc123".into()
+        }
+    );
+    // Once found, it is followed like any started job.
+    let mut found = job(observe_only());
+    let mut status = ClassificationJobStatus::default();
+    apply_description(
+        &mut status,
+        &desc("IN_PROGRESS"),
+        Observed::new(Some(1), now()),
+    );
+    found.status = Some(status);
+    assert_eq!(
+        plan_of(&found),
+        Plan::Describe {
+            job_id: "abc123".into()
+        }
+    );
+}
+
+fn plan_of(j: &crate::job::crd::ClassificationJob) -> Plan {
+    plan(j, &Place::own("us-east-1"), None)
+}
+
+#[test]
+fn a_job_id_with_fields_of_a_new_job_is_refused_naming_them() {
+    let mut both = spec();
+    both.job_id = Some("abc123".into());
+    let Plan::Reject { message } = plan_of(&job(both)) else {
+        panic!("a job ID with a new job's fields must be refused");
+    };
+    for field in [
+        "documentClassifierArn",
+        "inputDataConfig",
+        "outputDataConfig",
+        "dataAccessRoleArn",
+        "volumeKmsKeyId",
+        "vpcConfig",
+        "tags",
+    ] {
+        assert!(message.contains(field), "{field} not named in {message}");
+    }
+    let mut one = observe_only();
+    one.job_name = Some("mine".into());
+    let Plan::Reject { message } = plan_of(&job(one)) else {
+        panic!("jobName conflicts with jobId");
+    };
+    assert!(message.contains("jobName"), "{message}");
+}
+
+#[test]
+fn a_new_job_needs_its_data_and_role() {
+    let mut s = spec();
+    s.output_data_config = None;
+    s.data_access_role_arn = None;
+    let Plan::Reject { message } = plan_of(&job(s)) else {
+        panic!("no output, no role: nothing can start");
+    };
+    assert!(
+        message.starts_with("outputDataConfig, dataAccessRoleArn required"),
+        "{message}"
+    );
+}
+
+#[test]
+fn results_settings_may_change_without_spec_drift() {
+    let mut with_results = spec();
+    with_results.results = Some(crate::job::crd::ResultsSpec {
+        summarize: true,
+        top_classes: Some(3),
+    });
+    assert_eq!(spec_hash(&with_results), spec_hash(&spec()));
+    let mut bad = with_results.clone();
+    bad.results.as_mut().unwrap().top_classes = Some(0);
+    assert!(matches!(plan_of(&job(bad)), Plan::Reject { .. }));
 }

@@ -475,7 +475,7 @@ async fn a_full_active_job_cap_queues_without_starting() {
 #[tokio::test]
 async fn a_spec_edited_after_the_start_is_ignored_without_calling_aws() {
     let mut job = started("COMPLETED");
-    job.spec.input_data_config.s3_uri = "s3://in-bucket/other/".into();
+    job.spec.input_data_config.as_mut().unwrap().s3_uri = "s3://in-bucket/other/".into();
     job.metadata.generation = Some(2);
     let (t, api) = setup(&job, Settings::default());
     let (result, _) = drive(
@@ -615,4 +615,101 @@ async fn a_listing_that_adds_only_details_to_the_same_state_costs_no_write() {
     .await;
     assert_polls(&result.expect("reconcile"));
     assert_eq!(t.fake.calls(DESCRIBE), 0);
+}
+
+/// A resource that follows the existing job `abc123` (observe only).
+fn observing() -> ClassificationJob {
+    let mut s = spec();
+    s.job_id = Some("abc123".into());
+    s.document_classifier_arn = None;
+    s.input_data_config = None;
+    s.output_data_config = None;
+    s.data_access_role_arn = None;
+    s.volume_kms_key_id = None;
+    s.vpc_config = None;
+    s.tags = vec![];
+    new_job(s)
+}
+
+#[tokio::test]
+async fn a_job_started_elsewhere_is_followed_and_never_started() {
+    let job = observing();
+    let (t, api) = setup(&job, Settings::default());
+    let mut running = desc("IN_PROGRESS");
+    running.job_name = Some("from-the-console".into());
+    t.fake.put_job(running);
+    let (result, _) = drive(
+        api,
+        reconcile(Arc::new(job), t.ctx.clone()),
+        |mut api| async move {
+            let found = status_of(api.status_patch().await);
+            assert_eq!(found.job_id.as_deref(), Some("abc123"));
+            assert_eq!(found.job_name.as_deref(), Some("from-the-console"));
+            assert_eq!(found.account.as_deref(), Some("123456789012"));
+            assert_eq!(cond(&found, SUCCEEDED), "Unknown/InProgress");
+            assert!(found.spec_hash.is_some(), "later spec edits are noticed");
+            api
+        },
+    )
+    .await;
+    assert_polls(&result.expect("reconcile"));
+    assert_eq!((t.fake.calls(DESCRIBE), t.fake.calls(START)), (1, 0));
+    assert_eq!(t.fake.calls(LIST), 0, "no name to look for, no slot to ask");
+    // Counted as followed from now on, not as a foreign job.
+    assert_eq!(refresh_and_count_foreign(&t).await, 0);
+}
+
+#[tokio::test]
+async fn an_unknown_job_id_settles_without_claiming_a_job() {
+    let job = observing();
+    let (t, api) = setup(&job, Settings::default());
+    let (result, _) = drive(
+        api,
+        reconcile(Arc::new(job), t.ctx.clone()),
+        |mut api| async move {
+            let missing = status_of(api.status_patch().await);
+            assert_eq!(cond(&missing, SUCCEEDED), "False/JobNotFound");
+            assert_eq!(cond(&missing, status::READY), "False/JobNotFound");
+            assert_eq!(missing.job_id, None, "no job is claimed");
+            let message = &condition(&missing, SUCCEEDED).unwrap().message;
+            assert!(
+                message.contains("abc123") && message.contains(REGION),
+                "{message}"
+            );
+            let event = api.event().await;
+            assert_event(&event, "JobNotFound", "Warning");
+            api
+        },
+    )
+    .await;
+    assert_eq!(requeue_after(&result.expect("reconcile")), None);
+    assert_eq!((t.fake.calls(DESCRIBE), t.fake.calls(START)), (1, 0));
+}
+
+#[tokio::test]
+async fn a_failed_describe_of_a_job_to_follow_is_retried_and_records_nothing() {
+    let job = observing();
+    let (t, api) = setup(&job, Settings::default());
+    t.fake.put_job(desc("IN_PROGRESS"));
+    t.fake.fail_next(
+        DESCRIBE,
+        err(
+            crate::comprehend::ErrorKind::Transient,
+            "InternalServerException",
+        ),
+    );
+    let (result, _) = drive(
+        api,
+        reconcile(Arc::new(job), t.ctx.clone()),
+        |mut api| async move {
+            let retrying = status_of(api.status_patch().await);
+            assert_eq!(cond(&retrying, SUCCEEDED), "Unknown/AwsUnavailable");
+            assert_eq!(retrying.job_id, None);
+            let _ = api.event().await;
+            api
+        },
+    )
+    .await;
+    assert!(requeue_after(&result.expect("reconcile")).is_some());
+    assert_eq!(t.fake.calls(START), 0);
 }

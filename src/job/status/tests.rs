@@ -316,7 +316,7 @@ fn spec_change_after_start_is_flagged_and_cleared() {
         Observed::new(Some(1), now()),
     );
     let mut edited = original.clone();
-    edited.input_data_config.s3_uri = "s3://other-bucket/x".into();
+    edited.input_data_config.as_mut().unwrap().s3_uri = "s3://other-bucket/x".into();
     let mut flagged = status.clone();
     apply_spec_drift(&mut flagged, &edited, Observed::new(Some(2), now()));
     let r = condition(&flagged, READY).unwrap();
@@ -404,7 +404,7 @@ fn a_ttl_edit_after_start_is_no_drift_and_old_digests_are_upgraded() {
     assert_eq!(after.observed_generation, Some(2));
     // Any other field is drift.
     let mut role = original.clone();
-    role.data_access_role_arn = "arn:aws:iam::123456789012:role/other".into();
+    role.data_access_role_arn = Some("arn:aws:iam::123456789012:role/other".into());
     apply_spec_drift(&mut after, &role, Observed::new(Some(3), now()));
     assert_eq!(
         condition(&after, READY).unwrap().reason,
