@@ -589,8 +589,8 @@ mod tests {
             ]
         );
         assert_eq!(cols[3].priority, None);
-        for wide in 4..=6 {
-            assert_eq!(cols[wide].priority, Some(1), "{}", cols[wide].name);
+        for wide in &cols[4..=6] {
+            assert_eq!(wide.priority, Some(1), "{}", wide.name);
         }
     }
 }
