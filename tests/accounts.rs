@@ -74,10 +74,6 @@ async fn jobs_in(standin: &Standin, account: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn status_of(job: &ClassificationJob) -> comprehend_operator::job::crd::ClassificationJobStatus {
-    job.status.clone().unwrap_or_default()
-}
-
 async fn with_training_data(standin: &Standin) {
     let s3 = standin.s3().await;
     ensure_bucket(&s3, "training").await;

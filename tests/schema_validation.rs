@@ -57,6 +57,24 @@ async fn invalid_manifests_are_rejected_naming_the_field() {
                 json!("arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")
         }),
     ];
+    // Following an existing job: the job ID alone (and where, and what to
+    // summarize) is a whole manifest.
+    let (ok, out) = apply(
+        &ns,
+        &json!({
+            "apiVersion": "comprehend.operators.dev/v1alpha1",
+            "kind": "ClassificationJob",
+            "metadata": {"name": "observer"},
+            "spec": {"jobId": "0123456789abcdef0123456789abcdef", "region": "us-east-1",
+                     "results": {"summarize": true, "topClasses": 5}}
+        }),
+    );
+    assert!(ok, "an observe-only manifest was refused: {out}");
+    let (ok, _, _) = kubectl(
+        &["delete", "classificationjob", "observer", "-n", &ns],
+        None,
+    );
+    assert!(ok);
     for edit in limits {
         let mut m = manifest("good");
         edit(&mut m);
@@ -178,6 +196,38 @@ async fn invalid_manifests_are_rejected_naming_the_field() {
             "spec.volumeKmsKeyId",
         ),
         (
+            "job-id-and-a-new-job",
+            Box::new(|m| m["spec"]["jobId"] = json!("0123456789abcdef0123456789abcdef")),
+            "spec",
+        ),
+        (
+            "job-id-with-tags",
+            Box::new(|m| {
+                m["spec"] = json!({"jobId": "abc", "tags": [{"key": "team", "value": "a"}]})
+            }),
+            "spec",
+        ),
+        (
+            "bad-job-id",
+            Box::new(|m| m["spec"] = json!({"jobId": "semi;colon"})),
+            "spec.jobId",
+        ),
+        (
+            "long-job-id",
+            Box::new(|m| m["spec"] = json!({"jobId": "a".repeat(33)})),
+            "spec.jobId",
+        ),
+        (
+            "no-top-classes",
+            Box::new(|m| m["spec"]["results"] = json!({"summarize": true, "topClasses": 0})),
+            "spec.results.topClasses",
+        ),
+        (
+            "results-without-summarize",
+            Box::new(|m| m["spec"]["results"] = json!({"topClasses": 3})),
+            "spec.results.summarize",
+        ),
+        (
             "no-role",
             Box::new(|m| {
                 m["spec"]
@@ -213,8 +263,17 @@ async fn invalid_manifests_are_rejected_naming_the_field() {
 async fn kubectl_explain_teaches_the_spec() {
     let client = client().await;
     install_crd(&client).await;
-    let (ok, out, err) = kubectl(&["explain", "classificationjob.spec"], None);
-    assert!(ok, "{err}");
+    // The API server publishes a CRD's schema to OpenAPI a little after it
+    // is established (and again after each replace by another test).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let out = loop {
+        let (ok, out, err) = kubectl(&["explain", "classificationjob.spec"], None);
+        if ok && out.contains("jobId") {
+            break out;
+        }
+        assert!(std::time::Instant::now() < deadline, "{err}{out}");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
     for field in [
         "documentClassifierArn",
         "inputDataConfig",

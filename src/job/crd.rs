@@ -392,7 +392,12 @@ pub fn classification_job_crd() -> CustomResourceDefinition {
     // existing job (jobId) names nothing that would describe a new one.
     // OpenAPI, so that every API server enforces it (CEL below says the
     // same in words on servers that run it).
-    let new_job = |model: &str| json!({"required": [model, "inputDataConfig", "outputDataConfig", "dataAccessRoleArn"]});
+    let new_job = |model: &str| {
+        json!({
+            "required": [model, "inputDataConfig", "outputDataConfig", "dataAccessRoleArn"],
+            "not": {"required": ["jobId"]}
+        })
+    };
     let conflicting: Vec<_> = NEW_JOB_FIELDS
         .iter()
         .map(|f| json!({"required": [f]}))

@@ -254,6 +254,45 @@ impl Standin {
             .unwrap_or(0)
     }
 
+    /// Starts a classification job straight in the stand-in, as a script or
+    /// the console would (no operator involved); returns its job ID.
+    pub async fn start_job_directly(&self, job_name: &str, classifier_arn: &str) -> String {
+        self.comprehend()
+            .await
+            .start_document_classification_job()
+            .job_name(job_name)
+            .document_classifier_arn(classifier_arn)
+            .input_data_config(
+                aws_sdk_comprehend::types::InputDataConfig::builder()
+                    .s3_uri("s3://input/docs/")
+                    .input_format(aws_sdk_comprehend::types::InputFormat::OneDocPerFile)
+                    .build()
+                    .unwrap(),
+            )
+            .output_data_config(
+                aws_sdk_comprehend::types::OutputDataConfig::builder()
+                    .s3_uri(format!("s3://output/{job_name}/"))
+                    .build()
+                    .unwrap(),
+            )
+            .data_access_role_arn(ROLE)
+            .send()
+            .await
+            .expect("StartDocumentClassificationJob")
+            .job_id()
+            .expect("a job ID")
+            .to_string()
+    }
+
+    /// The stand-in's record of the job with this ID (null if none).
+    pub async fn job(&self, job_id: &str) -> serde_json::Value {
+        let stats = self.stats().await;
+        stats["jobs"]
+            .as_array()
+            .and_then(|jobs| jobs.iter().find(|j| j["jobId"] == job_id).cloned())
+            .unwrap_or_default()
+    }
+
     /// Uploads training data and creates a classifier of `name` straight in
     /// the stand-in; returns its ARN at once, while it trains.
     pub async fn create_classifier(&self, name: &str) -> String {
@@ -428,6 +467,17 @@ pub fn job_manifest(name: &str, classifier_arn: &str, input_prefix: &str) -> ser
     })
 }
 
+/// A ClassificationJob manifest that follows the existing job `job_id`
+/// (observe only).
+pub fn observe_manifest(name: &str, job_id: &str) -> serde_json::Value {
+    json!({
+        "apiVersion": "comprehend.operators.dev/v1alpha1",
+        "kind": "ClassificationJob",
+        "metadata": {"name": name},
+        "spec": {"jobId": job_id}
+    })
+}
+
 /// A DocumentClassifier manifest trained from the COMPREHEND_CSV at
 /// `csv_uri`.
 pub fn classifier_manifest(
@@ -544,6 +594,13 @@ pub fn cond(job: &ClassificationJob, type_: &str) -> Option<(String, String, Str
         .iter()
         .find(|c| c.type_ == type_)
         .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
+}
+
+/// The status of `job` (empty if none yet).
+pub fn status_of(
+    job: &ClassificationJob,
+) -> comprehend_operator::job::crd::ClassificationJobStatus {
+    job.status.clone().unwrap_or_default()
 }
 
 pub fn succeeded(job: &ClassificationJob) -> Option<String> {
