@@ -34,6 +34,7 @@ use crate::comprehend::{AwsError, ErrorKind, Place};
 mod archive;
 #[cfg(test)]
 pub mod fake;
+pub mod s3;
 #[cfg(test)]
 mod tests;
 
