@@ -5,7 +5,8 @@
 //! with pure code, act against Comprehend through the narrow
 //! [`comprehend::Comprehend`] trait, and write the status once. Imports
 //! point down only: `job` may use `classifier`, both use `kernel`,
-//! `accounts`, `comprehend`, `crds` and `settings`; nothing uses `job`.
+//! `accounts`, `comprehend`, `crds` and `settings`; `results` (reading a
+//! job's output) uses `comprehend`; nothing uses `job`.
 
 pub mod accounts;
 pub mod classifier;
@@ -15,6 +16,7 @@ pub mod http;
 pub mod job;
 pub mod kernel;
 pub mod leader;
+pub mod results;
 pub mod settings;
 pub mod telemetry;
 

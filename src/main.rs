@@ -50,6 +50,11 @@ struct RunArgs {
     /// Comprehend endpoint URL: a VPC endpoint, or the local stand-in.
     #[arg(long, env = "COMPREHEND_ENDPOINT_URL")]
     endpoint_url: Option<String>,
+    /// S3 endpoint URL for reading job output: a VPC endpoint, or the
+    /// local stand-in's S3; addressed path-style when set (default: the
+    /// SDK's regional S3 endpoint).
+    #[arg(long, env = "S3_ENDPOINT_URL")]
+    s3_endpoint_url: Option<String>,
     /// STS endpoint URL for assuming the roles of AccountMappings: a VPC
     /// endpoint, or the local stand-in (default: the SDK's regional STS).
     #[arg(long, env = "STS_ENDPOINT_URL")]
@@ -155,7 +160,8 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let comprehend =
         AwsComprehend::from_env(args.endpoint_url.clone(), Some(default_region.clone()))
             .await
-            .with_sts_endpoint(args.sts_endpoint_url.clone());
+            .with_sts_endpoint(args.sts_endpoint_url.clone())
+            .with_s3_endpoint(args.s3_endpoint_url.clone());
     let identity = args.identity.clone().unwrap_or_else(|| {
         std::env::var("HOSTNAME")
             .unwrap_or_else(|_| format!("comprehend-operator-{}", std::process::id()))

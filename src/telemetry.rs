@@ -128,7 +128,7 @@ impl Metrics {
         let aws_calls = Family::<CallLabels, Counter>::default();
         registry.register(
             "aws_calls",
-            "Comprehend calls by operation and outcome",
+            "AWS calls (Comprehend, and S3 for job output) by operation and outcome",
             aws_calls.clone(),
         );
         let jobs = Family::<StatusLabels, Gauge>::default();
@@ -192,7 +192,7 @@ impl Metrics {
             .inc();
     }
 
-    /// A Comprehend call in `account` (its label) ended with `outcome`.
+    /// An AWS call in `account` (its label) ended with `outcome`.
     pub fn aws_call(&self, operation: &str, account: &str, outcome: &str) {
         self.aws_calls
             .get_or_create(&CallLabels {

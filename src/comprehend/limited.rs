@@ -80,6 +80,26 @@ impl<C> Limited<C> {
         }
     }
 
+    /// The wrapped value.
+    pub fn inner(&self) -> &C {
+        &self.inner
+    }
+
+    /// Makes a call that no budget here bounds (an S3 read, say) and counts
+    /// it in the metrics like the others.
+    pub async fn counted<T>(
+        &self,
+        at: &Place,
+        operation: &str,
+        call: impl std::future::Future<Output = Result<T, AwsError>>,
+    ) -> Result<T, AwsError> {
+        let result = call.await;
+        let outcome = result.as_ref().map_or_else(AwsError::outcome, |_| "ok");
+        self.metrics
+            .aws_call(operation, at.account_label(), outcome);
+        result
+    }
+
     /// The budgets of `at`'s account and Region, made on first use.
     fn budgets(&self, at: &Place) -> Arc<Budgets> {
         let key = (at.account_label().to_string(), at.region.clone());
@@ -106,11 +126,7 @@ impl<C> Limited<C> {
         call: impl std::future::Future<Output = Result<T, AwsError>>,
     ) -> Result<T, AwsError> {
         self.budgets(at).get(family).acquire().await;
-        let result = call.await;
-        let outcome = result.as_ref().map_or_else(AwsError::outcome, |_| "ok");
-        self.metrics
-            .aws_call(operation, at.account_label(), outcome);
-        result
+        self.counted(at, operation, call).await
     }
 }
 

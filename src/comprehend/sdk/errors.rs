@@ -41,9 +41,7 @@ pub(super) fn build_error(err: BuildError) -> AwsError {
 /// forms some protocols use (`com.amazonaws.comprehend#TooManyRequestsException`,
 /// `TooManyRequestsException:http://...`).
 pub fn kind_for_code(code: &str) -> ErrorKind {
-    let code = code.rsplit('#').next().unwrap_or(code);
-    let code = code.split(':').next().unwrap_or(code).trim();
-    match code {
+    match bare_code(code) {
         "TooManyRequestsException"
         | "ThrottlingException"
         | "Throttling"
@@ -64,7 +62,24 @@ pub fn kind_for_code(code: &str) -> ErrorKind {
     }
 }
 
-/// Reduces any SDK failure of a Comprehend operation to an [`AwsError`].
+/// An error code without the qualifications some protocols and proxies add
+/// (`com.amazonaws.comprehend#X`, `X:http://...`): `X`.
+pub fn bare_code(code: &str) -> &str {
+    let code = code.rsplit('#').next().unwrap_or(code);
+    code.split(':').next().unwrap_or(code).trim()
+}
+
+/// Reduces any SDK failure of a Comprehend operation to an [`AwsError`]:
+/// [`classify_error_with`] and Comprehend's codes ([`kind_for_code`]).
+pub fn classify_error<E>(err: &SdkError<E, HttpResponse>) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    classify_error_with(err, kind_for_code)
+}
+
+/// Reduces any SDK failure to an [`AwsError`], judging service error codes
+/// with `kind_for` (each service has its own codes; the rest is common).
 ///
 /// Service errors are recognised by the `code()` of their error metadata, not
 /// by the SDK's modeled enum, because an endpoint (the stand-in, a proxy) may
@@ -74,7 +89,10 @@ pub fn kind_for_code(code: &str) -> ErrorKind {
 /// be built, so retrying it cannot help). An answer without a code is judged
 /// by its HTTP status: 5xx is a transient `InternalServerException`, 429 a
 /// throttling `TooManyRequestsException`.
-pub fn classify_error<E>(err: &SdkError<E, HttpResponse>) -> AwsError
+pub fn classify_error_with<E>(
+    err: &SdkError<E, HttpResponse>,
+    kind_for: fn(&str) -> ErrorKind,
+) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -104,7 +122,7 @@ where
                 .unwrap_or_else(|| DisplayErrorContext(service_err).to_string());
             if let Some(code) = service_err.code().filter(|c| !c.is_empty()) {
                 return AwsError {
-                    kind: kind_for_code(code),
+                    kind: kind_for(code),
                     code: code.to_owned(),
                     message,
                 };
@@ -127,7 +145,7 @@ where
 /// A call that failed because its credentials could not be had: the SDK
 /// reports it as a construction or dispatch failure, whose source chain
 /// holds the provider's `CredentialsError` (and, for an assumed role, STS's
-/// own error). Nothing reached Comprehend, so the call is retried, never
+/// own error). Nothing reached the service, so the call is retried, never
 /// judged as a refused spec. The code is STS's (`AccessDenied`, ...) when
 /// the chain has it.
 fn credentials_error(err: &(dyn std::error::Error + 'static)) -> Option<AwsError> {

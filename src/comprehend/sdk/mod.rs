@@ -1,6 +1,6 @@
 //! [`Comprehend`] on top of `aws-sdk-comprehend`.
 //!
-//! This module is the only place that knows the SDK: it maps the plain
+//! This module is the only place that builds SDK clients: it maps the plain
 //! request/answer types of [`crate::comprehend`] onto the SDK builders, and
 //! reduces every SDK failure to an [`AwsError`] whose [`ErrorKind`] tells the
 //! controller whether to back off and retry or to give up on the spec.
@@ -11,7 +11,8 @@
 //! account (StartDocumentClassificationJob is limited to 1 TPS).
 //!
 //! The module is split by resource: this file builds and caches the region
-//! clients and implements [`Comprehend`] by handing each call to `jobs` or
+//! clients (Comprehend's, and S3's for [`crate::results`], from one config
+//! per identity and region) and implements [`Comprehend`] by handing each call to `jobs` or
 //! `classifiers`, which build the SDK requests and map the answers; `errors`
 //! reduces SDK failures to [`AwsError`]s.
 
@@ -46,7 +47,7 @@ mod jobs;
 #[cfg(test)]
 mod tests;
 
-pub use errors::{classify_error, kind_for_code};
+pub use errors::{bare_code, classify_error, classify_error_with, kind_for_code};
 
 /// Attempts the SDK makes per call (the first try plus one retry). Kept small
 /// because the controller retries with its own capped backoff; one SDK retry
@@ -92,29 +93,45 @@ fn sdk_timeout_config() -> TimeoutConfig {
         .build()
 }
 
+/// The clients of one identity in one Region, both built from one
+/// [`SdkConfig`]: the same credentials provider and identity cache, so the
+/// credentials of an assumed role are fetched and refreshed once for both.
+#[derive(Clone)]
+struct RegionClients {
+    comprehend: Client,
+    s3: aws_sdk_s3::Client,
+}
+
 /// Where [`AwsComprehend`] gets its SDK clients from.
 enum Clients {
-    /// One client per identity and region, built on first use from a
-    /// shared base config.
+    /// One pair of clients per identity and region, built on first use
+    /// from a shared base config.
     PerRegion {
         // Boxed: an SdkConfig is large and this enum is otherwise a pointer.
         base: Box<SdkConfig>,
         endpoint_url: Option<String>,
+        /// S3 endpoint for reading job output (the stand-in's S3); set, it
+        /// is addressed path-style. `None` is the SDK's regional endpoint.
+        s3_endpoint_url: Option<String>,
         /// STS endpoint for AssumeRole (a VPC endpoint, or the stand-in);
         /// `None` is the SDK's regional STS endpoint.
         sts_endpoint_url: Option<String>,
         default_region: String,
         // A std mutex is enough: it is never held across an await.
-        cache: Mutex<HashMap<(Option<Role>, String), Client>>,
+        cache: Mutex<HashMap<(Option<Role>, String), RegionClients>>,
         /// One credentials provider per role, shared by its region
         /// clients, so they share the SDK's cached credentials.
         roles: Mutex<HashMap<Role, SharedCredentialsProvider>>,
     },
-    /// A prebuilt client used for every region (tests, mocks).
-    Fixed(Client),
+    /// Prebuilt clients used for every region (tests, mocks).
+    Fixed {
+        comprehend: Client,
+        s3: Option<aws_sdk_s3::Client>,
+    },
 }
 
-/// Amazon Comprehend through `aws-sdk-comprehend`.
+/// Amazon Comprehend through `aws-sdk-comprehend`, and the S3 objects its
+/// jobs write through `aws-sdk-s3` (see [`crate::results`]).
 ///
 /// A job may name its own region, and a namespace may map to a role in
 /// another account, so clients are kept per role and region and created
@@ -122,8 +139,10 @@ enum Clients {
 /// provider; a role's clients share one `AssumeRoleProvider` (the SDK's STS
 /// AssumeRole on top of the base chain: environment, IRSA, Pod Identity),
 /// whose credentials the SDK's identity cache refreshes before they expire.
-/// An endpoint URL override (e.g. the local stand-in) applies to every
-/// region.
+/// The Comprehend and the S3 client of a role and region are built from
+/// one config, so output is read with the identity the job was started
+/// with. An endpoint URL override (e.g. the local stand-in) applies to
+/// every region.
 pub struct AwsComprehend {
     clients: Clients,
 }
@@ -133,14 +152,16 @@ impl std::fmt::Debug for AwsComprehend {
         match &self.clients {
             Clients::PerRegion {
                 endpoint_url,
+                s3_endpoint_url,
                 default_region,
                 ..
             } => f
                 .debug_struct("AwsComprehend")
                 .field("endpoint_url", endpoint_url)
+                .field("s3_endpoint_url", s3_endpoint_url)
                 .field("default_region", default_region)
                 .finish_non_exhaustive(),
-            Clients::Fixed(_) => f
+            Clients::Fixed { .. } => f
                 .debug_struct("AwsComprehend")
                 .field("client", &"fixed")
                 .finish(),
@@ -161,6 +182,7 @@ impl AwsComprehend {
             clients: Clients::PerRegion {
                 base: Box::new(base),
                 endpoint_url: endpoint_url.filter(|u| !u.is_empty()),
+                s3_endpoint_url: None,
                 sts_endpoint_url: None,
                 default_region,
                 cache: Mutex::new(HashMap::new()),
@@ -176,6 +198,20 @@ impl AwsComprehend {
         } = &mut self.clients
         {
             *sts_endpoint_url = url.filter(|u| !u.is_empty());
+        }
+        self
+    }
+
+    /// Reads job output from the S3 endpoint at `url` (path-style
+    /// addressing, as local S3 servers need) instead of the SDK's regional
+    /// S3 endpoint. Takes effect for clients not built yet: call it before
+    /// the first call.
+    pub fn with_s3_endpoint(mut self, url: Option<String>) -> Self {
+        if let Clients::PerRegion {
+            s3_endpoint_url, ..
+        } = &mut self.clients
+        {
+            *s3_endpoint_url = url.filter(|u| !u.is_empty());
         }
         self
     }
@@ -207,34 +243,65 @@ impl AwsComprehend {
 
     /// Uses `client` as is for every region. Meant for tests that inject a
     /// mocked client; the client keeps its own retry and timeout settings.
+    /// Reading output fails until [`Self::with_s3_client`] gives an S3
+    /// client.
     pub fn with_client(client: Client) -> Self {
         Self {
-            clients: Clients::Fixed(client),
+            clients: Clients::Fixed {
+                comprehend: client,
+                s3: None,
+            },
         }
     }
 
-    /// The client for `at` (an empty region: the default region), built
-    /// and cached on first use.
+    /// Uses `client` as is to read output in every region (tests, mocks);
+    /// only after [`Self::with_client`].
+    pub fn with_s3_client(mut self, client: aws_sdk_s3::Client) -> Self {
+        if let Clients::Fixed { s3, .. } = &mut self.clients {
+            *s3 = Some(client);
+        }
+        self
+    }
+
+    /// The Comprehend client for `at` (an empty region: the default
+    /// region), built and cached on first use.
     async fn client(&self, at: &Place) -> Client {
-        let (base, endpoint_url, sts_endpoint_url, default_region, cache, roles) =
-            match &self.clients {
-                Clients::Fixed(client) => return client.clone(),
-                Clients::PerRegion {
-                    base,
-                    endpoint_url,
-                    sts_endpoint_url,
-                    default_region,
-                    cache,
-                    roles,
-                } => (
-                    base,
-                    endpoint_url,
-                    sts_endpoint_url,
-                    default_region,
-                    cache,
-                    roles,
-                ),
-            };
+        match &self.clients {
+            Clients::Fixed { comprehend, .. } => comprehend.clone(),
+            Clients::PerRegion { .. } => self.region_clients(at).await.comprehend,
+        }
+    }
+
+    /// The S3 client for `at`, with the same identity and region as its
+    /// Comprehend client, built and cached on first use. Fails only for
+    /// fixed clients given no S3 client.
+    pub(crate) async fn s3_client(&self, at: &Place) -> Result<aws_sdk_s3::Client, AwsError> {
+        match &self.clients {
+            Clients::Fixed { s3: Some(s3), .. } => Ok(s3.clone()),
+            Clients::Fixed { s3: None, .. } => Err(AwsError {
+                kind: crate::comprehend::ErrorKind::InvalidSpec,
+                code: "InvalidRequest".to_owned(),
+                message: "no S3 client was configured".to_owned(),
+            }),
+            Clients::PerRegion { .. } => Ok(self.region_clients(at).await.s3),
+        }
+    }
+
+    /// Both clients of `at`, built and cached on first use from one
+    /// per-(role, region) [`SdkConfig`]. Only for `PerRegion`.
+    async fn region_clients(&self, at: &Place) -> RegionClients {
+        let Clients::PerRegion {
+            base,
+            endpoint_url,
+            s3_endpoint_url,
+            sts_endpoint_url,
+            default_region,
+            cache,
+            roles,
+        } = &self.clients
+        else {
+            unreachable!("region clients are only built per region");
+        };
         let region = if at.region.is_empty() {
             default_region.clone()
         } else {
@@ -243,17 +310,12 @@ impl AwsComprehend {
         let key = (at.role.clone(), region);
         // A poisoned lock only means another thread panicked while
         // inserting a client; the map itself is still usable.
-        if let Some(client) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-            return client.clone();
+        if let Some(clients) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return clients.clone();
         }
-        let mut conf = aws_sdk_comprehend::config::Builder::from(base.as_ref())
-            .retry_config(sdk_retry_config())
-            .timeout_config(sdk_timeout_config());
+        let mut conf = base.to_builder();
         if !key.1.is_empty() {
             conf = conf.region(Region::new(key.1.clone()));
-        }
-        if let Some(url) = endpoint_url {
-            conf = conf.endpoint_url(url.clone());
         }
         if let Some(role) = &at.role {
             let known = roles
@@ -276,21 +338,37 @@ impl AwsComprehend {
             };
             conf = conf.credentials_provider(provider);
         }
-        let client = Client::from_conf(conf.build());
+        let place_config = conf.build();
+        let mut comprehend = aws_sdk_comprehend::config::Builder::from(&place_config)
+            .retry_config(sdk_retry_config())
+            .timeout_config(sdk_timeout_config());
+        if let Some(url) = endpoint_url {
+            comprehend = comprehend.endpoint_url(url.clone());
+        }
+        let mut s3 = aws_sdk_s3::config::Builder::from(&place_config)
+            .retry_config(sdk_retry_config())
+            .timeout_config(sdk_timeout_config());
+        if let Some(url) = s3_endpoint_url {
+            s3 = s3.endpoint_url(url.clone()).force_path_style(true);
+        }
+        let clients = RegionClients {
+            comprehend: Client::from_conf(comprehend.build()),
+            s3: aws_sdk_s3::Client::from_conf(s3.build()),
+        };
         cache
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .entry(key)
-            .or_insert(client)
+            .or_insert(clients)
             .clone()
     }
 
-    /// Number of clients built so far (for tests).
+    /// Number of (role, region) client pairs built so far (for tests).
     #[cfg(test)]
     fn cached_clients(&self) -> usize {
         match &self.clients {
             Clients::PerRegion { cache, .. } => cache.lock().map(|c| c.len()).unwrap_or(0),
-            Clients::Fixed(_) => 0,
+            Clients::Fixed { .. } => 0,
         }
     }
 }

@@ -71,3 +71,35 @@ async fn fixed_client_serves_every_region() {
     );
     assert_eq!(aws.cached_clients(), 0);
 }
+
+#[tokio::test]
+async fn s3_clients_share_the_region_and_cache_of_comprehend_clients() {
+    let base = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-west-2"))
+        .build();
+    let aws = AwsComprehend::new(base, None, "eu-west-1".into())
+        .with_s3_endpoint(Some("http://127.0.0.1:4566".into()));
+
+    let comprehend = aws.client(&Place::own("ap-southeast-2")).await;
+    let s3 = aws.s3_client(&Place::own("ap-southeast-2")).await.unwrap();
+    let default = aws.s3_client(&Place::own("")).await.unwrap();
+
+    // One cached pair per region: the S3 client came with the Comprehend one.
+    assert_eq!(aws.cached_clients(), 2);
+    assert_eq!(comprehend.config().region(), s3.config().region());
+    assert_eq!(default.config().region(), Some(&Region::new("eu-west-1")));
+    assert_eq!(
+        s3.config().retry_config().unwrap().max_attempts(),
+        SDK_MAX_ATTEMPTS
+    );
+}
+
+#[tokio::test]
+async fn a_fixed_client_without_s3_cannot_read_output() {
+    let rule = mock!(Client::describe_document_classification_job)
+        .then_output(|| DescribeDocumentClassificationJobOutput::builder().build());
+    let aws = AwsComprehend::with_client(client_without_retries(&[&rule]));
+    let err = aws.s3_client(&Place::own("eu-west-1")).await.unwrap_err();
+    assert_eq!(err.code, "InvalidRequest");
+}
