@@ -187,23 +187,56 @@ pub async fn read_prefix(
     Ok(objects)
 }
 
+/// Checks that the bucket of `location` exists. (s3s-fs would create a
+/// missing bucket on PutObject, where S3 answers NoSuchBucket.)
+pub async fn check_bucket(
+    client: &aws_sdk_s3::Client,
+    location: &S3Location,
+) -> Result<(), S3Error> {
+    match client.head_bucket().bucket(&location.bucket).send().await {
+        Ok(_) => Ok(()),
+        Err(err) => {
+            let missing = err.raw_response().map(|r| r.status().as_u16()) == Some(404)
+                || matches!(err.code(), Some("NotFound" | "NoSuchBucket"));
+            Err(if missing {
+                S3Error::NoSuchBucket(location.bucket.clone())
+            } else {
+                classify(&location.bucket, err)
+            })
+        }
+    }
+}
+
+/// Writes the content of a file as one object, streaming it from the file
+/// (a single PutObject: S3 takes up to 5 GB so, and s3s-fs streams the
+/// body to disk).
+pub async fn put_file(
+    client: &aws_sdk_s3::Client,
+    location: &S3Location,
+    path: &Path,
+) -> Result<(), S3Error> {
+    check_bucket(client, location).await?;
+    let body = ByteStream::from_path(path)
+        .await
+        .map_err(|e| S3Error::Other(format!("cannot read {}: {e}", path.display())))?;
+    client
+        .put_object()
+        .bucket(&location.bucket)
+        .key(&location.key)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| classify(&location.bucket, e))?;
+    Ok(())
+}
+
 /// Writes one object.
 pub async fn put(
     client: &aws_sdk_s3::Client,
     location: &S3Location,
     body: Vec<u8>,
 ) -> Result<(), S3Error> {
-    // Ask first: s3s-fs would create a missing bucket on PutObject, where S3
-    // answers NoSuchBucket.
-    if let Err(err) = client.head_bucket().bucket(&location.bucket).send().await {
-        let missing = err.raw_response().map(|r| r.status().as_u16()) == Some(404)
-            || matches!(err.code(), Some("NotFound" | "NoSuchBucket"));
-        return Err(if missing {
-            S3Error::NoSuchBucket(location.bucket.clone())
-        } else {
-            classify(&location.bucket, err)
-        });
-    }
+    check_bucket(client, location).await?;
     client
         .put_object()
         .bucket(&location.bucket)
