@@ -1,7 +1,8 @@
 //! Job outputs as an operator reading them sees them, through the real S3
 //! protocol: the output faults (`missing`, `malformedArchive`,
-//! `malformedLines`, `errors`), predictable classes and labels, and a large
-//! output streamed through a file.
+//! `malformedLines`, `errors`), predictable classes and labels, a large
+//! output streamed through a file, and the S3 server taking credentials
+//! AssumeRole issued.
 
 mod common;
 
@@ -9,9 +10,14 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::time::{Duration, Instant};
 
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::BehaviorVersion;
+use aws_sdk_comprehend::config::{Credentials, ProvideCredentials, Region};
 use aws_sdk_comprehend::types::{DocumentClassifierMode, InputFormat, JobStatus, ModelStatus};
 use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_smithy_types::retry::RetryConfig;
 use common::*;
+use comprehend_standin::{Config, Role};
 use serde_json::Value;
 
 /// Puts faults through the admin API; returns the faults after the PUT.
@@ -406,4 +412,154 @@ async fn large_outputs_stream_through_a_file() {
     // Every class comes up, each about a third of the time.
     assert_eq!(tops.len(), 3, "{tops:?}");
     assert!(tops.values().all(|&n| n > lines / 4), "{tops:?}");
+}
+
+/// An S3 client for the stand-in's S3 server with these credentials.
+fn s3_with(h: &Harness, provider: impl ProvideCredentials + 'static) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(provider)
+        .endpoint_url(h.running.s3_endpoint())
+        .force_path_style(true)
+        .retry_config(RetryConfig::disabled())
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+const READER_ROLE: &str = "arn:aws:iam::111122223333:role/output-reader";
+
+#[tokio::test]
+async fn s3_takes_credentials_assume_role_issued() {
+    let h = Harness::start(Config {
+        roles: vec![Role {
+            arn: READER_ROLE.into(),
+            external_id: None,
+        }],
+        ..fast_config()
+    })
+    .await;
+    h.bucket("out-bucket").await;
+    h.put("out-bucket", "k.txt", "hello").await;
+    let base = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(h.running.endpoint())
+        .credentials_provider(Credentials::new("test", "test", None, None, "static"))
+        .retry_config(RetryConfig::disabled())
+        .load()
+        .await;
+
+    // Through AssumeRoleProvider, as the operator reads outputs.
+    let provider = AssumeRoleProvider::builder(READER_ROLE)
+        .session_name("reader")
+        .configure(&base)
+        .build()
+        .await;
+    let s3 = s3_with(&h, provider);
+    let body = s3
+        .get_object()
+        .bucket("out-bucket")
+        .key("k.txt")
+        .send()
+        .await
+        .expect("GetObject with assumed-role credentials")
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    assert_eq!(&body[..], b"hello");
+    s3.put_object()
+        .bucket("out-bucket")
+        .key("w.txt")
+        .body(b"written".to_vec().into())
+        .send()
+        .await
+        .expect("PutObject with assumed-role credentials");
+
+    // The issued key with another secret: the signature does not match.
+    let sts = aws_sdk_sts::Client::new(&base);
+    let issued = sts
+        .assume_role()
+        .role_arn(READER_ROLE)
+        .role_session_name("raw")
+        .send()
+        .await
+        .unwrap();
+    let creds = issued.credentials().unwrap();
+    let wrong = s3_with(
+        &h,
+        Credentials::new(
+            creds.access_key_id(),
+            "not-the-secret",
+            Some(creds.session_token().to_string()),
+            None,
+            "wrong",
+        ),
+    );
+    let err = wrong
+        .list_objects_v2()
+        .bucket("out-bucket")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("SignatureDoesNotMatch"), "{err:?}");
+
+    // A key nobody issued.
+    let unknown = s3_with(
+        &h,
+        Credentials::new("ASIAUNKNOWNKEY000000", "secret", None, None, "unknown"),
+    );
+    let err = unknown
+        .list_objects_v2()
+        .bucket("out-bucket")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidAccessKeyId"), "{err:?}");
+
+    // Issued credentials past their expiration.
+    let response = raw_request(
+        h.running.endpoint(),
+        "PUT",
+        "/_standin/roles",
+        &[],
+        r#"{"credentialSeconds": 1}"#,
+    )
+    .await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    let short = sts
+        .assume_role()
+        .role_arn(READER_ROLE)
+        .role_session_name("short")
+        .send()
+        .await
+        .unwrap();
+    let creds = short.credentials().unwrap();
+    let expires = creds.expiration().secs();
+    let expired = s3_with(
+        &h,
+        Credentials::new(
+            creds.access_key_id(),
+            creds.secret_access_key(),
+            Some(creds.session_token().to_string()),
+            None,
+            "short",
+        ),
+    );
+    while std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        < expires as f64 + 0.05
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let err = expired
+        .list_objects_v2()
+        .bucket("out-bucket")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ExpiredToken"), "{err:?}");
 }
