@@ -148,7 +148,8 @@ impl RoleSettings {
 pub struct Issued {
     /// `ASIA` + 16 uppercase letters and digits.
     pub access_key_id: String,
-    /// The secret (never checked: signatures are not verified).
+    /// The secret: the embedded S3 server checks signatures with it; the
+    /// Comprehend and STS API do not check signatures.
     pub secret_access_key: String,
     /// The session token.
     pub session_token: String,

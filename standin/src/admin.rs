@@ -7,8 +7,12 @@
 //!   jobs seen at once (all accounts), per account (`accounts`) the same
 //!   and the quota, and every job and classifier with its `account`.
 //! - `GET`/`PUT /_standin/faults`: `{throttleFraction, errorFraction,
-//!   latencyMs, failJobNames, holdJobNames, denyOperations}`; a PUT changes
-//!   only the members it gives. A job whose name is in `holdJobNames` goes
+//!   latencyMs, failJobNames, holdJobNames, denyOperations, outputFaults,
+//!   largeOutputs}`; a PUT changes only the members it gives (each given
+//!   member replaced whole). `outputFaults` (`{<jobName>: "missing" |
+//!   "malformedArchive" | "malformedLines" | "errors"}`) spoils the output
+//!   of a job of that name, `largeOutputs` (`{<jobName>: <bytes>}`) makes
+//!   it write a generated `predictions.jsonl` of about that size. A job whose name is in `holdJobNames` goes
 //!   SUBMITTED -> IN_PROGRESS as usual and then stays IN_PROGRESS (active,
 //!   against the active-job quota) until a PUT takes its name out of the
 //!   set; from then on it proceeds as any job (to COMPLETED at once if its

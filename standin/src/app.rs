@@ -177,6 +177,18 @@ impl App {
         lock(&self.faults).fails_job(job_name)
     }
 
+    /// What is wrong with the output of a job of this name, if anything
+    /// (`outputFaults`).
+    pub fn output_fault(&self, job_name: Option<&str>) -> Option<crate::faults::OutputFault> {
+        lock(&self.faults).output_fault(job_name)
+    }
+
+    /// The size of the generated `predictions.jsonl` of a job of this
+    /// name, if it is to write a large output (`largeOutputs`).
+    pub fn large_output(&self, job_name: Option<&str>) -> Option<u64> {
+        lock(&self.faults).large_output(job_name)
+    }
+
     /// Returns once a job of this name is no longer held (`holdJobNames`):
     /// at once if it is not.
     pub async fn wait_while_held(&self, job_name: Option<&str>) {

@@ -1,10 +1,11 @@
 //! Fault injection: throttle or fail a fraction of calls, add latency, make
-//! named jobs fail, hold named jobs IN_PROGRESS, and deny named operations
-//! (AccessDeniedException, as when the caller's role loses a permission).
+//! named jobs fail, hold named jobs IN_PROGRESS, deny named operations
+//! (AccessDeniedException, as when the caller's role loses a permission),
+//! spoil the output of named jobs, and make named jobs write large outputs.
 //! Random draws come from a seedable generator so a test can replay the same
 //! sequence.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use rand::rngs::StdRng;
@@ -32,7 +33,68 @@ pub struct Faults {
     /// Operations (by name, e.g. `DescribeDocumentClassificationJob`)
     /// answered `AccessDeniedException` until the set is changed.
     pub deny_operations: BTreeSet<String>,
+    /// By job name: what is wrong with the output of a job of that name
+    /// (the job still ends COMPLETED).
+    pub output_faults: BTreeMap<String, OutputFault>,
+    /// By job name: a job of that name writes a `predictions.jsonl` of
+    /// about this many bytes (uncompressed) of generated predictions
+    /// instead of those of its input, streamed to S3 through a temporary
+    /// file.
+    pub large_outputs: BTreeMap<String, u64>,
 }
+
+/// What is wrong with a job's output (`outputFaults`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum OutputFault {
+    /// Nothing is written at the output URI (GetObject: NoSuchKey).
+    Missing,
+    /// The object at the output URI is not a gzip'd tar: it is the plain
+    /// text [`MALFORMED_ARCHIVE`].
+    MalformedArchive,
+    /// A valid archive, but the lines of `predictions.jsonl` with a
+    /// zero-based index `i % 3 == 1` (lines 2, 5, 8, ...) are not JSON.
+    MalformedLines,
+    /// The documents of the lines with a zero-based index `i % 2 == 1`
+    /// (lines 2, 4, 6, ...) carry `Errors` instead of `Classes`/`Labels`.
+    Errors,
+}
+
+impl OutputFault {
+    /// `NAME=KIND` (as `--output-fault` gives it): a job name and an output
+    /// fault, `missing`, `malformedArchive`, `malformedLines` or `errors`.
+    /// The last `=` separates them (job names may hold `=`).
+    pub fn parse_spec(spec: &str) -> Result<(String, OutputFault), String> {
+        let (name, kind) = spec
+            .rsplit_once('=')
+            .ok_or_else(|| format!("'{spec}' is not JOB_NAME=KIND"))?;
+        let fault = serde_json::from_value(serde_json::Value::String(kind.trim().to_string()))
+            .map_err(|_| {
+                format!(
+                    "unknown output fault '{kind}' (expected missing, malformedArchive, \
+                     malformedLines or errors)"
+                )
+            })?;
+        Ok((name.to_string(), fault))
+    }
+}
+
+/// `NAME=BYTES` (as `--large-output` gives it): a job name and the size of
+/// its generated `predictions.jsonl`, at least 1. The last `=` separates
+/// them.
+pub fn parse_large_output(spec: &str) -> Result<(String, u64), String> {
+    let (name, bytes) = spec
+        .rsplit_once('=')
+        .ok_or_else(|| format!("'{spec}' is not JOB_NAME=BYTES"))?;
+    match bytes.trim().parse::<u64>() {
+        Ok(bytes) if bytes > 0 => Ok((name.to_string(), bytes)),
+        _ => Err(format!("'{bytes}' is not a size in bytes (1 or more)")),
+    }
+}
+
+/// The body written at the output URI of a job with the `malformedArchive`
+/// output fault.
+pub const MALFORMED_ARCHIVE: &[u8] = b"this is not a gzip'd tar archive\n";
 
 impl Faults {
     /// Applies the members present in a camelCase JSON object, leaving the
@@ -58,6 +120,11 @@ impl Faults {
     /// Rejects fractions outside 0..=1 and operation names the stand-in
     /// does not serve.
     pub fn check(&self) -> Result<(), String> {
+        if let Some((name, _)) = self.large_outputs.iter().find(|(_, bytes)| **bytes == 0) {
+            return Err(format!(
+                "largeOutputs: the size for job '{name}' must be at least 1 byte"
+            ));
+        }
         if let Some(unknown) = self
             .deny_operations
             .iter()
@@ -136,6 +203,17 @@ impl FaultInjector {
     /// Whether a job of this name is to fail.
     pub fn fails_job(&self, job_name: Option<&str>) -> bool {
         job_name.is_some_and(|name| self.faults.fail_job_names.contains(name))
+    }
+
+    /// What is wrong with the output of a job of this name, if anything.
+    pub fn output_fault(&self, job_name: Option<&str>) -> Option<OutputFault> {
+        job_name.and_then(|name| self.faults.output_faults.get(name).copied())
+    }
+
+    /// The size of the generated `predictions.jsonl` of a job of this
+    /// name, if it is to write a large output.
+    pub fn large_output(&self, job_name: Option<&str>) -> Option<u64> {
+        job_name.and_then(|name| self.faults.large_outputs.get(name).copied())
     }
 
     /// Whether a job of this name is to stay IN_PROGRESS for now.
@@ -234,5 +312,75 @@ mod tests {
             .merge(&serde_json::json!({"denyOperations": []}))
             .unwrap();
         assert!(faults.deny_operations.is_empty());
+    }
+
+    #[test]
+    fn output_faults_and_large_outputs_are_by_job_name() {
+        let mut faults = Faults::default();
+        faults
+            .merge(&serde_json::json!({
+                "outputFaults": {"a": "missing", "b": "malformedArchive",
+                                 "c": "malformedLines", "d": "errors"},
+                "largeOutputs": {"big": 50_000_000u64},
+            }))
+            .unwrap();
+        let injector = FaultInjector::new(faults.clone(), Some(1));
+        assert_eq!(injector.output_fault(Some("a")), Some(OutputFault::Missing));
+        assert_eq!(
+            injector.output_fault(Some("b")),
+            Some(OutputFault::MalformedArchive)
+        );
+        assert_eq!(
+            injector.output_fault(Some("c")),
+            Some(OutputFault::MalformedLines)
+        );
+        assert_eq!(injector.output_fault(Some("d")), Some(OutputFault::Errors));
+        assert_eq!(injector.output_fault(Some("e")), None);
+        assert_eq!(injector.output_fault(None), None);
+        assert_eq!(injector.large_output(Some("big")), Some(50_000_000));
+        assert_eq!(injector.large_output(Some("a")), None);
+        let shown = serde_json::to_value(&faults).unwrap();
+        assert_eq!(shown["outputFaults"]["b"], "malformedArchive");
+        assert_eq!(shown["largeOutputs"]["big"], 50_000_000);
+
+        // A member given replaces the whole map; others stay.
+        faults
+            .merge(&serde_json::json!({"outputFaults": {"d": "errors"}}))
+            .unwrap();
+        assert_eq!(faults.output_faults.len(), 1);
+        assert_eq!(faults.large_outputs.len(), 1);
+
+        let err = faults
+            .merge(&serde_json::json!({"outputFaults": {"x": "corrupt"}}))
+            .unwrap_err();
+        assert!(err.contains("corrupt"), "{err}");
+        let err = faults
+            .merge(&serde_json::json!({"largeOutputs": {"x": 0}}))
+            .unwrap_err();
+        assert!(err.contains("at least 1 byte"), "{err}");
+        assert!(faults
+            .merge(&serde_json::json!({"largeOutputs": {"x": -5}}))
+            .is_err());
+        assert_eq!(faults.output_faults.len(), 1);
+        faults
+            .merge(&serde_json::json!({"outputFaults": {}, "largeOutputs": {}}))
+            .unwrap();
+        assert_eq!(faults, Faults::default());
+    }
+
+    #[test]
+    fn flags_name_a_job_and_a_fault() {
+        assert_eq!(
+            OutputFault::parse_spec("a=b=malformedLines"),
+            Ok(("a=b".to_string(), OutputFault::MalformedLines))
+        );
+        assert!(OutputFault::parse_spec("a=corrupt").is_err());
+        assert!(OutputFault::parse_spec("missing").is_err());
+        assert_eq!(
+            parse_large_output("big=1000"),
+            Ok(("big".to_string(), 1000))
+        );
+        assert!(parse_large_output("big=0").is_err());
+        assert!(parse_large_output("big=1GB").is_err());
     }
 }

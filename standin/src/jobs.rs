@@ -9,7 +9,8 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 
 use crate::app::App;
-use crate::archive::{self, Prediction, Score};
+use crate::archive::{self, LargePredictions, LineFault, Prediction, Score};
+use crate::faults::{OutputFault, MALFORMED_ARCHIVE};
 use crate::model::Mode;
 use crate::protocol::{
     epoch_json, fingerprint, new_id, now_epoch, paginate, single_filter, str_member, ApiError,
@@ -383,14 +384,59 @@ async fn process(app: &Arc<App>, job: &Job) -> Result<(), String> {
 
     let one_doc_per_line =
         str_member(&job.input_data_config, "InputFormat") == Some("ONE_DOC_PER_LINE");
+    let file_name = |key: &str| key.rsplit('/').next().unwrap_or(key).to_string();
+
+    let output_uri = str_member(&job.output_data_config, "S3Uri").unwrap_or_default();
+    let output = S3Location::parse(output_uri)
+        .ok_or_else(|| format!("INVALID_OUTPUT: {output_uri} is not an S3 URI."))?;
+    let write_error = |e: S3Error| match e {
+        S3Error::NoSuchBucket(bucket) => format!(
+            "NO_WRITE_ACCESS_TO_OUTPUT: The provided data access role does not have write \
+             access to the output S3 URI {output_uri}: the bucket {bucket} does not exist."
+        ),
+        S3Error::Other(detail) => format!(
+            "NO_WRITE_ACCESS_TO_OUTPUT: Unable to write the output to {output_uri}: {detail}"
+        ),
+    };
+    let mtime = now_epoch() as u64;
+    let fault = app.output_fault(job.job_name.as_deref());
+    let line_fault = match fault {
+        Some(OutputFault::Missing) => {
+            // The job completes and reports its output URI; nothing is there.
+            return s3::check_bucket(&app.s3, &output)
+                .await
+                .map_err(write_error);
+        }
+        Some(OutputFault::MalformedArchive) => {
+            return s3::put(&app.s3, &output, MALFORMED_ARCHIVE.to_vec())
+                .await
+                .map_err(write_error);
+        }
+        Some(OutputFault::MalformedLines) => Some(LineFault::Malformed),
+        Some(OutputFault::Errors) => Some(LineFault::Errors),
+        None => None,
+    };
+
+    if let Some(bytes) = app.large_output(job.job_name.as_deref()) {
+        let large = LargePredictions {
+            file: file_name(&objects[0].key),
+            labels: model.labels().to_vec(),
+            multi_label: model.mode() == Mode::MultiLabel,
+            fault: line_fault,
+        };
+        return write_large_output(app, &output, large, bytes, mtime)
+            .await
+            .map_err(|e| match e {
+                LargeOutputError::Io(e) => {
+                    format!("INTERNAL_ERROR: cannot build the output archive: {e}")
+                }
+                LargeOutputError::S3(e) => write_error(e),
+            });
+    }
+
     let mut predictions = Vec::new();
     for object in &objects {
-        let file = object
-            .key
-            .rsplit('/')
-            .next()
-            .unwrap_or(&object.key)
-            .to_string();
+        let file = file_name(&object.key);
         let text = String::from_utf8_lossy(&object.body);
         if one_doc_per_line {
             // One prediction a line, blank lines included, as the service
@@ -403,23 +449,63 @@ async fn process(app: &Arc<App>, job: &Job) -> Result<(), String> {
         }
     }
 
-    let mtime = now_epoch() as u64;
-    let archive = archive::predictions_archive(&predictions, mtime)
+    let archive = archive::spoiled_predictions_archive(&predictions, line_fault, mtime)
         .map_err(|e| format!("INTERNAL_ERROR: cannot build the output archive: {e}"))?;
-    let output_uri = str_member(&job.output_data_config, "S3Uri").unwrap_or_default();
-    let output = S3Location::parse(output_uri)
-        .ok_or_else(|| format!("INVALID_OUTPUT: {output_uri} is not an S3 URI."))?;
     s3::put(&app.s3, &output, archive)
         .await
-        .map_err(|e| match e {
-            S3Error::NoSuchBucket(bucket) => format!(
-                "NO_WRITE_ACCESS_TO_OUTPUT: The provided data access role does not have write \
-                 access to the output S3 URI {output_uri}: the bucket {bucket} does not exist."
-            ),
-            S3Error::Other(detail) => format!(
-                "NO_WRITE_ACCESS_TO_OUTPUT: Unable to write the output to {output_uri}: {detail}"
-            ),
-        })
+        .map_err(write_error)
+}
+
+/// Why a large output could not be written.
+enum LargeOutputError {
+    Io(std::io::Error),
+    S3(S3Error),
+}
+
+/// Writes the `output.tar.gz` of a large output: `predictions.jsonl` of
+/// about `bytes` bytes streamed through tar and gzip into a temporary file
+/// (on a blocking thread), then uploaded from the file.
+async fn write_large_output(
+    app: &Arc<App>,
+    output: &S3Location,
+    large: LargePredictions,
+    bytes: u64,
+    mtime: u64,
+) -> Result<(), LargeOutputError> {
+    s3::check_bucket(&app.s3, output)
+        .await
+        .map_err(LargeOutputError::S3)?;
+    let started = std::time::Instant::now();
+    let file = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+        let (lines, size) = large.measure(bytes);
+        let file = tempfile::Builder::new()
+            .prefix("comprehend-standin-output-")
+            .suffix(".tar.gz")
+            .tempfile()?;
+        let writer = large.write_archive(std::io::BufWriter::new(file), lines, size, mtime)?;
+        let file = writer.into_inner().map_err(|e| e.into_error())?;
+        file.as_file().sync_data()?;
+        Ok((file, lines, size))
+    })
+    .await
+    .map_err(|e| LargeOutputError::Io(std::io::Error::other(e)))?
+    .map_err(LargeOutputError::Io)?;
+    let (file, lines, size) = file;
+    let built = started.elapsed();
+    s3::put_file(&app.s3, output, file.path())
+        .await
+        .map_err(LargeOutputError::S3)?;
+    let compressed = file.as_file().metadata().map(|m| m.len()).unwrap_or(0);
+    tracing::info!(
+        uri = %output.uri(),
+        lines,
+        uncompressed = size,
+        compressed,
+        build_secs = built.as_secs_f64(),
+        total_secs = started.elapsed().as_secs_f64(),
+        "large output written"
+    );
+    Ok(())
 }
 
 fn predict(
@@ -454,6 +540,7 @@ fn predict(
         line: line.map(|n| n.to_string()),
         classes,
         labels,
+        errors: None,
     }
 }
 

@@ -193,7 +193,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     };
     roles.check().map_err(anyhow::Error::msg)?;
 
-    let (s3_endpoint, s3_server, s3_root_guard) = match &config.s3_endpoint {
+    // The embedded S3 server listens first (its address is the endpoint of
+    // the jobs' client) and serves once the service exists (it checks the
+    // keys AssumeRole issued).
+    let (s3_endpoint, s3_listener, s3_root_guard) = match &config.s3_endpoint {
         Some(endpoint) => (endpoint.trim_end_matches('/').to_string(), None, None),
         None => {
             let (root, guard) = match &config.s3_root {
@@ -207,8 +210,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             };
             let listener = TcpListener::bind(config.s3_listen).await?;
             let address = listener.local_addr()?;
-            let server = s3::serve(listener, &root)?;
-            (format!("http://{address}"), Some(server), guard)
+            (format!("http://{address}"), Some((listener, root)), guard)
         }
     };
 
@@ -229,6 +231,14 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         config.data_dir.clone(),
     ));
     app.set_roles(roles);
+    let s3_server = match s3_listener {
+        Some((listener, root)) => Some(s3::serve(
+            listener,
+            &root,
+            s3::Auth::new(Arc::downgrade(&app)),
+        )?),
+        None => None,
+    };
 
     let listener = TcpListener::bind(config.listen).await?;
     let address = listener.local_addr()?;

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
+use comprehend_standin::faults::{parse_large_output, OutputFault};
 use comprehend_standin::{Config, Faults, Limits, Role};
 use tracing_subscriber::EnvFilter;
 
@@ -94,6 +95,26 @@ struct Cli {
         value_delimiter = ','
     )]
     deny_operations: Vec<String>,
+    /// `JOB_NAME=KIND`: jobs of that name end COMPLETED with a spoiled
+    /// output, KIND being missing, malformedArchive, malformedLines or
+    /// errors (repeatable; comma-separated in the environment).
+    #[arg(
+        long = "output-fault",
+        env = "STANDIN_OUTPUT_FAULTS",
+        value_delimiter = ',',
+        value_parser = OutputFault::parse_spec
+    )]
+    output_faults: Vec<(String, OutputFault)>,
+    /// `JOB_NAME=BYTES`: jobs of that name write a generated
+    /// predictions.jsonl of about BYTES bytes (repeatable; comma-separated
+    /// in the environment).
+    #[arg(
+        long = "large-output",
+        env = "STANDIN_LARGE_OUTPUTS",
+        value_delimiter = ',',
+        value_parser = parse_large_output
+    )]
+    large_outputs: Vec<(String, u64)>,
     /// Seed of the fault-injection random source.
     #[arg(long, env = "STANDIN_SEED")]
     seed: Option<u64>,
@@ -140,6 +161,8 @@ impl Cli {
                 latency_ms: self.latency_ms,
                 fail_job_names: self.fail_job_names.iter().cloned().collect(),
                 deny_operations: self.deny_operations.iter().cloned().collect(),
+                output_faults: self.output_faults.iter().cloned().collect(),
+                large_outputs: self.large_outputs.iter().cloned().collect(),
                 ..Faults::default()
             },
             seed: self.seed,

@@ -1,16 +1,19 @@
 //! S3: the embedded file-system-backed server (s3s-fs, with SigV4 checked
-//! against the static credentials `test`/`test`) and the client calls jobs
-//! make to read input and write output.
+//! against the static credentials `test`/`test` and the unexpired
+//! credentials AssumeRole issued) and the client calls jobs make to read
+//! input and write output.
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Weak;
 
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
 use hyper_util::rt::TokioIo;
-use s3s::auth::SimpleAuth;
+use s3s::auth::{S3Auth, SecretKey};
 use s3s::service::S3ServiceBuilder;
+use s3s::{s3_error, S3Result};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -93,13 +96,51 @@ pub fn client(endpoint: &str, region: &str) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(config)
 }
 
-/// Serves the S3 API for the files under `root` on `listener`.
-pub fn serve(listener: TcpListener, root: &Path) -> anyhow::Result<JoinHandle<()>> {
+/// The embedded S3 server's check of access keys: the static key
+/// [`ACCESS_KEY`], and the keys AssumeRole issued (with their secrets)
+/// until their expiration. Session tokens are not checked.
+pub struct Auth {
+    app: Weak<crate::app::App>,
+}
+
+impl Auth {
+    /// Checks keys against the credentials `app` issued (and the static key).
+    pub fn new(app: Weak<crate::app::App>) -> Auth {
+        Auth { app }
+    }
+}
+
+#[async_trait::async_trait]
+impl S3Auth for Auth {
+    async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
+        if access_key == ACCESS_KEY {
+            return Ok(SecretKey::from(SECRET_KEY));
+        }
+        let issued = self
+            .app
+            .upgrade()
+            .and_then(|app| app.read(|store| store.credentials.get(access_key).cloned()));
+        match issued {
+            Some(issued) if issued.expired_at(crate::protocol::now_epoch()) => {
+                Err(s3_error!(ExpiredToken, "The provided token has expired."))
+            }
+            Some(issued) => Ok(SecretKey::from(issued.secret_access_key)),
+            None => Err(s3_error!(
+                InvalidAccessKeyId,
+                "The AWS Access Key Id you provided does not exist in our records."
+            )),
+        }
+    }
+}
+
+/// Serves the S3 API for the files under `root` on `listener`, checking
+/// SigV4 signatures with the secrets `auth` gives.
+pub fn serve(listener: TcpListener, root: &Path, auth: Auth) -> anyhow::Result<JoinHandle<()>> {
     std::fs::create_dir_all(root)?;
     let fs = s3s_fs::FileSystem::new(root)
         .map_err(|e| anyhow::anyhow!("cannot serve S3 from {}: {e:?}", root.display()))?;
     let mut builder = S3ServiceBuilder::new(fs);
-    builder.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
+    builder.set_auth(auth);
     let service = builder.build();
     Ok(tokio::spawn(async move {
         loop {
@@ -187,23 +228,56 @@ pub async fn read_prefix(
     Ok(objects)
 }
 
+/// Checks that the bucket of `location` exists. (s3s-fs would create a
+/// missing bucket on PutObject, where S3 answers NoSuchBucket.)
+pub async fn check_bucket(
+    client: &aws_sdk_s3::Client,
+    location: &S3Location,
+) -> Result<(), S3Error> {
+    match client.head_bucket().bucket(&location.bucket).send().await {
+        Ok(_) => Ok(()),
+        Err(err) => {
+            let missing = err.raw_response().map(|r| r.status().as_u16()) == Some(404)
+                || matches!(err.code(), Some("NotFound" | "NoSuchBucket"));
+            Err(if missing {
+                S3Error::NoSuchBucket(location.bucket.clone())
+            } else {
+                classify(&location.bucket, err)
+            })
+        }
+    }
+}
+
+/// Writes the content of a file as one object, streaming it from the file
+/// (a single PutObject: S3 takes up to 5 GB so, and s3s-fs streams the
+/// body to disk).
+pub async fn put_file(
+    client: &aws_sdk_s3::Client,
+    location: &S3Location,
+    path: &Path,
+) -> Result<(), S3Error> {
+    check_bucket(client, location).await?;
+    let body = ByteStream::from_path(path)
+        .await
+        .map_err(|e| S3Error::Other(format!("cannot read {}: {e}", path.display())))?;
+    client
+        .put_object()
+        .bucket(&location.bucket)
+        .key(&location.key)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| classify(&location.bucket, e))?;
+    Ok(())
+}
+
 /// Writes one object.
 pub async fn put(
     client: &aws_sdk_s3::Client,
     location: &S3Location,
     body: Vec<u8>,
 ) -> Result<(), S3Error> {
-    // Ask first: s3s-fs would create a missing bucket on PutObject, where S3
-    // answers NoSuchBucket.
-    if let Err(err) = client.head_bucket().bucket(&location.bucket).send().await {
-        let missing = err.raw_response().map(|r| r.status().as_u16()) == Some(404)
-            || matches!(err.code(), Some("NotFound" | "NoSuchBucket"));
-        return Err(if missing {
-            S3Error::NoSuchBucket(location.bucket.clone())
-        } else {
-            classify(&location.bucket, err)
-        });
-    }
+    check_bucket(client, location).await?;
     client
         .put_object()
         .bucket(&location.bucket)

@@ -391,6 +391,8 @@ async fn admin_limits_and_bad_input() {
             "failJobNames": [],
             "holdJobNames": [],
             "denyOperations": [],
+            "outputFaults": {},
+            "largeOutputs": {},
         })
     );
 }
