@@ -12,6 +12,7 @@ use comprehend_operator::comprehend::sdk::AwsComprehend;
 use comprehend_operator::comprehend::Comprehend;
 use comprehend_operator::http::{self, Health};
 use comprehend_operator::leader::LeaderElection;
+use comprehend_operator::results::Outputs;
 use comprehend_operator::settings::Settings;
 use comprehend_operator::telemetry::{self, LogFormat, Metrics};
 use comprehend_operator::{classifier, crds, job};
@@ -64,6 +65,12 @@ struct RunArgs {
     /// operator's own identity.
     #[arg(long, env = "REQUIRE_ACCOUNT_MAPPING", default_value_t = false)]
     require_account_mapping: bool,
+    /// Summarize completed jobs' outputs into status.results for the
+    /// resources that set spec.results.summarize: the operator reads
+    /// output.tar.gz from S3 (s3:GetObject on the output prefix), as a
+    /// stream.
+    #[arg(long, env = "SUMMARIZE_RESULTS", default_value_t = false)]
+    summarize_results: bool,
     /// Seconds between two Describe calls for a running job (jittered ±10%).
     #[arg(long, env = "POLL_INTERVAL_SECONDS", default_value_t = 30.0)]
     poll_interval: f64,
@@ -174,6 +181,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         list_rate: args.list_rate,
         max_active_jobs: args.max_active_jobs.max(1),
         require_account_mapping: args.require_account_mapping,
+        summarize_results: args.summarize_results,
         namespaces: args
             .namespaces
             .into_iter()
@@ -230,14 +238,16 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         list: settings.list_rate,
         classifier: settings.classifier_rate,
     };
-    let comprehend: Arc<dyn Comprehend> =
-        Arc::new(Limited::new(comprehend, rates, metrics.clone()));
+    let limited = Arc::new(Limited::new(comprehend, rates, metrics.clone()));
+    let outputs: Arc<dyn Outputs> = limited.clone();
+    let comprehend: Arc<dyn Comprehend> = limited;
     let stop = wait_for(stop_rx).boxed().shared();
     let controller = async {
         futures::try_join!(
             job::reconcile::run(
                 client.clone(),
                 comprehend.clone(),
+                outputs,
                 settings.clone(),
                 metrics.clone(),
                 health.clone(),

@@ -20,6 +20,9 @@ pub struct Settings {
     /// Refuse namespaces without an AccountMapping (`NoAccountMapping`)
     /// instead of acting for them with the operator's own identity.
     pub require_account_mapping: bool,
+    /// Read completed jobs' outputs from S3 for the resources that ask for
+    /// a results summary (`spec.results.summarize`).
+    pub summarize_results: bool,
     /// Namespaces to watch; empty means all.
     pub namespaces: Vec<String>,
     /// Longest wait between retries of a throttled or failed call.
@@ -71,6 +74,7 @@ impl Default for Settings {
             list_rate: 8.0,
             max_active_jobs: 10,
             require_account_mapping: false,
+            summarize_results: false,
             namespaces: Vec::new(),
             max_backoff: Duration::from_secs(300),
             instance: "comprehend-operator".into(),

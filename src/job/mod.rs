@@ -8,6 +8,7 @@ pub mod plan;
 pub mod reconcile;
 pub mod slots;
 pub mod status;
+pub mod summary;
 
 #[cfg(test)]
 pub(crate) mod fixtures;

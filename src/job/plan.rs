@@ -376,7 +376,8 @@ pub fn needs_reconcile(job: &ClassificationJob) -> bool {
         && status.observed_generation == job.metadata.generation
         && job.spec.ttl_seconds_after_finished.is_none()
         && job.metadata.deletion_timestamp.is_none()
-        && condition(status, SUCCEEDED).is_none_or(|c| !Reason::ClassifierFailed.is_on(c));
+        && condition(status, SUCCEEDED).is_none_or(|c| !Reason::ClassifierFailed.is_on(c))
+        && !crate::job::summary::pending(job);
     !quiet
 }
 

@@ -45,11 +45,13 @@ use crate::job::follow::{self, View, Views};
 use crate::job::plan::{self, Found, Plan};
 use crate::job::slots::{Slot, SlotPool};
 use crate::job::status::{self, AfterError, Call, Reason};
+use crate::job::summary;
 use crate::kernel::conditions::Observed;
 use crate::kernel::error::Error;
 use crate::kernel::memory::{jittered, release_free_memory, resource_version, Failures};
 use crate::kernel::status::{Lane, StatusWriter};
 use crate::kernel::watch::{cached_watch, tokio_stream_from, LeftOut};
+use crate::results::{self, Outputs, ResultsError};
 use crate::settings::Settings;
 use crate::telemetry::Metrics;
 
@@ -75,7 +77,18 @@ pub struct Context {
     listing: tokio::sync::Mutex<()>,
     /// Which identity each namespace acts with.
     accounts: Accounts,
+    /// Reads completed jobs' outputs for their results summary.
+    outputs: Arc<dyn Outputs>,
+    /// Summaries read at once: each streams an archive from S3, so a burst
+    /// of completions neither holds many workers nor much memory.
+    summaries: Arc<tokio::sync::Semaphore>,
 }
+
+/// Summaries read at once, whole process.
+const CONCURRENT_SUMMARIES: usize = 4;
+
+/// Longest a summary may read before the attempt counts as failed.
+const SUMMARY_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 impl Context {
     /// Where the job acts now: a job whose start is recorded, with the
@@ -178,6 +191,7 @@ impl Context {
     pub(crate) fn for_test(
         client: Client,
         comprehend: Arc<dyn Comprehend>,
+        outputs: Arc<dyn Outputs>,
         settings: Settings,
     ) -> (Self, mpsc::UnboundedReceiver<ObjectRef<ClassificationJob>>) {
         let (wake, woken) = mpsc::unbounded_channel();
@@ -194,6 +208,8 @@ impl Context {
             views: Views::default(),
             listing: tokio::sync::Mutex::new(()),
             accounts: Accounts::own_identity(&settings.default_region),
+            outputs,
+            summaries: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_SUMMARIES)),
             client,
             comprehend,
             metrics,
@@ -282,10 +298,81 @@ pub async fn reconcile(job: Arc<ClassificationJob>, ctx: Arc<Context>) -> Result
     result
 }
 
-/// The outcome is settled: no AWS call. Notes spec edits and applies the TTL.
+/// The outcome is settled: no Comprehend call. Notes spec edits, makes a
+/// results summary that is due, and applies the TTL.
 async fn finished(job: &ClassificationJob, place: &Place, ctx: &Context) -> Result<Action, Error> {
     let status = job.status.clone().unwrap_or_default();
     after_observation(job, status, place, ctx).await
+}
+
+/// Reads the completed job's output (with the identity and Region of the
+/// job) and writes its summary, or why there is none. Bounded: a few at a
+/// time (the others wait a moment, holding no worker), each attempt timed,
+/// a bounded number of attempts ([`summary::apply_unreadable`]). Never
+/// touches `Succeeded`.
+async fn summarize(job: &ClassificationJob, place: &Place, ctx: &Context) -> Result<Action, Error> {
+    let mut status = job.status.clone().unwrap_or_default();
+    let at = Observed::at_now(job.metadata.generation);
+    let uri = status.output_s3_uri.clone().unwrap_or_default();
+    if !ctx.settings.summarize_results {
+        summary::apply_disabled(&mut status, at);
+        return settle_summary(job, status, ctx).await;
+    }
+    let Ok(_permit) = ctx.summaries.clone().try_acquire_owned() else {
+        return Ok(Action::requeue(jittered(Duration::from_secs(1))));
+    };
+    let top = summary::top_classes(job);
+    let began = Instant::now();
+    let read = tokio::time::timeout(
+        SUMMARY_TIMEOUT,
+        results::summarize_output(&*ctx.outputs, place, &uri, top),
+    )
+    .await;
+    let failure = match read {
+        Ok(Ok(found)) => {
+            info!(documents = found.documents, malformed = found.malformed_lines, elapsed = ?began.elapsed(), "summarized the output");
+            summary::apply_summary(&mut status, &found, &uri, at);
+            return settle_summary(job, status, ctx).await;
+        }
+        Ok(Err(ResultsError::Malformed(why))) => {
+            warn!(%uri, %why, "the output is not a predictions archive");
+            summary::apply_malformed(&mut status, &why, &uri, at);
+            return settle_summary(job, status, ctx).await;
+        }
+        Ok(Err(ResultsError::Unreadable(e))) => (e.code, e.message),
+        Err(_) => (
+            "Timeout".to_string(),
+            format!("not read within {} s", SUMMARY_TIMEOUT.as_secs()),
+        ),
+    };
+    let (code, detail) = failure;
+    warn!(%uri, %code, %detail, "reading the output failed");
+    match summary::apply_unreadable(
+        &mut status,
+        &code,
+        &detail,
+        &uri,
+        ctx.settings.max_backoff,
+        at,
+    ) {
+        Some(wait) => {
+            ctx.write_status(job, &status);
+            Ok(Action::requeue(wait))
+        }
+        None => settle_summary(job, status, ctx).await,
+    }
+}
+
+/// Writes a settled summary (or why there is none) and applies the TTL.
+async fn settle_summary(
+    job: &ClassificationJob,
+    status: ClassificationJobStatus,
+    ctx: &Context,
+) -> Result<Action, Error> {
+    ctx.write_status(job, &status);
+    let mut settled = job.clone();
+    settled.status = Some(status);
+    expire(&settled, ctx).await
 }
 
 /// The resource has no identity to act with now (no mapping, or not the
@@ -300,6 +387,11 @@ async fn blocked(
 ) -> Result<Action, Error> {
     let status = job.status.clone().unwrap_or_default();
     if status::is_finished(&status) {
+        if summary::pending(job) {
+            // The output is read only with the job's own identity: wait
+            // for the mapping to give it again.
+            return Ok(Action::requeue(Duration::from_secs(300)));
+        }
         let place = Place::own(plan::region(&job.spec, &ctx.settings.default_region));
         return finished(job, &place, ctx).await;
     }
@@ -568,6 +660,9 @@ async fn after_observation(
         ctx.write_status(job, &status);
         let mut settled = job.clone();
         settled.status = Some(status);
+        if summary::pending(&settled) {
+            return summarize(&settled, place, ctx).await;
+        }
         return expire(&settled, ctx).await;
     }
     ctx.slots.hold(place, &key);
@@ -624,6 +719,7 @@ pub fn error_policy(job: Arc<ClassificationJob>, err: &Error, ctx: Arc<Context>)
 pub async fn run(
     client: Client,
     comprehend: Arc<dyn Comprehend>,
+    outputs: Arc<dyn Outputs>,
     settings: Settings,
     metrics: Arc<Metrics>,
     health: Arc<Health>,
@@ -664,6 +760,8 @@ pub async fn run(
         views: Views::default(),
         listing: tokio::sync::Mutex::new(()),
         accounts,
+        outputs,
+        summaries: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_SUMMARIES)),
         client: client.clone(),
         comprehend,
         metrics,

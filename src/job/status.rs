@@ -66,6 +66,14 @@ pub enum Reason {
     /// The job was started (or its start recorded) with another identity
     /// than the namespace's mapping gives now.
     AccountMappingChanged,
+    /// `status.results` holds the output's summary.
+    Summarized,
+    /// The output could not be read from S3 (retried, then given up).
+    ResultsUnavailable,
+    /// The output is not a predictions archive.
+    MalformedOutput,
+    /// A summary is asked for but the operator does not make them.
+    SummaryDisabled,
 }
 
 impl Reasons for Reason {
@@ -90,6 +98,10 @@ impl Reasons for Reason {
         Reason::CredentialsUnavailable,
         Reason::NoAccountMapping,
         Reason::AccountMappingChanged,
+        Reason::Summarized,
+        Reason::ResultsUnavailable,
+        Reason::MalformedOutput,
+        Reason::SummaryDisabled,
     ];
 
     /// The reason as written in a condition.
@@ -115,6 +127,10 @@ impl Reasons for Reason {
             Reason::CredentialsUnavailable => "CredentialsUnavailable",
             Reason::NoAccountMapping => "NoAccountMapping",
             Reason::AccountMappingChanged => "AccountMappingChanged",
+            Reason::Summarized => "Summarized",
+            Reason::ResultsUnavailable => "ResultsUnavailable",
+            Reason::MalformedOutput => "MalformedOutput",
+            Reason::SummaryDisabled => "SummaryDisabled",
         }
     }
 }
@@ -780,6 +796,28 @@ pub fn apply_spec_drift(
     }
 }
 
+/// The event a change of `ResultsSummarized` deserves: one when the
+/// summary is written, a warning when it is given up or refused (not for
+/// each retry).
+fn results_notice(old: &ClassificationJobStatus, new: &ClassificationJobStatus) -> Option<Notice> {
+    use crate::job::summary::RESULTS_SUMMARIZED;
+    let new_c = condition(new, RESULTS_SUMMARIZED)?;
+    let value = ConditionStatus::of(new_c)?;
+    if value == ConditionStatus::Unknown {
+        return None;
+    }
+    let old_c = condition(old, RESULTS_SUMMARIZED);
+    if old_c.is_some_and(|c| c.status == new_c.status && c.reason == new_c.reason) {
+        return None;
+    }
+    let reason = Reason::parse(&new_c.reason)?;
+    Some(Notice {
+        warning: value == ConditionStatus::False,
+        reason: reason.as_str(),
+        note: new_c.message.clone(),
+    })
+}
+
 impl Noticed for ClassificationJobStatus {
     fn notice_since(&self, old: &Self) -> Option<Notice> {
         notice(old, self)
@@ -804,7 +842,7 @@ pub fn notice(old: &ClassificationJobStatus, new: &ClassificationJobStatus) -> O
     }
     let new_succeeded = condition(new, SUCCEEDED)?;
     if reason_of(old, SUCCEEDED).as_deref() == Some(new_succeeded.reason.as_str()) {
-        return None;
+        return results_notice(old, new);
     }
     // A reason that is none of ours is an AWS error code (see apply_error).
     let Some(reason) = Reason::parse(&new_succeeded.reason) else {
@@ -838,6 +876,11 @@ pub fn notice(old: &ClassificationJobStatus, new: &ClassificationJobStatus) -> O
         Reason::CredentialsUnavailable => (true, "CredentialsUnavailable"),
         Reason::NoAccountMapping => (true, "NoAccountMapping"),
         Reason::AccountMappingChanged => (true, "AccountMappingChanged"),
+        // Reasons of ResultsSummarized, never of Succeeded.
+        Reason::Summarized
+        | Reason::ResultsUnavailable
+        | Reason::MalformedOutput
+        | Reason::SummaryDisabled => return None,
     };
     Some(Notice {
         warning,

@@ -41,6 +41,7 @@ const EVERY_OPERATION: [&str; 8] = [
 struct Test {
     ctx: Arc<Context>,
     fake: Arc<FakeComprehend>,
+    outputs: Arc<crate::results::fake::FakeOutputs>,
     woken: mpsc::UnboundedReceiver<ObjectRef<ClassificationJob>>,
 }
 
@@ -48,10 +49,12 @@ struct Test {
 fn setup(job: &ClassificationJob, settings: Settings) -> (Test, ApiServer) {
     let (client, api) = mock_api(job);
     let fake = Arc::new(FakeComprehend::default());
-    let (ctx, woken) = Context::for_test(client, fake.clone(), settings);
+    let outputs = Arc::new(crate::results::fake::FakeOutputs::default());
+    let (ctx, woken) = Context::for_test(client, fake.clone(), outputs.clone(), settings);
     let test = Test {
         ctx: Arc::new(ctx),
         fake,
+        outputs,
         woken,
     };
     (test, api)
@@ -712,4 +715,124 @@ async fn a_failed_describe_of_a_job_to_follow_is_retried_and_records_nothing() {
     .await;
     assert!(requeue_after(&result.expect("reconcile")).is_some());
     assert_eq!(t.fake.calls(START), 0);
+}
+
+/// `output.tar.gz` holding `predictions.jsonl` with these lines.
+fn predictions(lines: &[&str]) -> Vec<u8> {
+    let body = lines.join("\n");
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(body.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar.append_data(&mut header, "predictions.jsonl", body.as_bytes())
+        .unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &tar.into_inner().unwrap()).unwrap();
+    gz.finish().unwrap()
+}
+
+/// A resource whose job completed, asking for a summary.
+fn completed_asking() -> ClassificationJob {
+    let mut job = started("COMPLETED");
+    job.spec.results = Some(crate::job::crd::ResultsSpec {
+        summarize: true,
+        top_classes: None,
+    });
+    job
+}
+
+const OUTPUT: &str = "s3://out-bucket/results/123456789012-CLN-abc123/output/output.tar.gz";
+
+#[tokio::test]
+async fn a_completed_job_that_asks_gets_its_output_summarized() {
+    let job = completed_asking();
+    let settings = Settings {
+        summarize_results: true,
+        ..Settings::default()
+    };
+    let (t, api) = setup(&job, settings);
+    t.outputs.put(
+        OUTPUT,
+        predictions(&[
+            r#"{"File": "a.txt", "Classes": [{"Name": "SPORTS", "Score": 0.9}, {"Name": "FINANCE", "Score": 0.1}]}"#,
+            r#"{"File": "b.txt", "Classes": [{"Name": "FINANCE", "Score": 0.7}]}"#,
+            r#"{"File": "c.txt", "Classes": [{"Name": "SPORTS", "Score": 0.8}]}"#,
+        ]),
+    );
+    let (result, _) = drive(
+        api,
+        reconcile(Arc::new(job), t.ctx.clone()),
+        |mut api| async move {
+            let written = status_of(api.status_patch().await);
+            let results = written.results.clone().expect("status.results");
+            assert_eq!(results.documents, 3);
+            assert_eq!(results.classes[0].name, "SPORTS");
+            assert_eq!(results.classes[0].documents, 2);
+            assert_eq!(results.mean_top_score.as_deref(), Some("0.8000"));
+            assert_eq!(
+                cond(&written, summary::RESULTS_SUMMARIZED),
+                "True/Summarized"
+            );
+            assert_eq!(cond(&written, SUCCEEDED), "True/Completed");
+            assert_event(&api.event().await, "Summarized", "Normal");
+            api
+        },
+    )
+    .await;
+    assert_eq!(requeue_after(&result.expect("reconcile")), None);
+    assert_eq!(total_calls(&t.fake), 0, "no Comprehend call");
+    let opened = t.outputs.opened();
+    assert_eq!(opened.len(), 1);
+    assert_eq!(opened[0], (here(), OUTPUT.to_string()));
+}
+
+#[tokio::test]
+async fn an_unreadable_output_is_retried_and_never_touches_the_outcome() {
+    let job = completed_asking();
+    let settings = Settings {
+        summarize_results: true,
+        ..Settings::default()
+    };
+    let (t, api) = setup(&job, settings);
+    // Nothing at the output URI: NoSuchKey.
+    let (result, _) = drive(
+        api,
+        reconcile(Arc::new(job), t.ctx.clone()),
+        |mut api| async move {
+            let written = status_of(api.status_patch().await);
+            assert_eq!(
+                cond(&written, summary::RESULTS_SUMMARIZED),
+                "Unknown/ResultsUnavailable"
+            );
+            assert_eq!(written.results_attempts, Some(1));
+            assert_eq!(cond(&written, SUCCEEDED), "True/Completed");
+            api
+        },
+    )
+    .await;
+    let wait = requeue_after(&result.expect("reconcile")).expect("a retry");
+    assert_eq!(wait, Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn a_summary_the_operator_does_not_make_is_said_so() {
+    let job = completed_asking();
+    let (t, api) = setup(&job, Settings::default());
+    let (result, _) = drive(
+        api,
+        reconcile(Arc::new(job), t.ctx.clone()),
+        |mut api| async move {
+            let written = status_of(api.status_patch().await);
+            assert_eq!(
+                cond(&written, summary::RESULTS_SUMMARIZED),
+                "False/SummaryDisabled"
+            );
+            assert_event(&api.event().await, "SummaryDisabled", "Warning");
+            api
+        },
+    )
+    .await;
+    assert_eq!(requeue_after(&result.expect("reconcile")), None);
+    assert!(t.outputs.opened().is_empty());
 }
