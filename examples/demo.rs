@@ -4,7 +4,8 @@
 //! small real training set and documents, and applies two manifests at once
 //! with kubectl: a DocumentClassifier that trains the model and a
 //! ClassificationJob that uses it through `classifierRef`. It waits for the
-//! job and summarises the predictions.
+//! job, for the operator's summary of the predictions in the status, and
+//! checks that summary against the output archive itself.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -36,7 +37,17 @@ async fn main() {
     );
 
     println!("==> Starting the operator for namespace {ns}");
-    let _operator = Operator::start(&ns, &standin, &["--classifier-poll-interval", "0.5"]);
+    let _operator = Operator::start(
+        &ns,
+        &standin,
+        &[
+            "--classifier-poll-interval",
+            "0.5",
+            "--summarize-results",
+            "--s3-endpoint-url",
+            &standin.s3_endpoint,
+        ],
+    );
 
     println!(
         "==> Uploading {} training rows to s3://training/news/train.csv and {} documents to s3://input/news/",
@@ -57,7 +68,12 @@ async fn main() {
             "Delete"
         ))
         .unwrap(),
-        serde_yaml::to_string(&job_with_classifier_ref("news", "news", "news")).unwrap()
+        serde_yaml::to_string(&{
+            let mut job = job_with_classifier_ref("news", "news", "news");
+            job["spec"]["results"] = serde_json::json!({"summarize": true, "topClasses": 5});
+            job
+        })
+        .unwrap()
     );
     println!("==> kubectl apply -f - (a DocumentClassifier and a ClassificationJob at once):\n");
     for line in manifest.lines() {
@@ -98,8 +114,13 @@ async fn main() {
                 seen_job = reason;
             }
         }
-        if succeeded(&job).is_some_and(|s| s != "Unknown") {
-            break job;
+        // Done once the outcome is known and, for a completed job, its
+        // summary is written (or refused).
+        let summary_settled = cond(&job, "ResultsSummarized").is_some_and(|c| c.0 != "Unknown");
+        match succeeded(&job).as_deref() {
+            Some("False") => break job,
+            Some("True") if summary_settled => break job,
+            _ => {}
         }
         assert!(
             std::time::Instant::now() < deadline,
@@ -133,9 +154,20 @@ async fn main() {
         );
         *per_class.entry(top).or_default() += 1;
     }
-    println!("Documents per class:");
-    for (class, n) in per_class {
+    println!("Documents per class, counted here from the archive:");
+    for (class, n) in &per_class {
         println!("    {class:<10} {n}");
     }
+    let results = status.results.clone().unwrap_or_default();
+    let reported: BTreeMap<String, usize> = results
+        .classes
+        .iter()
+        .map(|c| (c.name.clone(), c.documents as usize))
+        .collect();
+    if reported != per_class || results.documents as usize != predictions.len() {
+        eprintln!("status.results disagrees with the archive: {results:?}");
+        std::process::exit(1);
+    }
+    println!("The operator's status.results says the same.");
     println!("\nDone: the operator trained the classifier, started the job once it was ready, followed it to COMPLETED and reported its output.");
 }
