@@ -28,6 +28,7 @@ mod audit;
 mod calibrate;
 mod operator;
 mod report;
+mod results;
 mod run;
 mod watch;
 
@@ -114,6 +115,13 @@ struct Args {
     /// (malloc_stats through gdb, into the operator's log).
     #[arg(long)]
     diagnose: bool,
+    /// Uncompressed bytes of predictions.jsonl for the results-summary row
+    /// (0: no such row).
+    #[arg(long, default_value_t = 1 << 30)]
+    results_bytes: u64,
+    /// Run only the results-summary row.
+    #[arg(long)]
+    results_only: bool,
     /// Write the results into this Markdown file (between the bench markers).
     #[arg(long)]
     output: Option<PathBuf>,
@@ -126,6 +134,10 @@ async fn main() {
     install_crd(&client).await;
     let started = Timestamp::now();
     let load_start = loadavg();
+    if args.results_only {
+        results_section(&args, started).await;
+        return;
+    }
     let runs = planned_runs(&args);
     let mut results = Vec::new();
     for &(n, foreign) in &runs {
@@ -139,6 +151,25 @@ async fn main() {
         }
         // Written after every N, so a later run that times out loses nothing.
         report(&args, &runs, &results, started, &load_start);
+    }
+    if args.results_bytes > 0 {
+        results_section(&args, started).await;
+    }
+}
+
+/// Runs the results-summary row and writes its section.
+async fn results_section(args: &Args, started: Timestamp) {
+    let row = results::results_row(args).await;
+    let block = format!(
+        "Run {started} (UTC), `make bench BENCH_ARGS=\"{}\"`. Machine: {}; load average now {}.\n\n{}",
+        std::env::args().skip(1).collect::<Vec<_>>().join(" "),
+        report::machine(),
+        loadavg(),
+        row.table()
+    );
+    println!("\n{block}");
+    if let Some(path) = &args.output {
+        report::write_between(path, "bench-results", &block);
     }
 }
 

@@ -25,6 +25,17 @@ pub fn free_port() -> u16 {
 }
 
 pub fn start_operator(args: &Args, ns: &str, standin: &Standin, tag: &str) -> Op {
+    start_operator_with(args, ns, standin, tag, &[])
+}
+
+/// [`start_operator`] with `extra` flags.
+pub fn start_operator_with(
+    args: &Args,
+    ns: &str,
+    standin: &Standin,
+    tag: &str,
+    extra: &[&str],
+) -> Op {
     let http = format!("127.0.0.1:{}", free_port());
     let dir = std::env::var_os("TEST_LOG_DIR")
         .map(PathBuf::from)
@@ -44,6 +55,7 @@ pub fn start_operator(args: &Args, ns: &str, standin: &Standin, tag: &str) -> Op
         .args(["--max-active-jobs", &args.max_active.to_string()])
         .args(["--max-concurrent-reconciles", &args.concurrency.to_string()])
         .args(["--max-backoff", "5"])
+        .args(extra)
         .env("KUBECONFIG", kubeconfig())
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")

@@ -488,16 +488,23 @@ pub fn report(
     );
     println!("\n{block}");
     if let Some(path) = &args.output {
-        let begin = "<!-- bench:begin -->";
-        let end = "<!-- bench:end -->";
-        let old = std::fs::read_to_string(path).unwrap_or_default();
-        let new = match (old.find(begin), old.find(end)) {
-            (Some(b), Some(e)) if b < e => {
-                format!("{}{begin}\n{block}{}", &old[..b], &old[e..])
-            }
-            _ => format!("{old}\n{begin}\n{block}{end}\n"),
-        };
-        std::fs::write(path, new).expect("write the results");
-        eprintln!("results written to {}", path.display());
+        write_between(path, "bench", &block);
     }
+}
+
+/// Puts `block` into the Markdown file at `path` between the
+/// `<!-- {marker}:begin -->` and `<!-- {marker}:end -->` lines (appended
+/// with them if they are not there yet).
+pub fn write_between(path: &std::path::Path, marker: &str, block: &str) {
+    let begin = format!("<!-- {marker}:begin -->");
+    let end = format!("<!-- {marker}:end -->");
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    let new = match (old.find(&begin), old.find(&end)) {
+        (Some(b), Some(e)) if b < e => {
+            format!("{}{begin}\n{block}{}", &old[..b], &old[e..])
+        }
+        _ => format!("{old}\n{begin}\n{block}{end}\n"),
+    };
+    std::fs::write(path, new).expect("write the results");
+    eprintln!("results written to {}", path.display());
 }
