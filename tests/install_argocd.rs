@@ -216,6 +216,50 @@ fn argocd_health_for_every_state() {
         "Healthy",
         "Completed: Job COMPLETED".into(),
     ));
+    // The results summary is a warning at most: the job succeeded, whatever
+    // ResultsSummarized says (False: unreadable or malformed output, or the
+    // operator runs without --summarize-results; Unknown: retrying).
+    for (summarized, reason, message) in [
+        (
+            "False",
+            "ResultsUnavailable",
+            "AccessDenied: s3:GetObject; attempt 5 of 5",
+        ),
+        (
+            "False",
+            "MalformedOutput",
+            "output.tar.gz holds no predictions.jsonl",
+        ),
+        (
+            "False",
+            "SummaryDisabled",
+            "the operator runs without --summarize-results",
+        ),
+        (
+            "Unknown",
+            "ResultsUnavailable",
+            "SlowDown; attempt 1 of 5, retrying",
+        ),
+        ("True", "Summarized", "1000 documents, 3 failed"),
+    ] {
+        let mut st = status(
+            1,
+            ("True", "Completed", "Job COMPLETED"),
+            ("True", "Completed", "Job COMPLETED"),
+        );
+        st["conditions"].as_array_mut().unwrap().push(condition(
+            "ResultsSummarized",
+            summarized,
+            reason,
+            message,
+        ));
+        cases.push((
+            reason,
+            job(1, Some(st)),
+            "Healthy",
+            "Completed: Job COMPLETED".into(),
+        ));
+    }
     for (reason, message) in [
         ("Failed", "Unable to access the input"),
         ("Stopped", "Job STOPPED"),

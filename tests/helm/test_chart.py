@@ -246,7 +246,10 @@ def test_default_render() -> None:
     ]
     assert not any(a.startswith("--leader-election") for a in c["args"])
     assert not any(a.startswith(("--sts-endpoint-url", "--require-account-mapping")) for a in c["args"])
+    # No results summaries and no S3 endpoint unless asked for.
+    assert not any(a.startswith(("--summarize-results", "--s3-endpoint-url")) for a in c["args"])
     env = {e["name"]: e for e in c["env"]}
+    assert "SUMMARIZE_RESULTS" not in env and "S3_ENDPOINT_URL" not in env
     assert env["POD_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
     assert env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
 
@@ -328,6 +331,27 @@ def test_operator_settings_become_args() -> None:
     assert env["AWS_STS_REGIONAL_ENDPOINTS"] == "regional"
 
 
+def test_results_summaries_and_the_s3_endpoint_become_args() -> None:
+    c = container(
+        helmctl.render({"results": {"summarize": True}, "s3EndpointUrl": "https://s3.internal.example:8443"})
+    )
+    assert c["args"][:2] == ["--s3-endpoint-url=https://s3.internal.example:8443", "--poll-interval=30"]
+    assert c["args"].count("--summarize-results") == 1
+    assert c["args"].index("--summarize-results") < c["args"].index("--log-format=text")
+    # Each on its own: summaries through the SDK's S3 endpoint, or only the endpoint.
+    alone = container(helmctl.render({"results": {"summarize": True}}))["args"]
+    assert "--summarize-results" in alone
+    assert not any(a.startswith("--s3-endpoint-url") for a in alone)
+    alone = container(helmctl.render({"s3EndpointUrl": "http://s3-local.internal.example:9000"}))["args"]
+    assert "--s3-endpoint-url=http://s3-local.internal.example:9000" in alone
+    assert "--summarize-results" not in alone
+    # false renders nothing, like the default.
+    assert "--summarize-results" not in container(helmctl.render({"results": {"summarize": False}}))["args"]
+    # Flags, not environment variables, like every other setting.
+    env = {e["name"] for e in c["env"]}
+    assert "SUMMARIZE_RESULTS" not in env and "S3_ENDPOINT_URL" not in env
+
+
 def test_watch_namespaces_get_a_role_each_and_a_cluster_role_for_account_mappings_only() -> None:
     objects = helmctl.render({"watchNamespaces": ["a", "b"]})
     # AccountMappings are cluster-scoped: read through the one ClusterRole,
@@ -399,6 +423,8 @@ def test_operator_flags_the_chart_passes_exist() -> None:
         "region": "eu-west-1",
         "endpointUrl": "https://comprehend.internal.example",
         "stsEndpointUrl": "https://sts.internal.example",
+        "s3EndpointUrl": "https://s3.internal.example",
+        "results": {"summarize": True},
         "accounts": {"requireMapping": True},
         "watchNamespaces": ["a"],
         "replicaCount": 2,
@@ -418,6 +444,17 @@ def test_notes_name_every_crd() -> None:
     assert "crds/accountmapping.yaml" in notes
     assert "kubectl get accountmappings" in notes
     assert "act with the operator's own identity" in notes
+    assert "Results summaries: off" in notes
+    assert "SummaryDisabled" in notes
+
+
+def test_notes_name_the_summary_permissions() -> None:
+    notes = helmctl.notes({"results": {"summarize": True}, "s3EndpointUrl": "https://s3.internal.example"})
+    assert "Results summaries: on" in notes
+    assert "s3:GetObject on the output prefix" in notes
+    assert "kms:Decrypt" in notes
+    assert "through https://s3.internal.example" in notes
+    assert "SummaryDisabled" not in notes
 
 
 def test_notes_name_the_mappings_and_the_policy() -> None:
@@ -593,6 +630,12 @@ def _mapping(**fields: str) -> dict[str, Any]:
         ({"replicas": 2}, "replicas"),
         ({"stsEndpointUrl": "sts.amazonaws.com"}, "/stsEndpointUrl"),
         ({"accounts": {"requireMapping": "yes"}}, "/accounts/requireMapping"),
+        ({"results": {"summarize": "yes"}}, "/results/summarize"),
+        ({"results": {"summarize": "true"}}, "/results/summarize"),
+        ({"results": {"summarize": 1}}, "/results/summarize"),
+        ({"results": True}, "/results"),
+        ({"results": {"summary": True}}, "summary"),
+        ({"s3EndpointUrl": "s3.amazonaws.com"}, "/s3EndpointUrl"),
         ({"accounts": {"mapping": []}}, "mapping"),
         ({"accounts": {"mappings": {"team-a": "arn:aws:iam::111122223333:role/x"}}}, "/accounts/mappings"),
         ({"accounts": {"mappings": [{"namespace": "team-a"}]}}, "roleArn"),

@@ -125,6 +125,8 @@ def releases(cluster: str) -> Iterator[dict[str, Any]]:
             "replicaCount": 2,
             "accounts": {"requireMapping": True},
             "stsEndpointUrl": "https://sts.internal.example",
+            "results": {"summarize": True},
+            "s3EndpointUrl": "https://s3.internal.example",
         },
     )
     yield {RELEASE: first, RELEASE2: second}
@@ -166,6 +168,7 @@ def test_install_creates_the_crd_and_the_objects(releases: dict[str, Any]) -> No
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": name, "namespace": NS}]
     args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
     assert not any(a.startswith(("--require-account-mapping", "--sts-endpoint-url")) for a in args), args
+    assert not any(a.startswith(("--summarize-results", "--s3-endpoint-url")) for a in args), args
 
 
 def test_install_creates_the_account_mappings(releases: dict[str, Any]) -> None:
@@ -206,6 +209,8 @@ def test_namespaced_install_creates_roles_in_the_watched_namespaces(releases: di
     args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
     assert "--require-account-mapping" in args, args
     assert "--sts-endpoint-url=https://sts.internal.example" in args, args
+    assert "--summarize-results" in args, args
+    assert "--s3-endpoint-url=https://s3.internal.example" in args, args
 
 
 @pytest.mark.parametrize(
