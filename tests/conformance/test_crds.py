@@ -62,6 +62,11 @@ OPERATOR_FIELDS = {
         "region",
         # Deletes the resource after the job ends, as batch/v1 Job does.
         "ttlSecondsAfterFinished",
+        # Names a job started elsewhere, followed with Describe only: the
+        # resource then sends no Start request (see OBSERVE_ONLY).
+        "jobId",
+        # Whether and how the operator summarizes the job's output.
+        "results",
     },
     "DocumentClassifier": {
         # Selects the endpoint.
@@ -70,6 +75,12 @@ OPERATOR_FIELDS = {
         "deletionPolicy",
     },
 }
+
+# Operator fields that turn a resource into an observer of an existing job:
+# no Start request is sent, so the model's required members bind only the
+# spec's other oneOf branches (those that start a job), and the branch that
+# requires the field must forbid every model member.
+OBSERVE_ONLY = {"ClassificationJob": {"jobId"}, "DocumentClassifier": set()}
 
 # Where the CRD is deliberately stricter than the model:
 # (kind, CRD path, keyword) -> the CRD's value.
@@ -385,6 +396,8 @@ def test_required(kind):
         top = p.crd_path == "spec"
         want = {lower_camel(m) for m in p.shape.get("required", [])}
         got = {f for f in p.crd.get("required", []) if not (top and f in OPERATOR_FIELDS[kind])}
+        if top:
+            got |= required_to_start(kind, p, problems)
         if want != got:
             problems.append(
                 f"{p.crd_path}: required: CRD {sorted(p.crd.get('required', []))}, model {p.member} "
@@ -392,6 +405,29 @@ def test_required(kind):
                 f"required in the CRD only: {sorted(got - want)}"
             )
     fail_if(kind, "required members", problems)
+
+
+def required_to_start(kind, p, problems):
+    """The fields every oneOf branch that starts a job requires; checks that
+    each observe-only branch forbids every model member."""
+    starting = []
+    for branch in p.crd.get("oneOf", []):
+        observe = set(branch.get("required", [])) & OBSERVE_ONLY[kind]
+        if not observe:
+            starting.append(set(branch.get("required", [])))
+            continue
+        forbidden = {
+            f for alt in (branch.get("not") or {}).get("anyOf", []) for f in alt.get("required", [])
+        }
+        members = {lower_camel(m) for m in p.shape.get("members", {})} & set(p.crd.get("properties", {}))
+        if members - forbidden:
+            problems.append(
+                f"{p.crd_path}: the oneOf branch requiring {sorted(observe)} does not forbid "
+                f"the model members {sorted(members - forbidden)}"
+            )
+    if not starting:
+        return set()
+    return set.intersection(*starting) - OPERATOR_FIELDS[kind]
 
 
 def go_pattern(java):
