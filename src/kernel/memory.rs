@@ -19,6 +19,16 @@ pub fn resource_version<K: Resource>(obj: &K) -> u64 {
         .unwrap_or(0)
 }
 
+/// Gives back the table of a map that a burst grew and that is now mostly
+/// empty. `retain` and `remove` never shrink a `HashMap`, so a map that
+/// once held an entry for each of 10,000 objects keeps a table of that size
+/// (megabytes, with statuses inline) for ever after; called after pruning.
+pub fn shrink_if_sparse<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>) {
+    if map.capacity() > 64 && map.len() * 4 < map.capacity() {
+        map.shrink_to(map.len() * 2);
+    }
+}
+
 /// Status last written per UID, with the resourceVersion the write
 /// produced, until the cache has caught up with it. A lagging cache then
 /// never looks like an older state (such as "not started").
@@ -77,10 +87,9 @@ impl<S: Clone> Written<S> {
     /// Keeps only what the cache (UID to resourceVersion) has not caught
     /// up with; forgets objects that are gone.
     pub fn prune(&self, cached_rv: &HashMap<String, u64>) {
-        self.by_uid
-            .lock()
-            .expect("written lock")
-            .retain(|uid, (rv, _)| cached_rv.get(uid).is_some_and(|cached| cached < rv));
+        let mut map = self.by_uid.lock().expect("written lock");
+        map.retain(|uid, (rv, _)| cached_rv.get(uid).is_some_and(|cached| cached < rv));
+        shrink_if_sparse(&mut map);
     }
 }
 
@@ -111,10 +120,9 @@ impl Failures {
 
     /// Forgets objects that are gone.
     pub fn prune(&self, cached_rv: &HashMap<String, u64>) {
-        self.by_uid
-            .lock()
-            .expect("failures lock")
-            .retain(|uid, _| cached_rv.contains_key(uid));
+        let mut map = self.by_uid.lock().expect("failures lock");
+        map.retain(|uid, _| cached_rv.contains_key(uid));
+        shrink_if_sparse(&mut map);
     }
 }
 
@@ -216,5 +224,26 @@ mod tests {
         assert!(waits.iter().all(|w| *w <= max));
         failures.reset(&o);
         assert!(failures.backoff(&o, max) <= Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_prune_after_a_burst_gives_the_table_back() {
+        let written: Written<WidgetStatus> = Written::default();
+        let mut cached_rv = HashMap::new();
+        for i in 0..10_000 {
+            let uid = format!("u{i}");
+            written.remember(&obj(&uid, 2), WidgetStatus::default());
+            cached_rv.insert(uid, 1);
+        }
+        let burst = written.by_uid.lock().unwrap().capacity();
+        assert!(burst >= 10_000);
+        // The cache caught up with all but ten.
+        for i in 10..10_000 {
+            cached_rv.insert(format!("u{i}"), 2);
+        }
+        written.prune(&cached_rv);
+        let map = written.by_uid.lock().unwrap();
+        assert_eq!(map.len(), 10);
+        assert!(map.capacity() < 100, "capacity {} kept", map.capacity());
     }
 }

@@ -186,6 +186,7 @@ impl<K: Writable> StatusWriter<K> {
     /// Forgets written statuses the cache (UID to resourceVersion) has.
     pub(crate) fn prune(&self, cached_rv: &HashMap<String, u64>) {
         self.inner.written.prune(cached_rv);
+        crate::kernel::memory::shrink_if_sparse(&mut self.inner.lock());
     }
 
     /// Hands `new` over to be written in `lane` if it differs from what the
