@@ -151,25 +151,8 @@ async fn multi_label_classifier(standin: &Standin) -> String {
         .document_classifier_arn()
         .unwrap()
         .to_string();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let d = c
-            .describe_document_classifier()
-            .document_classifier_arn(&arn)
-            .send()
-            .await
-            .expect("DescribeDocumentClassifier");
-        let status = d
-            .document_classifier_properties()
-            .and_then(|p| p.status())
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default();
-        if status.starts_with("TRAINED") {
-            return arn;
-        }
-        assert!(std::time::Instant::now() < deadline, "never trained");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    standin.wait_trained(&arn).await;
+    arn
 }
 
 #[tokio::test]

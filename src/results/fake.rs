@@ -134,3 +134,18 @@ impl AsyncRead for Breaking {
         Poll::Ready(Ok(()))
     }
 }
+
+/// A gzip'd tar of `members` (name, content), as Comprehend writes
+/// `output.tar.gz`.
+pub fn tar_gz(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut builder = tar::Builder::new(gz);
+    for (name, content) in members {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(content.len() as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        builder.append_data(&mut header, name, *content).unwrap();
+    }
+    builder.into_inner().unwrap().finish().unwrap()
+}

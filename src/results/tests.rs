@@ -7,7 +7,7 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 
 use super::archive::{next_line, Line};
-use super::fake::{Breaking, FakeOutputs};
+use super::fake::{tar_gz, Breaking, FakeOutputs};
 use super::*;
 
 fn summary_of(lines: &[&str], top: usize) -> Summary {
@@ -30,19 +30,6 @@ fn multi_class(file: &str, class: &str, score: f64) -> String {
     format!(
         r#"{{"File": "{file}", "Line": "0", "Classes": [{{"Name": "{class}", "Score": {score}}}, {{"Name": "zz-runner-up", "Score": 0.01}}]}}"#
     )
-}
-
-/// A gzip'd tar of `members` (name, content).
-fn tar_gz(members: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut builder = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::fast()));
-    for (name, content) in members {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(content.len() as u64);
-        header.set_mode(0o644);
-        header.set_entry_type(tar::EntryType::Regular);
-        builder.append_data(&mut header, name, *content).unwrap();
-    }
-    builder.into_inner().unwrap().finish().unwrap()
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {

@@ -321,12 +321,18 @@ impl Standin {
     /// TRAINED.
     pub async fn trained_classifier(&self, name: &str) -> String {
         let arn = self.create_classifier(name).await;
+        self.wait_trained(&arn).await;
+        arn
+    }
+
+    /// Waits until the classifier `arn` is TRAINED (or TRAINED_WITH_WARNING).
+    pub async fn wait_trained(&self, arn: &str) {
         let c = self.comprehend().await;
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let d = c
                 .describe_document_classifier()
-                .document_classifier_arn(&arn)
+                .document_classifier_arn(arn)
                 .send()
                 .await;
             if let Ok(d) = d {
@@ -336,7 +342,7 @@ impl Standin {
                     .map(|s| s.as_str().to_string())
                     .unwrap_or_default();
                 if status == "TRAINED" || status == "TRAINED_WITH_WARNING" {
-                    return arn;
+                    return;
                 }
                 assert_ne!(status, "IN_ERROR", "training failed: {d:?}");
             }

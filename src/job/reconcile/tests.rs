@@ -720,16 +720,7 @@ async fn a_failed_describe_of_a_job_to_follow_is_retried_and_records_nothing() {
 /// `output.tar.gz` holding `predictions.jsonl` with these lines.
 fn predictions(lines: &[&str]) -> Vec<u8> {
     let body = lines.join("\n");
-    let mut tar = tar::Builder::new(Vec::new());
-    let mut header = tar::Header::new_gnu();
-    header.set_size(body.len() as u64);
-    header.set_mode(0o644);
-    header.set_cksum();
-    tar.append_data(&mut header, "predictions.jsonl", body.as_bytes())
-        .unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    std::io::Write::write_all(&mut gz, &tar.into_inner().unwrap()).unwrap();
-    gz.finish().unwrap()
+    crate::results::fake::tar_gz(&[("predictions.jsonl", body.as_bytes())])
 }
 
 /// A resource whose job completed, asking for a summary.
