@@ -14,7 +14,8 @@ use crate::app::App;
 use crate::jobs::request_tags;
 use crate::model::Mode;
 use crate::protocol::{
-    epoch_json, fingerprint, new_id, now_epoch, paginate, single_filter, str_member, ApiError,
+    epoch_json, epoch_millis, fingerprint, new_id, now_epoch, paginate, single_filter, str_member,
+    ApiError,
 };
 use crate::state::{token_key, Classifier, ModelStatus, Store};
 use crate::training::{output_uri, spawn_training, DEFAULT_LABEL_DELIMITER};
@@ -269,7 +270,7 @@ pub fn list(app: &Arc<App>, account: &str, request: &Value) -> Result<Value, Api
     )?;
     // Filtered, sorted and paged by reference under the lock, as for jobs.
     let (page, next) = app.read(|store| {
-        let number = filter.and_then(|(_, v)| v.as_f64()).unwrap_or_default();
+        let millis = epoch_millis(filter.and_then(|(_, v)| v.as_f64()).unwrap_or_default());
         let text = filter.and_then(|(_, v)| v.as_str()).unwrap_or_default();
         let mut classifiers: Vec<&Classifier> = store
             .classifiers
@@ -279,8 +280,8 @@ pub fn list(app: &Arc<App>, account: &str, request: &Value) -> Result<Value, Api
                 None => true,
                 Some("Status") => c.status.as_str() == text,
                 Some("DocumentClassifierName") => c.name == text,
-                Some("SubmitTimeBefore") => c.submit_time < number,
-                Some(_) => c.submit_time > number,
+                Some("SubmitTimeBefore") => epoch_millis(c.submit_time) < millis,
+                Some(_) => epoch_millis(c.submit_time) > millis,
             })
             .collect();
         classifiers.sort_by(|a, b| {

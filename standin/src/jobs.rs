@@ -13,7 +13,8 @@ use crate::archive::{self, LargePredictions, LineFault, Prediction, Score};
 use crate::faults::{OutputFault, MALFORMED_ARCHIVE};
 use crate::model::Mode;
 use crate::protocol::{
-    epoch_json, fingerprint, new_id, now_epoch, paginate, single_filter, str_member, ApiError,
+    epoch_json, epoch_millis, fingerprint, new_id, now_epoch, paginate, single_filter, str_member,
+    ApiError,
 };
 use crate::s3::{self, S3Error, S3Location};
 use crate::state::{token_key, Job, JobStatus, Store, Tag};
@@ -248,7 +249,7 @@ pub fn list(app: &Arc<App>, account: &str, request: &Value) -> Result<Value, Api
     // is turned into JSON. (Copying every job first made each List cost
     // milliseconds, with the lock held, once thousands of jobs existed.)
     let (page, next) = app.read(|store| {
-        let number = filter.and_then(|(_, v)| v.as_f64()).unwrap_or_default();
+        let millis = epoch_millis(filter.and_then(|(_, v)| v.as_f64()).unwrap_or_default());
         let text = filter.and_then(|(_, v)| v.as_str()).unwrap_or_default();
         let mut jobs: Vec<&Job> = store
             .jobs
@@ -258,8 +259,8 @@ pub fn list(app: &Arc<App>, account: &str, request: &Value) -> Result<Value, Api
                 None => true,
                 Some("JobName") => job.job_name.as_deref() == Some(text),
                 Some("JobStatus") => job.status.as_str() == text,
-                Some("SubmitTimeBefore") => job.submit_time < number,
-                Some(_) => job.submit_time > number,
+                Some("SubmitTimeBefore") => epoch_millis(job.submit_time) < millis,
+                Some(_) => epoch_millis(job.submit_time) > millis,
             })
             .collect();
         jobs.sort_by(|a, b| {

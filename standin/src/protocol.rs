@@ -257,6 +257,14 @@ pub fn now_epoch() -> f64 {
     (now.as_millis() as f64) / 1000.0
 }
 
+/// An epoch-seconds timestamp in whole milliseconds, the service's precision.
+/// Time filters compare in these: a timestamp the SDK read from a response
+/// and sends back in a filter goes through its nanosecond `DateTime`, and the
+/// float it comes back as can land a hair either side of the one stored.
+pub fn epoch_millis(seconds: f64) -> i64 {
+    (seconds * 1000.0).round() as i64
+}
+
 /// An epoch-seconds timestamp as a JSON number.
 pub fn epoch_json(seconds: f64) -> Value {
     serde_json::Number::from_f64(seconds)
@@ -266,7 +274,7 @@ pub fn epoch_json(seconds: f64) -> Value {
 
 /// An epoch-seconds timestamp in RFC 3339, for the admin API.
 pub fn epoch_rfc3339(seconds: f64) -> String {
-    let millis = (seconds * 1000.0).round() as i64;
+    let millis = epoch_millis(seconds);
     chrono::DateTime::from_timestamp_millis(millis)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
         .unwrap_or_default()
@@ -393,6 +401,33 @@ pub fn new_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_timestamp_sent_back_through_the_sdk_is_the_same_millisecond() {
+        // What a client does with SubmitTime before it filters on it: the
+        // SDK reads the number into its nanosecond DateTime and writes it
+        // back as digits, which serde_json reads (best-effort precision) as
+        // the request's float. Compared as floats, some come back an ulp off
+        // (a job then "submitted after" its own submit time); in
+        // milliseconds none do.
+        let mut off_as_float = 0;
+        for millis in 0..20_000i64 {
+            let stored = (1_764_000_000_000 + millis * 37) as f64 / 1000.0;
+            let body = aws_smithy_types::DateTime::from_secs_f64(stored)
+                .fmt(aws_smithy_types::date_time::Format::EpochSeconds)
+                .unwrap();
+            let sent = serde_json::from_str::<Value>(&body)
+                .unwrap()
+                .as_f64()
+                .unwrap();
+            if sent != stored {
+                off_as_float += 1;
+            }
+            assert_eq!(epoch_millis(sent), epoch_millis(stored), "{stored}");
+        }
+        // The case the comparison in milliseconds exists for.
+        assert!(off_as_float > 0);
+    }
 
     #[test]
     fn targets_map_to_operations() {
