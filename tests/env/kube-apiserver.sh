@@ -204,6 +204,21 @@ pid_alive() {
   [ -n "$pid" ] && running "$pid" "$name"
 }
 
+# Waits until pid $1 runs program $2. A command started with `&` runs as a
+# copy of this shell until it execs, and on a busy machine that can outlast
+# the first check: taken for an exit, it left the control plane half started
+# and the program running unseen. False if the process ends or has not
+# exec'd within 10 s.
+started_as() {
+  local pid=$1 name=$2 i
+  for ((i = 0; i < 100; i++)); do
+    running "$pid" "$name" && return 0
+    [ -e "/proc/$pid" ] || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
 # Starts etcd and kube-apiserver once; sets PORT_TAKEN=1 and returns when a
 # port was taken by someone else between choosing and binding it.
 PORT_TAKEN=0
@@ -225,6 +240,7 @@ start_once() {
     --logger zap --log-outputs stderr \
     >"$dir/etcd.log" 2>&1 </dev/null &
   echo $! >"$dir/etcd.pid"
+  started_as $! etcd || true
 
   local deadline=$((SECONDS + 30))
   while true; do
@@ -268,6 +284,7 @@ start_once() {
     --audit-log-maxsize=1000000 \
     >"$dir/kube-apiserver.log" 2>&1 </dev/null &
   echo $! >"$dir/kube-apiserver.pid"
+  started_as $! kube-apiserver || true
 
   local kubeconfig="$dir/kubeconfig"
   cat >"$kubeconfig" <<EOF
