@@ -19,6 +19,22 @@ use comprehend_operator::{classifier, crds, job};
 use futures::FutureExt;
 use tracing::{error, info};
 
+/// jemalloc rather than glibc's malloc: after a burst (an initial list of
+/// thousands of objects, thousands of reconciles) glibc kept tens of MB free
+/// but resident in its arenas even after `malloc_trim`. jemalloc's
+/// background thread returns pages that stay unused for a second.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's settings, read at its first allocation: purge free pages
+/// after 1 s (MADV_DONTNEED, so they leave the resident set at once), from
+/// a background thread, in two arenas (the default is four per CPU the
+/// process sees, hundreds on a large node, for a handful of threads).
+#[allow(non_upper_case_globals)]
+#[export_name = "_rjem_malloc_conf"]
+pub static malloc_conf: &[u8] =
+    b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0,narenas:2\0";
+
 #[derive(Parser)]
 #[command(
     version,

@@ -111,8 +111,9 @@ struct Args {
     #[arg(long, default_value_t = 1200)]
     run_timeout: u64,
     /// Print where the operator's memory is at each steady sample: threads,
-    /// open sockets, /proc smaps_rollup, and glibc's per-arena statistics
-    /// (malloc_stats through gdb, into the operator's log).
+    /// open sockets, /proc smaps_rollup, and the allocators' statistics
+    /// (jemalloc's totals and glibc's arenas, which C code such as the TLS
+    /// library still uses, through gdb, into the operator's log).
     #[arg(long)]
     diagnose: bool,
     /// Uncompressed bytes of predictions.jsonl for the results-summary row

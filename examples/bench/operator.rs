@@ -196,12 +196,16 @@ pub fn diagnose(pid: u32, when: &str) {
             "-p",
             &pid.to_string(),
             "-ex",
+            // jemalloc's totals only (no merged, destroyed or per-arena
+            // tables, no bins, large classes, mutexes or extents).
+            "call (void) _rjem_malloc_stats_print(0, 0, \"mdablxe\")",
+            "-ex",
             "call (void) malloc_stats()",
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
-    eprintln!("--- malloc_stats (gdb: {gdb:?}) went to the operator's log");
+    eprintln!("--- allocator statistics (gdb: {gdb:?}) went to the operator's log");
 }
 
 pub fn clk_tck() -> f64 {

@@ -336,6 +336,9 @@ pub async fn run_one(args: &Args, client: &Client, n: usize, foreign: usize) -> 
     }
     if args.diagnose {
         diagnose(pid, "after the run");
+        // Once more, well after the burst: what stays for good.
+        tokio::time::sleep(Duration::from_secs(90)).await;
+        diagnose(pid, "102 s after the run");
     }
     sampler.abort();
     r.rss_peak_run = *peak.lock().unwrap();

@@ -136,10 +136,11 @@ pub fn slim<K: Resource>(obj: &mut K) {
     }
 }
 
-/// Hands memory the allocator holds but no longer uses back to the system.
-/// glibc keeps freed memory of a burst (an initial list of thousands of
-/// objects, thousands of reconciles) in its arenas; `malloc_trim` releases
-/// it. Elsewhere this does nothing.
+/// Hands memory glibc's malloc holds but no longer uses back to the system.
+/// The operator's own allocations go to jemalloc, which purges on its own
+/// (see `src/main.rs`); glibc's malloc still serves C code (the TLS
+/// library's buffers of a burst of connections), and it keeps what they
+/// freed in its arenas until `malloc_trim`. Elsewhere this does nothing.
 pub fn release_free_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns free pages to the kernel; it takes no
