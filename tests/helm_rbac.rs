@@ -244,31 +244,27 @@ async fn operator_as_chart_service_account_completes_a_job(case: Case) {
     spec.insert("classifierRef".into(), json!({"name": "model"}));
     spec.insert("ttlSecondsAfterFinished".into(), json!(3));
     create_job(&api, by_ref).await;
-    // Both jobs are deleted 3 s after they finish, so both are watched at
-    // once: waiting for one first could miss the other's whole life.
-    let mut seen: std::collections::BTreeMap<&str, ClassificationJob> = Default::default();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while seen.len() < 2 {
-        for name in ["by-ref", "news"] {
-            if seen.contains_key(name) {
-                continue;
-            }
-            if let Some(job) = api.get_opt(name).await.expect("get job") {
-                if succeeded(&job).as_deref() == Some("True") {
-                    seen.insert(name, job);
-                }
-            }
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "Succeeded=True not seen as the chart's ServiceAccount for all of by-ref, news (seen: {:?})",
-            seen.keys().collect::<Vec<_>>()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    // Both jobs are deleted 3 s after they finish, so both are waited for
+    // at once: waiting for one first could miss the other's whole life.
+    let (by_ref, news) = tokio::join!(
+        wait_for(
+            &api,
+            "by-ref",
+            Duration::from_secs(60),
+            "Succeeded=True with classifierRef as the chart's ServiceAccount",
+            |j| succeeded(j).as_deref() == Some("True"),
+        ),
+        wait_for(
+            &api,
+            "news",
+            Duration::from_secs(60),
+            "Succeeded=True as the chart's ServiceAccount",
+            |j| succeeded(j).as_deref() == Some("True"),
+        ),
+    );
     // classifierRef resolved by the job controller.
     assert_eq!(
-        seen["by-ref"]
+        by_ref
             .status
             .as_ref()
             .unwrap()
@@ -278,7 +274,7 @@ async fn operator_as_chart_service_account_completes_a_job(case: Case) {
     );
     // The status is written (classificationjobs/status patch).
     assert_eq!(
-        seen["news"].status.as_ref().unwrap().job_status.as_deref(),
+        news.status.as_ref().unwrap().job_status.as_deref(),
         Some("COMPLETED")
     );
 
