@@ -113,7 +113,9 @@ struct Args {
     /// Print where the operator's memory is at each steady sample: threads,
     /// open sockets, /proc smaps_rollup, and the allocators' statistics
     /// (jemalloc's totals and glibc's arenas, which C code such as the TLS
-    /// library still uses, through gdb, into the operator's log).
+    /// library still uses, through gdb, into the operator's log). With an
+    /// operator built with `--features heap-profile`, also a jemalloc heap
+    /// profile (jeprof.<pid>.*.heap) in TEST_LOG_DIR.
     #[arg(long)]
     diagnose: bool,
     /// Uncompressed bytes of predictions.jsonl for the results-summary row

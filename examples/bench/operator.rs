@@ -43,6 +43,8 @@ pub fn start_operator_with(
     let _ = std::fs::create_dir_all(&dir);
     let log = std::fs::File::create(dir.join(format!("bench-operator-{ns}-{tag}.log"))).unwrap();
     let child = Command::new(bin("comprehend-operator"))
+        // Heap profiles (`--diagnose` with a heap-profile build) land here.
+        .current_dir(&dir)
         .arg("run")
         .args(["--namespace", ns])
         .args(["--endpoint-url", &standin.endpoint])
@@ -201,6 +203,11 @@ pub fn diagnose(pid: u32, when: &str) {
             "call (void) _rjem_malloc_stats_print(0, 0, \"mdablxe\")",
             "-ex",
             "call (void) malloc_stats()",
+            "-ex",
+            // A heap profile, jeprof.<pid>.*.heap in the log directory, when
+            // the operator is built with `--features heap-profile` (without
+            // it, jemalloc answers ENOENT and writes nothing).
+            "call (int) _rjem_mallctl(\"prof.dump\", 0, 0, 0, 0)",
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
