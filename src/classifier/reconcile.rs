@@ -20,7 +20,7 @@
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::future::Shared;
 use futures::{FutureExt, StreamExt};
@@ -516,13 +516,14 @@ async fn prune_memory(ctx: Arc<Context>, stores: Vec<Store<DocumentClassifier>>)
     let mut tick = tokio::time::interval(Duration::from_secs(30));
     loop {
         tick.tick().await;
+        let read_began = Instant::now();
         let cached_rv: HashMap<String, u64> = stores
             .iter()
             .flat_map(|s| s.state())
             .map(|dc| (dc.uid().unwrap_or_default(), resource_version(&*dc)))
             .collect();
-        ctx.status.prune(&cached_rv);
-        ctx.failures.prune(&cached_rv);
+        ctx.status.prune(&cached_rv, read_began);
+        ctx.failures.prune(&cached_rv, read_began);
     }
 }
 

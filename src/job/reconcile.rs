@@ -21,7 +21,7 @@
 //! job that left the lists (or when listings fail). The same listing counts
 //! the account's active jobs that are not this operator's into the slots.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -467,8 +467,11 @@ async fn start(
             status::apply_place(&mut status, place);
         }
         ctx.write_status(job, &status);
-        // Woken as soon as a slot frees; this is only the fallback.
-        return Ok(Action::requeue(Duration::from_secs(60)));
+        // Woken when a slot frees (and by housekeeping, should that
+        // wake-up come to nothing); no requeue: thousands of waiters would
+        // each hold an entry in the controller's queue, whose tables never
+        // shrink after the burst.
+        return Ok(Action::await_change());
     }
 
     // Every Start follows a stored record of the job name (below), so a
@@ -938,8 +941,12 @@ async fn housekeeping(
     let mut tick = tokio::time::interval(Duration::from_secs(10));
     loop {
         tick.tick().await;
+        // Who holds or waits for a slot before the stores are read: one
+        // queued after the read is not in it, and is not gone.
+        let read_began = Instant::now();
+        let in_slots = ctx.slots.keys();
         let mut by_status: BTreeMap<String, i64> = BTreeMap::new();
-        let mut alive = std::collections::HashSet::new();
+        let mut alive = HashSet::new();
         let mut cached_rv: HashMap<String, u64> = HashMap::new();
         for store in &stores {
             for job in store.state() {
@@ -957,20 +964,31 @@ async fn housekeeping(
         }
         ctx.metrics.set_jobs_by_status(&by_status);
         // Forget what the cache has caught up with, or what is gone.
-        ctx.status.prune(&cached_rv);
-        ctx.failures.prune(&cached_rv);
+        ctx.status.prune(&cached_rv, read_began);
+        ctx.failures.prune(&cached_rv, read_began);
         release_free_memory();
         ctx.metrics.set_queue_length(ctx.slots.queued() as i64);
-        for (place, key) in ctx.slots.keys() {
-            if !alive.contains(&key) {
-                // Deleted while running or waiting: Comprehend runs the job on,
-                // but nothing here can follow it any more.
-                ctx.slots.forget_waiter(&place, &key);
-                ctx.views.forget_key(&place, &key);
-                ctx.release_slot(&place, &key);
-            }
+        sweep_slots(&ctx, in_slots, &alive);
+    }
+}
+
+/// Frees the slots and places in the queue of resources that are gone:
+/// among `in_slots` (taken before the stores were read) and not `alive` in
+/// the read. Then wakes the waiters that fit in free slots, should the
+/// wake-up a freed slot sent have come to nothing (queued resources are
+/// not requeued), and gives back the tables a burst grew.
+fn sweep_slots(ctx: &Context, in_slots: Vec<(Place, String)>, alive: &HashSet<String>) {
+    for (place, key) in in_slots {
+        if !alive.contains(&key) {
+            // Deleted while running or waiting: Comprehend runs the job on,
+            // but nothing here can follow it any more.
+            ctx.slots.forget_waiter(&place, &key);
+            ctx.views.forget_key(&place, &key);
+            ctx.release_slot(&place, &key);
         }
     }
+    ctx.wake_all(&ctx.slots.ready_waiters());
+    ctx.slots.compact();
 }
 
 /// Makes sure the slots know the account's active jobs at `place`

@@ -6,6 +6,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
 use crate::comprehend::Place;
+use crate::kernel::memory::shrink_if_sparse;
 
 /// Whether a resource may start its job now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -164,6 +165,29 @@ impl SlotPool {
             .collect()
     }
 
+    /// The waiters, all Regions together, that fit in the free slots now.
+    /// Each one is woken when a slot frees ([`SlotPool::release`],
+    /// [`SlotPool::set_foreign`]); this is the safety net for a wake-up
+    /// that came to nothing, as queued resources are not requeued.
+    pub fn ready_waiters(&self) -> Vec<String> {
+        self.regions
+            .lock()
+            .expect("slot pool lock")
+            .values()
+            .flat_map(|r| r.first_waiters(self.max_active))
+            .collect()
+    }
+
+    /// Gives back the tables a burst of waiters or holders grew.
+    pub fn compact(&self) {
+        for r in self.regions.lock().expect("slot pool lock").values_mut() {
+            shrink_if_sparse(&mut r.waiting);
+            if r.holders.capacity() > 64 && r.holders.len() * 4 < r.holders.capacity() {
+                r.holders.shrink_to(r.holders.len() * 2);
+            }
+        }
+    }
+
     /// Resources waiting for a slot, all Regions together.
     pub fn queued(&self) -> usize {
         self.regions
@@ -304,5 +328,52 @@ mod tests {
         );
         pool.forget_waiter(&p("r"), "gone");
         assert_eq!(pool.release(&p("r"), "a"), vec!["c".to_string()]);
+    }
+
+    #[test]
+    fn ready_waiters_are_those_that_fit_in_the_free_slots_of_each_region() {
+        let pool = SlotPool::new(2);
+        pool.hold(&p("r"), "a");
+        pool.hold(&p("r"), "b");
+        pool.hold(&p("s"), "x");
+        for (i, key) in ["c", "d", "e"].iter().enumerate() {
+            let _ = pool.try_acquire(&p("r"), key, i as i64);
+        }
+        assert!(pool.ready_waiters().is_empty(), "no free slot in r");
+        // A release whose wake-up came to nothing: the waiter is still
+        // there to be woken, oldest first, and only as many as fit.
+        let _ = pool.release(&p("r"), "a");
+        assert_eq!(pool.ready_waiters(), vec!["c".to_string()]);
+        let _ = pool.release(&p("r"), "b");
+        assert_eq!(pool.ready_waiters(), vec!["c".to_string(), "d".to_string()]);
+        assert_eq!(pool.try_acquire(&p("r"), "c", 0), Slot::Granted);
+        assert_eq!(pool.ready_waiters(), vec!["d".to_string()]);
+    }
+
+    #[test]
+    fn compact_gives_back_what_a_burst_grew_and_keeps_every_entry() {
+        let pool = SlotPool::new(10);
+        for i in 0..5_000 {
+            pool.hold(&p("r"), &format!("h{i}"));
+        }
+        for i in 0..5_000 {
+            let _ = pool.try_acquire(&p("r"), &format!("w{i}"), i);
+        }
+        for i in 0..4_995 {
+            let _ = pool.release(&p("r"), &format!("h{i}"));
+            pool.forget_waiter(&p("r"), &format!("w{i}"));
+        }
+        let capacity = |pool: &SlotPool| {
+            let regions = pool.regions.lock().unwrap();
+            let r = &regions[&p("r")];
+            (r.holders.capacity(), r.waiting.capacity())
+        };
+        let before = capacity(&pool);
+        pool.compact();
+        let after = capacity(&pool);
+        assert!(after.0 < before.0 / 10, "{before:?} -> {after:?}");
+        assert!(after.1 < before.1 / 10, "{before:?} -> {after:?}");
+        assert_eq!((pool.active(&p("r")), pool.queued()), (5, 5));
+        assert_eq!(pool.try_acquire(&p("r"), "w4995", 4995), Slot::Granted);
     }
 }

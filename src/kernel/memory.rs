@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kube::core::object::HasStatus;
 use kube::{Resource, ResourceExt};
@@ -33,7 +33,8 @@ pub fn shrink_if_sparse<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>) {
 /// produced, until the cache has caught up with it. A lagging cache then
 /// never looks like an older state (such as "not started").
 pub struct Written<S> {
-    by_uid: Mutex<HashMap<String, (u64, S)>>,
+    /// UID -> (resourceVersion written, status, when remembered).
+    by_uid: Mutex<HashMap<String, (u64, S, Instant)>>,
 }
 
 impl<S: Clone> Default for Written<S> {
@@ -51,7 +52,7 @@ impl<S: Clone> Written<S> {
         let cached_rv = resource_version(obj);
         let mut map = self.by_uid.lock().expect("written lock");
         match map.get(&uid) {
-            Some((rv, status)) if *rv > cached_rv => Some(status.clone()),
+            Some((rv, status, _)) if *rv > cached_rv => Some(status.clone()),
             Some(_) => {
                 map.remove(&uid);
                 None
@@ -80,15 +81,19 @@ impl<S: Clone> Written<S> {
     pub fn remember<K: Resource>(&self, written: &K, status: S) {
         self.by_uid.lock().expect("written lock").insert(
             written.uid().unwrap_or_default(),
-            (resource_version(written), status),
+            (resource_version(written), status, Instant::now()),
         );
     }
 
-    /// Keeps only what the cache (UID to resourceVersion) has not caught
-    /// up with; forgets objects that are gone.
-    pub fn prune(&self, cached_rv: &HashMap<String, u64>) {
+    /// Keeps only what the cache (UID to resourceVersion, read from
+    /// `read_began` on) has not caught up with; forgets objects that are
+    /// gone. What was remembered after the read began is kept whatever the
+    /// read says: an object created meanwhile is not in it, and is not gone.
+    pub fn prune(&self, cached_rv: &HashMap<String, u64>, read_began: Instant) {
         let mut map = self.by_uid.lock().expect("written lock");
-        map.retain(|uid, (rv, _)| cached_rv.get(uid).is_some_and(|cached| cached < rv));
+        map.retain(|uid, (rv, _, at)| {
+            *at >= read_began || cached_rv.get(uid).is_some_and(|cached| cached < rv)
+        });
         shrink_if_sparse(&mut map);
     }
 }
@@ -97,15 +102,19 @@ impl<S: Clone> Written<S> {
 /// capped, with jitter.
 #[derive(Default)]
 pub struct Failures {
-    by_uid: Mutex<HashMap<String, u32>>,
+    /// UID -> (consecutive failures, when the last was counted).
+    by_uid: Mutex<HashMap<String, (u32, Instant)>>,
 }
 
 impl Failures {
     /// Counts one more failure of `obj` and answers how long to wait.
     pub fn backoff<K: Resource>(&self, obj: &K, max: Duration) -> Duration {
         let mut map = self.by_uid.lock().expect("failures lock");
-        let n = map.entry(obj.uid().unwrap_or_default()).or_insert(0);
+        let (n, at) = map
+            .entry(obj.uid().unwrap_or_default())
+            .or_insert((0, Instant::now()));
         *n = n.saturating_add(1);
+        *at = Instant::now();
         let base = Duration::from_secs(1).saturating_mul(1u32 << (*n - 1).min(16));
         base.min(max).mul_f64(rand::rng().random_range(0.5..=1.0))
     }
@@ -118,10 +127,11 @@ impl Failures {
             .remove(&obj.uid().unwrap_or_default());
     }
 
-    /// Forgets objects that are gone.
-    pub fn prune(&self, cached_rv: &HashMap<String, u64>) {
+    /// Forgets objects that are gone: not in the cache read from
+    /// `read_began` on, and no failure counted since.
+    pub fn prune(&self, cached_rv: &HashMap<String, u64>, read_began: Instant) {
         let mut map = self.by_uid.lock().expect("failures lock");
-        map.retain(|uid, _| cached_rv.contains_key(uid));
+        map.retain(|uid, (_, at)| *at >= read_began || cached_rv.contains_key(uid));
         shrink_if_sparse(&mut map);
     }
 }
@@ -242,9 +252,33 @@ mod tests {
         for i in 10..10_000 {
             cached_rv.insert(format!("u{i}"), 2);
         }
-        written.prune(&cached_rv);
+        written.prune(&cached_rv, Instant::now());
         let map = written.by_uid.lock().unwrap();
         assert_eq!(map.len(), 10);
         assert!(map.capacity() < 100, "capacity {} kept", map.capacity());
+    }
+
+    #[test]
+    fn what_is_remembered_after_the_cache_was_read_is_not_taken_for_gone() {
+        let written: Written<WidgetStatus> = Written::default();
+        let failures = Failures::default();
+        let max = Duration::from_secs(4);
+        written.remember(&obj("gone", 2), WidgetStatus::default());
+        let _ = failures.backoff(&obj("gone", 2), max);
+        // The cache is read (neither object in it); meanwhile an object is
+        // created, written and fails: it is not in the read, yet not gone.
+        let read_began = Instant::now();
+        let cached_rv = HashMap::new();
+        written.remember(&obj("new", 2), WidgetStatus::default());
+        let _ = failures.backoff(&obj("new", 2), max);
+        written.prune(&cached_rv, read_began);
+        failures.prune(&cached_rv, read_began);
+        assert!(
+            written.newer_than(&obj("new", 1)).is_some(),
+            "the write is kept"
+        );
+        assert!(written.newer_than(&obj("gone", 1)).is_none());
+        let counted = failures.by_uid.lock().unwrap().clone();
+        assert_eq!(counted.keys().collect::<Vec<_>>(), ["new"]);
     }
 }

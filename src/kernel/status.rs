@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kube::api::{Patch, PatchParams};
 use kube::core::object::HasStatus;
@@ -183,9 +183,10 @@ impl<K: Writable> StatusWriter<K> {
         }
     }
 
-    /// Forgets written statuses the cache (UID to resourceVersion) has.
-    pub(crate) fn prune(&self, cached_rv: &HashMap<String, u64>) {
-        self.inner.written.prune(cached_rv);
+    /// Forgets written statuses the cache (UID to resourceVersion, read
+    /// from `read_began` on) has, or whose objects are gone.
+    pub(crate) fn prune(&self, cached_rv: &HashMap<String, u64>, read_began: Instant) {
+        self.inner.written.prune(cached_rv, read_began);
         crate::kernel::memory::shrink_if_sparse(&mut self.inner.lock());
     }
 

@@ -334,7 +334,7 @@ async fn a_start_waits_while_foreign_jobs_fill_the_account() {
         },
     )
     .await;
-    assert!(requeue_after(&result.expect("reconcile")).is_some());
+    assert_eq!(requeue_after(&result.expect("reconcile")), None);
     assert_eq!(t.fake.calls(START), 0, "the account has no room");
     assert_eq!(t.ctx.slots.foreign(&here()), 2);
 
@@ -468,8 +468,8 @@ async fn a_full_active_job_cap_queues_without_starting() {
         },
     )
     .await;
-    let after = requeue_after(&result.expect("reconcile"));
-    assert_eq!(after, Some(Duration::from_secs(60)));
+    // No requeue: a freed slot (or housekeeping) wakes it.
+    assert_eq!(requeue_after(&result.expect("reconcile")), None);
     assert_eq!(t.fake.calls(START) + t.fake.calls(DESCRIBE), 0);
     assert_eq!(t.fake.calls(LIST), 2, "the account's active jobs, counted");
     assert_eq!(t.ctx.slots.queued(), 1);
@@ -826,4 +826,37 @@ async fn a_summary_the_operator_does_not_make_is_said_so() {
     .await;
     assert_eq!(requeue_after(&result.expect("reconcile")), None);
     assert!(t.outputs.opened().is_empty());
+}
+
+#[tokio::test]
+async fn the_sweep_forgets_only_resources_gone_before_the_stores_were_read() {
+    let settings = Settings {
+        max_active_jobs: 1,
+        ..Settings::default()
+    };
+    let job = new_job(spec());
+    let (mut t, _api) = setup(&job, settings);
+    t.ctx.slots.hold(&here(), "team-a/running");
+    let _ = t.ctx.slots.try_acquire(&here(), "team-a/deleted", 1);
+    let in_slots = t.ctx.slots.keys();
+    // Read from the stores: only the running one. Meanwhile a new resource
+    // queued: it is not in the read, and must keep its place.
+    let alive: HashSet<String> = ["team-a/running".to_string()].into();
+    let _ = t
+        .ctx
+        .slots
+        .try_acquire(&here(), "team-a/queued-meanwhile", 2);
+    sweep_slots(&t.ctx, in_slots, &alive);
+    assert_eq!(t.ctx.slots.queued(), 1, "only the deleted one is forgotten");
+    assert!(t.woken.try_recv().is_err(), "no slot is free: nobody woken");
+
+    // The running job's slot frees and its wake-up comes to nothing: the
+    // next sweep wakes the waiter that now fits.
+    let _ = t.ctx.slots.release(&here(), "team-a/running");
+    let alive: HashSet<String> = ["team-a/queued-meanwhile".to_string()].into();
+    sweep_slots(&t.ctx, t.ctx.slots.keys(), &alive);
+    assert_eq!(
+        t.woken.try_recv().expect("woken by the sweep"),
+        ObjectRef::new("queued-meanwhile").within("team-a")
+    );
 }
