@@ -24,6 +24,8 @@ struct State {
     next_id: u64,
     /// Requests a listing by status reports (pages), at least 1.
     list_pages: u32,
+    /// Lists filtered by job name (also counted as List calls).
+    by_name: usize,
 }
 
 /// An in-memory Comprehend.
@@ -64,6 +66,11 @@ impl FakeComprehend {
     /// Calls made to `operation` so far.
     pub fn calls(&self, operation: &str) -> usize {
         self.lock().calls.get(operation).copied().unwrap_or(0)
+    }
+
+    /// Lists filtered by job name so far (a part of the List calls).
+    pub fn lookups_by_name(&self) -> usize {
+        self.lock().by_name
     }
 
     /// A job that exists in Comprehend, as if started elsewhere or earlier.
@@ -115,6 +122,7 @@ impl Comprehend for FakeComprehend {
         job_name: &str,
     ) -> Result<Vec<JobDescription>, AwsError> {
         self.enter("ListDocumentClassificationJobs")?;
+        self.lock().by_name += 1;
         let mut found: Vec<JobDescription> = self
             .lock()
             .jobs

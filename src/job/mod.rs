@@ -6,6 +6,7 @@ pub mod follow;
 pub mod naming;
 pub mod plan;
 pub mod reconcile;
+pub mod records;
 pub mod slots;
 pub mod status;
 pub mod summary;

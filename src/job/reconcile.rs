@@ -8,7 +8,9 @@
 //!   crash between Start and the status write therefore adopts the job on
 //!   the next reconcile instead of starting a second one, and Start carries
 //!   the resource's UID as ClientRequestToken as a second guard. A derived
-//!   name without a record was never used: no List.
+//!   name without a record was never used: no List; nor one this process
+//!   recorded while the resource was queued and has not started under
+//!   ([`crate::job::records`]).
 //! - The job ID is written right after Start returns.
 //! - A status the operator wrote but its cache has not seen yet is kept in
 //!   memory and preferred, so a lagging cache never looks like "not started".
@@ -43,6 +45,7 @@ use crate::http::Health;
 use crate::job::crd::{ClassificationJob, ClassificationJobStatus};
 use crate::job::follow::{self, View, Views};
 use crate::job::plan::{self, Found, Plan};
+use crate::job::records::FreshRecords;
 use crate::job::slots::{Slot, SlotPool};
 use crate::job::status::{self, AfterError, Call, Reason};
 use crate::job::summary;
@@ -75,6 +78,8 @@ pub struct Context {
     views: Views,
     /// One listing at a time, so concurrent starts share one.
     listing: tokio::sync::Mutex<()>,
+    /// Job names recorded here while queued, not started under yet.
+    fresh: FreshRecords,
     /// Which identity each namespace acts with.
     accounts: Accounts,
     /// Reads completed jobs' outputs for their results summary.
@@ -207,6 +212,7 @@ impl Context {
             classifiers: Vec::new(),
             views: Views::default(),
             listing: tokio::sync::Mutex::new(()),
+            fresh: FreshRecords::default(),
             accounts: Accounts::own_identity(&settings.default_region),
             outputs,
             summaries: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_SUMMARIES)),
@@ -462,6 +468,10 @@ async fn start(
             // The record a start needs rides on this write, so the start
             // spends none. Only for a derived name: a fixed one is recorded
             // right before Start, as it proves an attempt was made.
+            if status.job_name.is_none() {
+                ctx.fresh
+                    .insert(&key, &job.uid().unwrap_or_default(), &request.job_name);
+            }
             status.job_name = Some(request.job_name.clone());
             status.spec_hash = Some(hash.clone());
             status::apply_place(&mut status, place);
@@ -476,9 +486,15 @@ async fn start(
 
     // Every Start follows a stored record of the job name (below), so a
     // resource with a derived name and no record has never started a job,
-    // and no job can carry its name: nothing to look for. A fixed name may
-    // be another's, and is always looked for.
-    let never_started = job.spec.job_name.is_none() && status.job_name.is_none();
+    // and no job can carry its name: nothing to look for; nor when this
+    // process made the record while the resource was queued and has not
+    // started since ([`FreshRecords`]). A fixed name may be another's, and
+    // is always looked for.
+    let never_started = job.spec.job_name.is_none()
+        && (status.job_name.is_none()
+            || ctx
+                .fresh
+                .take(&key, &job.uid().unwrap_or_default(), &request.job_name));
     let found = if never_started {
         Ok(Vec::new())
     } else {
@@ -762,6 +778,7 @@ pub async fn run(
         classifiers: classifier_stores,
         views: Views::default(),
         listing: tokio::sync::Mutex::new(()),
+        fresh: FreshRecords::default(),
         accounts,
         outputs,
         summaries: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_SUMMARIES)),
@@ -966,6 +983,7 @@ async fn housekeeping(
         // Forget what the cache has caught up with, or what is gone.
         ctx.status.prune(&cached_rv, read_began);
         ctx.failures.prune(&cached_rv, read_began);
+        ctx.fresh.prune(&alive, read_began);
         release_free_memory();
         ctx.metrics.set_queue_length(ctx.slots.queued() as i64);
         sweep_slots(&ctx, in_slots, &alive);

@@ -337,6 +337,12 @@ async fn a_start_waits_while_foreign_jobs_fill_the_account() {
     assert_eq!(requeue_after(&result.expect("reconcile")), None);
     assert_eq!(t.fake.calls(START), 0, "the account has no room");
     assert_eq!(t.ctx.slots.foreign(&here()), 2);
+    let queued: ClassificationJob = api.object();
+    assert_eq!(
+        queued.status.as_ref().and_then(|s| s.job_name.as_deref()),
+        Some(DERIVED),
+        "the record rides on the Queued write"
+    );
 
     // One foreign job ends: the next listing frees its slot and wakes the
     // waiter, which starts.
@@ -357,6 +363,66 @@ async fn a_start_waits_while_foreign_jobs_fill_the_account() {
     .await;
     assert_polls(&result.expect("reconcile"));
     assert_eq!(t.fake.calls(START), 1);
+    assert_eq!(
+        t.fake.lookups_by_name(),
+        0,
+        "this process made the record and never started under it"
+    );
+}
+
+#[tokio::test]
+async fn a_start_that_may_have_reached_comprehend_is_looked_up_on_retry() {
+    let settings = Settings {
+        max_active_jobs: 1,
+        ..Settings::default()
+    };
+    let job = new_job(spec());
+    let (t, api) = setup(&job, settings);
+    t.ctx.slots.hold(&here(), "team-a/other");
+    let (_, api) = drive(
+        api,
+        reconcile(Arc::new(job), t.ctx.clone()),
+        |mut api| async move {
+            let queued = status_of(api.status_patch().await);
+            assert_eq!(queued.job_name.as_deref(), Some(DERIVED));
+            api
+        },
+    )
+    .await;
+    t.ctx.release_slot(&here(), "team-a/other");
+    // The Start under the fresh record times out: it may have started the
+    // job, so the retry looks for it, and finds nothing, and starts.
+    t.fake.fail_next(
+        START,
+        err(crate::comprehend::ErrorKind::Transient, "RequestTimeout"),
+    );
+    let queued: ClassificationJob = api.object();
+    let (result, api) = drive(
+        api,
+        reconcile(Arc::new(queued), t.ctx.clone()),
+        |mut api| async move {
+            let failed = status_of(api.status_patch().await);
+            assert_eq!(cond(&failed, SUCCEEDED), "Unknown/AwsUnavailable");
+            assert_event(&api.event().await, "AwsUnavailable", "Warning");
+            api
+        },
+    )
+    .await;
+    assert!(requeue_after(&result.expect("reconcile")).is_some());
+    assert_eq!((t.fake.calls(START), t.fake.lookups_by_name()), (1, 0));
+    let seen: ClassificationJob = api.object();
+    let (result, _) = drive(
+        api,
+        reconcile(Arc::new(seen), t.ctx.clone()),
+        |mut api| async move {
+            let submitted = status_of(api.status_patch().await);
+            assert_eq!(cond(&submitted, SUCCEEDED), "Unknown/Submitted");
+            api
+        },
+    )
+    .await;
+    assert_polls(&result.expect("reconcile"));
+    assert_eq!((t.fake.calls(START), t.fake.lookups_by_name()), (2, 1));
 }
 
 #[tokio::test]
