@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// A token bucket: at most `rate` calls a second, bursts of at most one
-/// second's worth (Comprehend counts per second).
+/// second's worth less a cushion (Comprehend counts per second).
 pub struct RateLimiter {
     rate: f64,
     state: Mutex<Bucket>,
@@ -18,6 +18,13 @@ struct Bucket {
     last: Instant,
 }
 
+/// Share of a second's worth of calls the bucket leaves unused. The
+/// service's bucket holds a whole second's worth; leaving a tenth of it
+/// unused (in whole calls, so from 10 calls a second on) keeps that much
+/// cushion in the service's bucket for good, so calls that arrive closer
+/// together than they were sent (network jitter) are not throttled.
+const CUSHION_SHARE: f64 = 0.1;
+
 impl RateLimiter {
     /// A limiter allowing `rate` calls a second (at least one every 1000 s).
     pub fn new(rate: f64) -> Self {
@@ -25,10 +32,15 @@ impl RateLimiter {
         RateLimiter {
             rate,
             state: Mutex::new(Bucket {
-                tokens: rate.max(1.0),
+                tokens: Self::capacity(rate),
                 last: Instant::now(),
             }),
         }
+    }
+
+    /// Calls the bucket holds: a burst after a quiet spell.
+    fn capacity(rate: f64) -> f64 {
+        (rate - (rate * CUSHION_SHARE).floor()).max(1.0)
     }
 
     /// Calls a second.
@@ -41,7 +53,7 @@ impl RateLimiter {
     fn reserve(&self) -> Duration {
         let mut b = self.state.lock().expect("rate limiter lock");
         let now = Instant::now();
-        let capacity = self.rate.max(1.0);
+        let capacity = Self::capacity(self.rate);
         let elapsed = now.saturating_duration_since(b.last).as_secs_f64();
         b.tokens = (b.tokens + elapsed * self.rate).min(capacity);
         b.last = now;
@@ -78,7 +90,26 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn rate_limiter_allows_one_second_burst() {
+    async fn rate_limiter_allows_a_burst_of_nine_tenths_of_a_second() {
+        let rl = RateLimiter::new(200.0);
+        let start = Instant::now();
+        for _ in 0..180 {
+            rl.acquire().await;
+        }
+        assert!(start.elapsed() < Duration::from_millis(1));
+        rl.acquire().await;
+        assert!(start.elapsed() >= Duration::from_millis(4));
+        // Then the rate: 200 more calls take a second.
+        let steady = Instant::now();
+        for _ in 0..200 {
+            rl.acquire().await;
+        }
+        let took = steady.elapsed().as_secs_f64();
+        assert!((0.99..=1.01).contains(&took), "{took}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn below_ten_calls_a_second_the_burst_is_a_whole_second() {
         let rl = RateLimiter::new(8.0);
         let start = Instant::now();
         for _ in 0..8 {
