@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
 use crate::comprehend::Place;
-use crate::kernel::memory::shrink_if_sparse;
+use crate::kernel::memory::{shrink_if_sparse, sparse_shrink_to};
 
 /// Whether a resource may start its job now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -182,8 +182,8 @@ impl SlotPool {
     pub fn compact(&self) {
         for r in self.regions.lock().expect("slot pool lock").values_mut() {
             shrink_if_sparse(&mut r.waiting);
-            if r.holders.capacity() > 64 && r.holders.len() * 4 < r.holders.capacity() {
-                r.holders.shrink_to(r.holders.len() * 2);
+            if let Some(to) = sparse_shrink_to(r.holders.len(), r.holders.capacity()) {
+                r.holders.shrink_to(to);
             }
         }
     }

@@ -24,9 +24,15 @@ pub fn resource_version<K: Resource>(obj: &K) -> u64 {
 /// once held an entry for each of 10,000 objects keeps a table of that size
 /// (megabytes, with statuses inline) for ever after; called after pruning.
 pub fn shrink_if_sparse<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>) {
-    if map.capacity() > 64 && map.len() * 4 < map.capacity() {
-        map.shrink_to(map.len() * 2);
+    if let Some(to) = sparse_shrink_to(map.len(), map.capacity()) {
+        map.shrink_to(to);
     }
+}
+
+/// The capacity to shrink a hashed table (map or set) of `len` entries to,
+/// if a burst left it mostly empty: the rule of [`shrink_if_sparse`].
+pub fn sparse_shrink_to(len: usize, capacity: usize) -> Option<usize> {
+    (capacity > 64 && len * 4 < capacity).then_some(len * 2)
 }
 
 /// Status last written per UID, with the resourceVersion the write
