@@ -210,8 +210,14 @@ impl Standin {
     }
 
     pub async fn comprehend(&self) -> aws_sdk_comprehend::Client {
+        // The stand-in enforces Comprehend's quotas (CreateDocumentClassifier
+        // 1/s): two calls of a test within a second are throttled, as any
+        // client's would be. The SDK's standard retry, with attempts enough
+        // for a 1/s bucket to refill, as a client facing the quota would.
+        let retry = aws_sdk_comprehend::config::retry::RetryConfig::standard().with_max_attempts(8);
         let conf = aws_sdk_comprehend::Config::builder()
             .behavior_version(aws_sdk_comprehend::config::BehaviorVersion::latest())
+            .retry_config(retry)
             .region(Region::new(REGION))
             .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
             .endpoint_url(&self.endpoint)
