@@ -86,10 +86,10 @@ async fn job_completes_and_its_output_holds_predictions() {
         writes, writes_before,
         "status written after the job finished"
     );
-    // Starting, Submitted, InProgress, Completed: one write per change of
-    // state, give or take a state the job passed through between two
-    // listings (or a pending write replaced by a newer one).
-    assert!((3..=4).contains(&writes), "{writes} status writes");
+    // The record before Start and the outcome; the job's progress between
+    // them (Submitted, InProgress) is held a few seconds before it is
+    // written, so it costs at most one write, none for a job this short.
+    assert!((2..=3).contains(&writes), "{writes} status writes");
 }
 
 #[tokio::test]

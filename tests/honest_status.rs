@@ -8,12 +8,14 @@ use comprehend_testkit::*;
 use kube::api::{Patch, PatchParams};
 use serde_json::json;
 
-/// Stand-in timings with a job that runs long enough to act on mid-job.
+/// Stand-in timings with a job that runs long enough to act on mid-job:
+/// its ID reaches the status only when the operator's hold on progress
+/// writes (5 s) is over.
 const SLOW_JOB: &[&str] = &[
     "--job-queued-secs",
     "0.2",
     "--job-running-secs",
-    "4",
+    "12",
     "--training-secs",
     "0.2",
 ];

@@ -152,14 +152,8 @@ impl Context {
     /// the reconcile's path (the latest pending status per object wins).
     /// `job` may be an `Arc` (deref coercion).
     fn write_status(&self, job: &ClassificationJob, new: &ClassificationJobStatus) {
-        // Outcomes first; progress waits for them, and is replaced if the
-        // job moves on meanwhile.
-        let lane = if status::is_finished(new) {
-            Lane::Urgent
-        } else {
-            Lane::Progress
-        };
-        self.status.publish(job, new, lane);
+        self.status
+            .publish(job, new, lane_of(job.status.as_ref(), new));
     }
 
     /// Writes the status and waits until it is stored: for a record that
@@ -222,6 +216,22 @@ impl Context {
             settings,
         };
         (ctx, woken)
+    }
+}
+
+/// Where a status write waits: outcomes first; progress waits for them,
+/// and is replaced if the job moves on meanwhile; a started job's progress
+/// that deserves no event is also held a moment, so a job that moves on
+/// within it (submitted, then running) costs one write.
+fn lane_of(old: Option<&ClassificationJobStatus>, new: &ClassificationJobStatus) -> Lane {
+    if status::is_finished(new) {
+        Lane::Urgent
+    } else if status::is_job_progress(new)
+        && status::notice(old.unwrap_or(&ClassificationJobStatus::default()), new).is_none()
+    {
+        Lane::Held
+    } else {
+        Lane::Progress
     }
 }
 

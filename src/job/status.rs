@@ -168,6 +168,18 @@ pub fn is_finished(status: &ClassificationJobStatus) -> bool {
         .is_some_and(|c| ConditionStatus::of(c) != Some(ConditionStatus::Unknown))
 }
 
+/// Whether `status` reports a started job's progress (submitted, running,
+/// stop requested) and no more: such a write may wait a moment, and the
+/// job's next state replace it.
+pub fn is_job_progress(status: &ClassificationJobStatus) -> bool {
+    status.job_id.is_some()
+        && condition(status, SUCCEEDED).is_some_and(|c| {
+            [Reason::Submitted, Reason::InProgress, Reason::StopRequested]
+                .iter()
+                .any(|r| r.is_on(c))
+        })
+}
+
 /// Sets a condition, keeping its `lastTransitionTime` when its status does
 /// not change, so an unchanged situation writes nothing.
 pub fn set_condition(

@@ -10,10 +10,12 @@
 //! (a record before a call to AWS). Writes waited for and outcomes go
 //! first ([`Lane::Urgent`]); progress (queued, started, running) waits for
 //! them ([`Lane::Progress`]), so under load a job that moves on while its
-//! progress write waits costs one write, not two. Events are published
-//! after the write, outside the write permits. No crate offers such a
-//! coalescing status queue (kube-runtime's controller writes nothing),
-//! hence this one.
+//! progress write waits costs one write, not two. A job's own progress
+//! (submitted, running) is also held back for [`HOLD`] before it joins that
+//! queue ([`Lane::Held`]), so a job that moves on within that time costs
+//! one write, not two, under any load. Events are published after the
+//! write, outside the write permits. No crate offers such a coalescing
+//! status queue (kube-runtime's controller writes nothing), hence this one.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -49,6 +51,11 @@ const EVENTS_IN_FLIGHT: usize = 8;
 /// The longest wait before a failed write is tried again.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
 
+/// How long a [`Lane::Held`] status waits before it is queued: the most a
+/// job's progress is written late. A status replacing it meanwhile is
+/// written instead (an outcome at once).
+pub(crate) const HOLD: Duration = Duration::from_secs(5);
+
 /// What a [`StatusWriter`] can write: a namespaced resource with a status.
 pub(crate) trait Writable:
     Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
@@ -80,13 +87,16 @@ where
 
 type Waiter = oneshot::Sender<Result<(), String>>;
 
-/// Which queue a status waits in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which queue a status waits in, most urgent first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Lane {
     /// Written before any progress: records waited for, outcomes.
     Urgent,
     /// Written when no urgent write waits; replaced while it waits.
     Progress,
+    /// Progress that joins [`Lane::Progress`] only after [`HOLD`]: what
+    /// replaces it meanwhile is written instead, once.
+    Held,
 }
 
 /// The latest status waiting to be written for one object.
@@ -109,14 +119,15 @@ struct Pending<K: Writable> {
 
 impl<K: Writable> Pending<K> {
     /// Moves the entry to `lane` if that is more urgent. True when it must
-    /// be queued again in the urgent lane: it waits as progress, not under
-    /// way (the progress entry then finds it written, and is skipped).
+    /// be queued again in that lane: it waits in a less urgent one (or is
+    /// held), not under way (the older queue entry then finds it written,
+    /// and is skipped).
     fn raise(&mut self, lane: Lane) -> bool {
-        let requeue = lane == Lane::Urgent && self.lane == Lane::Progress && !self.in_flight;
-        if lane == Lane::Urgent {
-            self.lane = lane;
+        if lane >= self.lane {
+            return false;
         }
-        requeue
+        self.lane = lane;
+        !self.in_flight
     }
 }
 
@@ -138,6 +149,8 @@ struct Inner<K: Writable> {
     pending: Mutex<HashMap<String, Pending<K>>>,
     urgent: mpsc::UnboundedSender<String>,
     progress: mpsc::UnboundedSender<String>,
+    /// Held statuses, with when each may join the progress lane.
+    held: mpsc::UnboundedSender<(Instant, String)>,
     events_in_flight: Arc<Semaphore>,
 }
 
@@ -153,6 +166,7 @@ impl<K: Writable> StatusWriter<K> {
     pub(crate) fn new(client: Client, settings: &Settings, metrics: Arc<Metrics>) -> Self {
         let (urgent, urgent_rx) = mpsc::unbounded_channel();
         let (progress, progress_rx) = mpsc::unbounded_channel();
+        let (held, held_rx) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
             events: Events::new(client.clone(), &settings.instance),
             client,
@@ -161,9 +175,11 @@ impl<K: Writable> StatusWriter<K> {
             pending: Mutex::new(HashMap::new()),
             urgent,
             progress,
+            held,
             events_in_flight: Arc::new(Semaphore::new(EVENTS_IN_FLIGHT)),
         });
         tokio::spawn(drain(Arc::downgrade(&inner), urgent_rx, progress_rx));
+        tokio::spawn(release_held(Arc::downgrade(&inner), held_rx));
         StatusWriter { inner }
     }
 
@@ -253,7 +269,7 @@ impl<K: Writable> StatusWriter<K> {
             let promote = p.raise(lane);
             drop(pending);
             if promote {
-                self.inner.send(uid, Lane::Urgent);
+                self.inner.send(uid, lane);
             }
             return true;
         }
@@ -282,10 +298,12 @@ impl<K: Writable> StatusWriter<K> {
 
 impl<K: Writable> Inner<K> {
     fn send(&self, uid: String, lane: Lane) {
-        let _ = match lane {
-            Lane::Urgent => self.urgent.send(uid),
-            Lane::Progress => self.progress.send(uid),
-        };
+        // A send fails only once the writer is being dropped.
+        match lane {
+            Lane::Urgent => drop(self.urgent.send(uid)),
+            Lane::Progress => drop(self.progress.send(uid)),
+            Lane::Held => drop(self.held.send((Instant::now() + HOLD, uid))),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Pending<K>>> {
@@ -398,6 +416,31 @@ async fn drain<K: Writable>(
             inner.write_one(uid).await;
             drop(permit);
         });
+    }
+}
+
+/// Moves each held status into the progress lane once its hold is over,
+/// unless it was raised (or written) meanwhile, until the writer is
+/// dropped. One hold for all, so the due times arrive in order.
+async fn release_held<K: Writable>(
+    inner: std::sync::Weak<Inner<K>>,
+    mut held: mpsc::UnboundedReceiver<(Instant, String)>,
+) {
+    while let Some((due, uid)) = held.recv().await {
+        tokio::time::sleep_until(due.into()).await;
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        let release = {
+            let mut pending = inner.lock();
+            match pending.get_mut(&uid) {
+                Some(p) => p.raise(Lane::Progress),
+                None => false,
+            }
+        };
+        if release {
+            inner.send(uid, Lane::Progress);
+        }
     }
 }
 
@@ -569,6 +612,59 @@ mod tests {
         stored.metadata.resource_version = Some("2".into());
         first.answer(StatusCode::OK, &serde_json::to_value(&stored).unwrap());
         assert_eq!(api.status_patch().await["step"], 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_held_status_waits_its_hold_and_only_the_latest_is_written() {
+        let obj = widget();
+        let (client, mut api) = mock_api(&obj);
+        let writer = writer(client);
+        let began = tokio::time::Instant::now();
+        writer.publish(&obj, &WidgetStatus { step: 1 }, Lane::Held);
+        tokio::time::sleep(HOLD / 2).await;
+        api.assert_idle();
+        // Replaced while held: one write, of the latest, when the first
+        // hold is over (not one hold later).
+        writer.publish(&obj, &WidgetStatus { step: 2 }, Lane::Held);
+        tokio::time::sleep(HOLD / 2 - Duration::from_millis(10)).await;
+        api.assert_idle();
+        assert_eq!(api.status_patch().await["step"], 2);
+        let waited = began.elapsed();
+        assert!(
+            waited >= HOLD && waited < HOLD + Duration::from_millis(100),
+            "{waited:?}"
+        );
+        tokio::time::sleep(HOLD * 2).await;
+        api.assert_idle();
+        assert!(!writer.is_pending(&obj));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_outcome_replacing_a_held_status_is_written_at_once() {
+        let obj = widget();
+        let (client, mut api) = mock_api(&obj);
+        let writer = writer(client);
+        let began = tokio::time::Instant::now();
+        writer.publish(&obj, &WidgetStatus { step: 1 }, Lane::Held);
+        writer.publish(&obj, &WidgetStatus { step: 2 }, Lane::Urgent);
+        assert_eq!(api.status_patch().await["step"], 2);
+        assert!(began.elapsed() < HOLD, "{:?}", began.elapsed());
+        // The hold that ends later finds nothing left to write.
+        tokio::time::sleep(HOLD * 2).await;
+        api.assert_idle();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_held_status_someone_waits_for_is_written_at_once() {
+        let obj = widget();
+        let (client, mut api) = mock_api(&obj);
+        let writer = writer(client);
+        writer.publish(&obj, &WidgetStatus { step: 1 }, Lane::Held);
+        let began = tokio::time::Instant::now();
+        let flushed = writer.flush(&obj);
+        let (_, step) = tokio::join!(flushed, api.status_patch());
+        assert_eq!(step["step"], 1);
+        assert!(began.elapsed() < HOLD, "{:?}", began.elapsed());
     }
 
     #[tokio::test]

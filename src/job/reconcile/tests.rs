@@ -926,3 +926,35 @@ async fn the_sweep_forgets_only_resources_gone_before_the_stores_were_read() {
         ObjectRef::new("queued-meanwhile").within("team-a")
     );
 }
+
+#[test]
+fn only_a_started_jobs_quiet_progress_is_held() {
+    let at = Observed::at_now(Some(1));
+    let mut queued = ClassificationJobStatus::default();
+    status::apply_queued(&mut queued, "us-east-1", 10, at);
+    assert_eq!(lane_of(None, &queued), Lane::Progress);
+
+    let mut submitted = queued.clone();
+    status::apply_description(&mut submitted, &desc("SUBMITTED"), at);
+    assert_eq!(lane_of(Some(&queued), &submitted), Lane::Held);
+    let mut running = submitted.clone();
+    status::apply_description(&mut running, &desc("IN_PROGRESS"), at);
+    assert_eq!(lane_of(Some(&submitted), &running), Lane::Held);
+
+    // A warning while following deserves an event: not held.
+    let mut throttled = running.clone();
+    status::apply_error(
+        &mut throttled,
+        Call::Describe,
+        &err(
+            crate::comprehend::ErrorKind::Throttled,
+            "TooManyRequestsException",
+        ),
+        at,
+    );
+    assert_eq!(lane_of(Some(&running), &throttled), Lane::Progress);
+
+    let mut done = running.clone();
+    status::apply_description(&mut done, &desc("COMPLETED"), at);
+    assert_eq!(lane_of(Some(&running), &done), Lane::Urgent);
+}
