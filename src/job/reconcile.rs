@@ -27,12 +27,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::{FutureExt, StreamExt, TryStreamExt};
+use futures::{FutureExt, StreamExt};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{DeleteParams, Preconditions};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{self, ObjectRef, Store};
-use kube::runtime::{predicates, Controller, WatchStreamExt};
+use kube::runtime::{Controller, WatchStreamExt};
 use kube::{Api, Client, ResourceExt};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, instrument, warn};
@@ -53,7 +53,7 @@ use crate::kernel::conditions::Observed;
 use crate::kernel::error::Error;
 use crate::kernel::memory::{jittered, release_free_memory, resource_version, Failures};
 use crate::kernel::status::{Lane, StatusWriter};
-use crate::kernel::watch::{cached_watch, tokio_stream_from, LeftOut};
+use crate::kernel::watch::{cached_watch, changed_generations, tokio_stream_from, LeftOut};
 use crate::results::{self, Outputs, ResultsError};
 use crate::settings::Settings;
 use crate::telemetry::Metrics;
@@ -816,12 +816,11 @@ pub async fn run(
         // kept for the metrics): thousands of them cost a map entry each.
         let left = LeftOut::new(plan::settled_summary);
         settled.push(left.clone());
-        let stream =
-            cached_watch::<ClassificationJob>(&client, ns, writer, Some(synced_tx), Some(left))
-                .applied_objects()
-                // A settled job costs nothing, also when a restart lists it.
-                .try_filter(|job| std::future::ready(plan::needs_reconcile(job)))
-                .predicate_filter(predicates::generation, Default::default());
+        // A settled job costs nothing, also when a restart lists it.
+        let stream = changed_generations(
+            cached_watch::<ClassificationJob>(&client, ns, writer, Some(synced_tx), Some(left)),
+            plan::needs_reconcile,
+        );
         let (tx, rx) = mpsc::unbounded_channel();
         wake_senders.push((ns.clone(), tx));
         stores.push(reader.clone());

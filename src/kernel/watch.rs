@@ -10,7 +10,7 @@ use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Api, Client, Resource, ResourceExt};
 use tokio::sync::{mpsc, watch};
 
-use crate::kernel::memory::slim;
+use crate::kernel::memory::{shrink_if_sparse, slim};
 
 /// Objects of a scope kept out of its cache: those a controller never needs
 /// to look at again (settled, quiet resources), so that thousands of them
@@ -97,6 +97,75 @@ where
                 Some(Ok(Event::Init))
             }
             other => Some(other),
+        };
+        std::future::ready(out)
+    })
+}
+
+/// The objects to reconcile from a scope's watch events: an object is
+/// passed on when `needs` says it needs a look and its generation differs
+/// from the one last passed for its UID (a new object, a spec edit, a
+/// deletion begun), not when only its status or metadata changed, so the
+/// operator's own status writes set off no reconcile. An object deleted,
+/// left out of the cache or needing no look is forgotten (it is passed on
+/// again if it needs one later); a relist passes on only what changed
+/// meanwhile and forgets what it no longer finds.
+///
+/// kube-runtime's `predicate_filter(predicates::generation)` filters the
+/// same way, but its cache keeps an entry per object for an hour after the
+/// object is gone or settled, and never gives back its capacity: after a
+/// burst of 10,000 resources its table alone held 1.8 MB (BENCHMARKS.md). This
+/// one shrinks when a burst leaves it sparse.
+pub(crate) fn changed_generations<K, S>(
+    events: S,
+    needs: fn(&K) -> bool,
+) -> impl Stream<Item = Result<K, watcher::Error>> + Send
+where
+    K: Resource + Send + 'static,
+    S: Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send,
+{
+    use watcher::Event;
+    // UID -> generation last passed on.
+    let mut passed: HashMap<String, Option<i64>> = HashMap::new();
+    // During a relist: what was passed on before it began.
+    let mut before: Option<HashMap<String, Option<i64>>> = None;
+    events.filter_map(move |event| {
+        let pass = |obj: K, last: Option<Option<i64>>, passed: &mut HashMap<_, _>| {
+            let uid = obj.uid().unwrap_or_default();
+            if !needs(&obj) {
+                passed.remove(&uid);
+                return None;
+            }
+            let generation = obj.meta().generation;
+            passed.insert(uid, generation);
+            // No generation to compare: always a change.
+            (generation.is_none() || last != Some(generation)).then_some(Ok(obj))
+        };
+        let out = match event {
+            Ok(Event::Init) => {
+                before = Some(std::mem::take(&mut passed));
+                None
+            }
+            Ok(Event::InitApply(obj)) => {
+                let uid = obj.uid().unwrap_or_default();
+                let last = before.as_mut().and_then(|b| b.remove(&uid));
+                pass(obj, last, &mut passed)
+            }
+            Ok(Event::InitDone) => {
+                before = None;
+                shrink_if_sparse(&mut passed);
+                None
+            }
+            Ok(Event::Apply(obj)) => {
+                let last = passed.get(&obj.uid().unwrap_or_default()).copied();
+                pass(obj, last, &mut passed)
+            }
+            Ok(Event::Delete(obj)) => {
+                passed.remove(&obj.uid().unwrap_or_default());
+                shrink_if_sparse(&mut passed);
+                None
+            }
+            Err(e) => Some(Err(e)),
         };
         std::future::ready(out)
     })
@@ -194,6 +263,79 @@ mod tests {
                 Err(e) => format!("error {e}"),
             })
             .collect()
+    }
+
+    fn at_generation(uid: &str, generation: i64, settled: bool) -> ConfigMap {
+        let mut cm = cm(uid, settled);
+        cm.metadata.generation = Some(generation);
+        cm
+    }
+
+    fn needs(cm: &ConfigMap) -> bool {
+        summary(cm).is_none()
+    }
+
+    async fn passed(events: Vec<Event<ConfigMap>>) -> Vec<String> {
+        let stream = futures::stream::iter(events.into_iter().map(Ok));
+        changed_generations(stream, needs)
+            .map(|r| {
+                let cm = r.expect("no error");
+                format!("{}@{}", cm.name_any(), cm.metadata.generation.unwrap())
+            })
+            .collect()
+            .await
+    }
+
+    #[tokio::test]
+    async fn only_a_new_generation_is_passed_on() {
+        let out = passed(vec![
+            Event::Apply(at_generation("a", 1, false)),
+            // A status write: same generation.
+            Event::Apply(at_generation("a", 1, false)),
+            Event::Apply(at_generation("b", 1, false)),
+            // A spec edit.
+            Event::Apply(at_generation("a", 2, false)),
+            Event::Apply(at_generation("a", 2, false)),
+        ])
+        .await;
+        assert_eq!(out, ["a@1", "b@1", "a@2"]);
+    }
+
+    #[tokio::test]
+    async fn an_object_deleted_or_needing_nothing_is_forgotten() {
+        let out = passed(vec![
+            Event::Apply(at_generation("a", 1, false)),
+            // Settled: needs no look, and is forgotten.
+            Event::Apply(at_generation("a", 1, true)),
+            // Needs one again at the same generation: passed on again.
+            Event::Apply(at_generation("a", 1, false)),
+            Event::Apply(at_generation("b", 1, false)),
+            // Left out of the cache (or deleted).
+            Event::Delete(at_generation("b", 1, false)),
+            Event::Apply(at_generation("b", 1, false)),
+        ])
+        .await;
+        assert_eq!(out, ["a@1", "a@1", "b@1", "b@1"]);
+    }
+
+    #[tokio::test]
+    async fn a_relist_passes_on_what_changed_and_forgets_what_is_gone() {
+        let out = passed(vec![
+            Event::Apply(at_generation("a", 1, false)),
+            Event::Apply(at_generation("b", 1, false)),
+            Event::Apply(at_generation("c", 1, false)),
+            // The watch is lost; the relist finds a unchanged, b edited and
+            // c gone.
+            Event::Init,
+            Event::InitApply(at_generation("a", 1, false)),
+            Event::InitApply(at_generation("b", 2, false)),
+            Event::InitDone,
+            Event::Apply(at_generation("a", 1, false)),
+            // c forgotten: were it seen again, it would be passed on.
+            Event::Apply(at_generation("c", 1, false)),
+        ])
+        .await;
+        assert_eq!(out, ["a@1", "b@1", "c@1", "b@2", "c@1"]);
     }
 
     #[tokio::test]
