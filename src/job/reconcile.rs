@@ -11,7 +11,10 @@
 //!   name without a record was never used: no List; nor one this process
 //!   recorded while the resource was queued and has not started under
 //!   ([`crate::job::records`]).
-//! - The job ID is written right after Start returns.
+//! - The job ID is written after Start returns, with the job's progress
+//!   (held up to [`crate::kernel::status::HOLD`], so a job that moves on
+//!   meanwhile costs one write); a crash before it is stored finds the job
+//!   under the recorded name, as above.
 //! - A status the operator wrote but its cache has not seen yet is kept in
 //!   memory and preferred, so a lagging cache never looks like "not started".
 //! - Slots of resources deleted while running are swept, so nothing waits
