@@ -14,10 +14,12 @@
 //! (submitted, running) is also held back for [`HOLD`] before it joins that
 //! queue ([`Lane::Held`]), so a job that moves on within that time costs
 //! one write, not two, under any load. Events are published after the
-//! write, outside the write permits. No crate offers such a coalescing
+//! write, outside the write permits, once no urgent write waits (outcomes
+//! reach the API server before the events about them). No crate offers such a coalescing
 //! status queue (kube-runtime's controller writes nothing), hence this one.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,7 +27,7 @@ use kube::api::{Patch, PatchParams};
 use kube::core::object::HasStatus;
 use kube::{Api, Client, Resource, ResourceExt};
 use serde_json::json;
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
 use tracing::warn;
 
 use crate::kernel::conditions::Noticed;
@@ -47,6 +49,41 @@ const WRITES_IN_FLIGHT: usize = 16;
 /// Events in flight at once, apart from the writes. Those waiting hold an
 /// object reference and the notice, not the object.
 const EVENTS_IN_FLIGHT: usize = 8;
+
+/// How many urgent writes wait for a permit. Events wait until none does:
+/// when writes pile up (many jobs ending at once) the API server takes the
+/// outcomes first, and their events follow.
+#[derive(Default)]
+struct Backlog {
+    waiting: AtomicUsize,
+    drained: Notify,
+}
+
+impl Backlog {
+    fn queued(&self) {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn taken(&self) {
+        if self.waiting.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.drained.notify_waiters();
+        }
+    }
+
+    /// Returns once no urgent write waits.
+    async fn drained(&self) {
+        loop {
+            let notified = self.drained.notified();
+            tokio::pin!(notified);
+            // Registered before the count is read: a drain in between wakes it.
+            notified.as_mut().enable();
+            if self.waiting.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
 
 /// The longest wait before a failed write is tried again.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
@@ -152,6 +189,8 @@ struct Inner<K: Writable> {
     /// Held statuses, with when each may join the progress lane.
     held: mpsc::UnboundedSender<(Instant, String)>,
     events_in_flight: Arc<Semaphore>,
+    /// Urgent writes waiting: events wait for them.
+    backlog: Arc<Backlog>,
 }
 
 /// Writes statuses for a controller: only when they change, the latest per
@@ -177,6 +216,7 @@ impl<K: Writable> StatusWriter<K> {
             progress,
             held,
             events_in_flight: Arc::new(Semaphore::new(EVENTS_IN_FLIGHT)),
+            backlog: Arc::default(),
         });
         tokio::spawn(drain(Arc::downgrade(&inner), urgent_rx, progress_rx));
         tokio::spawn(release_held(Arc::downgrade(&inner), held_rx));
@@ -300,7 +340,11 @@ impl<K: Writable> Inner<K> {
     fn send(&self, uid: String, lane: Lane) {
         // A send fails only once the writer is being dropped.
         match lane {
-            Lane::Urgent => drop(self.urgent.send(uid)),
+            Lane::Urgent => {
+                if self.urgent.send(uid).is_ok() {
+                    self.backlog.queued();
+                }
+            }
             Lane::Progress => drop(self.progress.send(uid)),
             Lane::Held => drop(self.held.send((Instant::now() + HOLD, uid))),
         }
@@ -336,9 +380,11 @@ impl<K: Writable> Inner<K> {
                 if let Some(notice) = status.notice_since(&p.base) {
                     let events = self.events.clone();
                     let permits = self.events_in_flight.clone();
+                    let backlog = self.backlog.clone();
                     let regarding = written.object_ref(&());
                     tokio::spawn(async move {
                         let _permit = permits.acquire_owned().await;
+                        backlog.drained().await;
                         events.publish(regarding, &notice).await;
                     });
                 }
@@ -398,15 +444,18 @@ async fn drain<K: Writable>(
         let Ok(permit) = permits.clone().acquire_owned().await else {
             return;
         };
-        let uid = tokio::select! {
+        let (uid, lane) = tokio::select! {
             biased;
-            Some(uid) = urgent.recv() => uid,
-            Some(uid) = progress.recv() => uid,
+            Some(uid) = urgent.recv() => (uid, Lane::Urgent),
+            Some(uid) = progress.recv() => (uid, Lane::Progress),
             else => return,
         };
         let Some(inner) = inner.upgrade() else {
             return;
         };
+        if lane == Lane::Urgent {
+            inner.backlog.taken();
+        }
         // Queued again while under way (replaced meanwhile): the write
         // that finishes re-queues it.
         if inner.lock().get(&uid).is_none_or(|p| p.in_flight) {
@@ -612,6 +661,28 @@ mod tests {
         stored.metadata.resource_version = Some("2".into());
         first.answer(StatusCode::OK, &serde_json::to_value(&stored).unwrap());
         assert_eq!(api.status_patch().await["step"], 2);
+    }
+
+    #[tokio::test]
+    async fn events_wait_while_urgent_writes_wait() {
+        let backlog = Arc::new(Backlog::default());
+        // Nothing waits: an event goes at once.
+        backlog.drained().await;
+        backlog.queued();
+        backlog.queued();
+        let waiting = backlog.clone();
+        let mut event = tokio::spawn(async move { waiting.drained().await });
+        backlog.taken();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(
+            futures::poll!(&mut event).is_pending(),
+            "one write still waits"
+        );
+        backlog.taken();
+        tokio::time::timeout(Duration::from_secs(1), event)
+            .await
+            .expect("the event goes once no write waits")
+            .unwrap();
     }
 
     #[tokio::test(start_paused = true)]
