@@ -163,31 +163,10 @@ async fn a_job_name_taken_by_another_job_is_never_adopted() {
         m["spec"]["jobName"] = json!("daily-report");
         m
     };
-    let c = s.standin.comprehend().await;
-    let foreign = c
-        .start_document_classification_job()
-        .job_name("daily-report")
-        .document_classifier_arn(&s.classifier)
-        .input_data_config(
-            aws_sdk_comprehend::types::InputDataConfig::builder()
-                .s3_uri("s3://input/docs/")
-                .input_format(aws_sdk_comprehend::types::InputFormat::OneDocPerFile)
-                .build()
-                .unwrap(),
-        )
-        .output_data_config(
-            aws_sdk_comprehend::types::OutputDataConfig::builder()
-                .s3_uri("s3://output/report/")
-                .build()
-                .unwrap(),
-        )
-        .data_access_role_arn(ROLE)
-        .send()
-        .await
-        .expect("start the foreign job")
-        .job_id()
-        .unwrap()
-        .to_string();
+    let foreign = s
+        .standin
+        .start_job_directly_to("daily-report", &s.classifier, "s3://output/report/")
+        .await;
 
     let _op = Operator::start(&s.ns, &s.standin, &[]);
     create_job(&s.api, manifest).await;

@@ -263,6 +263,18 @@ impl Standin {
     /// Starts a classification job straight in the stand-in, as a script or
     /// the console would (no operator involved); returns its job ID.
     pub async fn start_job_directly(&self, job_name: &str, classifier_arn: &str) -> String {
+        let output = format!("s3://output/{job_name}/");
+        self.start_job_directly_to(job_name, classifier_arn, &output)
+            .await
+    }
+
+    /// As [`Self::start_job_directly`], with its output at `output_uri`.
+    pub async fn start_job_directly_to(
+        &self,
+        job_name: &str,
+        classifier_arn: &str,
+        output_uri: &str,
+    ) -> String {
         self.comprehend()
             .await
             .start_document_classification_job()
@@ -277,7 +289,7 @@ impl Standin {
             )
             .output_data_config(
                 aws_sdk_comprehend::types::OutputDataConfig::builder()
-                    .s3_uri(format!("s3://output/{job_name}/"))
+                    .s3_uri(output_uri)
                     .build()
                     .unwrap(),
             )
