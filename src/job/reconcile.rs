@@ -159,6 +159,19 @@ impl Context {
             .publish(job, new, lane_of(job.status.as_ref(), new));
     }
 
+    /// Hands a settled `status` to the writer; answers the resource as it
+    /// is with it (for what follows: the summary, the TTL).
+    fn settle(
+        &self,
+        job: &ClassificationJob,
+        status: ClassificationJobStatus,
+    ) -> ClassificationJob {
+        self.write_status(job, &status);
+        let mut settled = job.clone();
+        settled.status = Some(status);
+        settled
+    }
+
     /// Writes the status and waits until it is stored: for a record that
     /// must exist before the call to AWS that follows.
     async fn record_status(
@@ -304,10 +317,7 @@ pub async fn reconcile(job: Arc<ClassificationJob>, ctx: Arc<Context>) -> Result
                 &message,
                 Observed::at_now(job.metadata.generation),
             );
-            ctx.write_status(&job, &status);
-            let mut settled = (*job).clone();
-            settled.status = Some(status);
-            expire(&settled, &ctx).await
+            expire(&ctx.settle(&job, status), &ctx).await
         }
         Plan::Start { request } => start(&job, *request, &place, &ctx).await,
         Plan::Describe { job_id } => follow(&job, &job_id, &place, &ctx).await,
@@ -388,10 +398,7 @@ async fn settle_summary(
     status: ClassificationJobStatus,
     ctx: &Context,
 ) -> Result<Action, Error> {
-    ctx.write_status(job, &status);
-    let mut settled = job.clone();
-    settled.status = Some(status);
-    expire(&settled, ctx).await
+    expire(&ctx.settle(job, status), ctx).await
 }
 
 /// The resource has no identity to act with now (no mapping, or not the
@@ -689,9 +696,7 @@ async fn after_observation(
         if let Some(job_id) = status.job_id.as_deref() {
             ctx.views.forget(place, job_id);
         }
-        ctx.write_status(job, &status);
-        let mut settled = job.clone();
-        settled.status = Some(status);
+        let settled = ctx.settle(job, status);
         if summary::pending(&settled) {
             return summarize(&settled, place, ctx).await;
         }

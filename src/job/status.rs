@@ -404,15 +404,7 @@ pub fn apply_adopt_error(
             "Comprehend has no classification job {job_id} in {place} ({}): nothing to follow, and nothing was started. A job of another account or Region cannot be followed from here (spec.region selects the Region; the namespace's AccountMapping the account)",
             err.message
         );
-        set_outcome(
-            status,
-            ConditionStatus::False,
-            ConditionStatus::False,
-            Reason::JobNotFound,
-            &message,
-            at,
-        );
-        return AfterError::Settle;
+        return settle_not_found(status, &message, at);
     }
     status.job_id = Some(job_id.to_string());
     let next = apply_error(status, Call::Describe, err, at);
@@ -480,6 +472,24 @@ fn apply_job_status(
         ),
     };
     set_outcome(status, succeeded, ready, reason, &message, at);
+}
+
+/// Settles the resource: the job it names is not in Comprehend (in this
+/// account and Region), so nothing of it runs.
+fn settle_not_found(
+    status: &mut ClassificationJobStatus,
+    message: &str,
+    at: Observed,
+) -> AfterError {
+    set_outcome(
+        status,
+        ConditionStatus::False,
+        ConditionStatus::False,
+        Reason::JobNotFound,
+        message,
+        at,
+    );
+    AfterError::Settle
 }
 
 /// The Comprehend call that failed.
@@ -603,15 +613,7 @@ pub fn apply_error(
         }
         ErrorKind::JobNotFound if call == Call::Describe => {
             let message = format!("Comprehend does not know job {id}: {}", err.message);
-            set_outcome(
-                status,
-                ConditionStatus::False,
-                ConditionStatus::False,
-                Reason::JobNotFound,
-                &message,
-                at,
-            );
-            AfterError::Settle
+            settle_not_found(status, &message, at)
         }
         _ if call == Call::Describe => {
             let message = format!(
