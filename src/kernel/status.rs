@@ -15,8 +15,9 @@
 //! queue ([`Lane::Held`]), so a job that moves on within that time costs
 //! one write, not two, under any load. Events are published after the
 //! write, outside the write permits, once no urgent write waits (outcomes
-//! reach the API server before the events about them). No crate offers such a coalescing
-//! status queue (kube-runtime's controller writes nothing), hence this one.
+//! reach the API server before the events about them). No crate offers
+//! such a coalescing status queue (kube-runtime's controller writes
+//! nothing), hence this one.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
