@@ -60,6 +60,22 @@ fn setup(job: &ClassificationJob, settings: Settings) -> (Test, ApiServer) {
     (test, api)
 }
 
+/// The resource holding the only slot in [`behind_another`].
+const OTHER: &str = "team-a/other";
+
+/// A new resource, with the only slot (`max_active_jobs: 1`) held by
+/// another ([`OTHER`]): its first reconcile queues it.
+fn behind_another() -> (ClassificationJob, Test, ApiServer) {
+    let settings = Settings {
+        max_active_jobs: 1,
+        ..Settings::default()
+    };
+    let job = new_job(spec());
+    let (t, api) = setup(&job, settings);
+    t.ctx.slots.hold(&here(), OTHER);
+    (job, t, api)
+}
+
 /// The fixture resource, as stored (with a resourceVersion).
 fn new_job(spec: ClassificationJobSpec) -> ClassificationJob {
     let mut job = fixtures::job(spec);
@@ -372,13 +388,7 @@ async fn a_start_waits_while_foreign_jobs_fill_the_account() {
 
 #[tokio::test]
 async fn a_start_that_may_have_reached_comprehend_is_looked_up_on_retry() {
-    let settings = Settings {
-        max_active_jobs: 1,
-        ..Settings::default()
-    };
-    let job = new_job(spec());
-    let (t, api) = setup(&job, settings);
-    t.ctx.slots.hold(&here(), "team-a/other");
+    let (job, t, api) = behind_another();
     let (_, api) = drive(
         api,
         reconcile(Arc::new(job), t.ctx.clone()),
@@ -389,7 +399,7 @@ async fn a_start_that_may_have_reached_comprehend_is_looked_up_on_retry() {
         },
     )
     .await;
-    t.ctx.release_slot(&here(), "team-a/other");
+    t.ctx.release_slot(&here(), OTHER);
     // The Start under the fresh record times out: it may have started the
     // job, so the retry looks for it, and finds nothing, and starts.
     t.fake.fail_next(
@@ -513,13 +523,7 @@ async fn a_finished_resource_past_its_ttl_is_deleted_with_its_uid_as_preconditio
 
 #[tokio::test]
 async fn a_full_active_job_cap_queues_without_starting() {
-    let settings = Settings {
-        max_active_jobs: 1,
-        ..Settings::default()
-    };
-    let job = new_job(spec());
-    let (t, api) = setup(&job, settings);
-    t.ctx.slots.hold(&here(), "team-a/other");
+    let (job, t, api) = behind_another();
     let (result, _) = drive(
         api,
         reconcile(Arc::new(job), t.ctx.clone()),
