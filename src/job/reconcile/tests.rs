@@ -245,6 +245,23 @@ async fn a_job_found_under_the_derived_name_is_adopted_not_started() {
 
 /// Lists the Region's active jobs as the tick does; answers the foreign
 /// jobs counted.
+/// Reconciles the resource as the API server stores it: its job starts,
+/// the status says Submitted, and it is followed.
+async fn starts_as_stored(t: &Test, api: ApiServer) {
+    let seen: ClassificationJob = api.object();
+    let (result, _) = drive(
+        api,
+        reconcile(Arc::new(seen), t.ctx.clone()),
+        |mut api| async move {
+            let submitted = status_of(api.status_patch().await);
+            assert_eq!(cond(&submitted, SUCCEEDED), "Unknown/Submitted");
+            api
+        },
+    )
+    .await;
+    assert_polls(&result.expect("reconcile"));
+}
+
 async fn refresh_and_count_foreign(t: &Test) -> usize {
     refresh(&t.ctx, &here()).await;
     t.ctx.slots.foreign(&here())
@@ -366,18 +383,7 @@ async fn a_start_waits_while_foreign_jobs_fill_the_account() {
     refresh(&t.ctx, &here()).await;
     let woken = t.woken.try_recv().expect("the waiter is woken");
     assert_eq!(woken, ObjectRef::new("daily").within("team-a"));
-    let seen: ClassificationJob = api.object();
-    let (result, _) = drive(
-        api,
-        reconcile(Arc::new(seen), t.ctx.clone()),
-        |mut api| async move {
-            let submitted = status_of(api.status_patch().await);
-            assert_eq!(cond(&submitted, SUCCEEDED), "Unknown/Submitted");
-            api
-        },
-    )
-    .await;
-    assert_polls(&result.expect("reconcile"));
+    starts_as_stored(&t, api).await;
     assert_eq!(t.fake.calls(START), 1);
     assert_eq!(
         t.fake.lookups_by_name(),
@@ -420,18 +426,7 @@ async fn a_start_that_may_have_reached_comprehend_is_looked_up_on_retry() {
     .await;
     assert!(requeue_after(&result.expect("reconcile")).is_some());
     assert_eq!((t.fake.calls(START), t.fake.lookups_by_name()), (1, 0));
-    let seen: ClassificationJob = api.object();
-    let (result, _) = drive(
-        api,
-        reconcile(Arc::new(seen), t.ctx.clone()),
-        |mut api| async move {
-            let submitted = status_of(api.status_patch().await);
-            assert_eq!(cond(&submitted, SUCCEEDED), "Unknown/Submitted");
-            api
-        },
-    )
-    .await;
-    assert_polls(&result.expect("reconcile"));
+    starts_as_stored(&t, api).await;
     assert_eq!((t.fake.calls(START), t.fake.lookups_by_name()), (2, 1));
 }
 
