@@ -130,8 +130,7 @@ where
     // During a relist: what was passed on before it began.
     let mut before: Option<HashMap<String, Option<i64>>> = None;
     events.filter_map(move |event| {
-        let pass = |obj: K, last: Option<Option<i64>>, passed: &mut HashMap<_, _>| {
-            let uid = obj.uid().unwrap_or_default();
+        let pass = |obj: K, uid: String, last: Option<Option<i64>>, passed: &mut HashMap<_, _>| {
             if !needs(&obj) {
                 passed.remove(&uid);
                 return None;
@@ -149,7 +148,7 @@ where
             Ok(Event::InitApply(obj)) => {
                 let uid = obj.uid().unwrap_or_default();
                 let last = before.as_mut().and_then(|b| b.remove(&uid));
-                pass(obj, last, &mut passed)
+                pass(obj, uid, last, &mut passed)
             }
             Ok(Event::InitDone) => {
                 before = None;
@@ -157,8 +156,9 @@ where
                 None
             }
             Ok(Event::Apply(obj)) => {
-                let last = passed.get(&obj.uid().unwrap_or_default()).copied();
-                pass(obj, last, &mut passed)
+                let uid = obj.uid().unwrap_or_default();
+                let last = passed.get(&uid).copied();
+                pass(obj, uid, last, &mut passed)
             }
             Ok(Event::Delete(obj)) => {
                 passed.remove(&obj.uid().unwrap_or_default());
