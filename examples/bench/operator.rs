@@ -145,6 +145,18 @@ pub fn proc_sample(pid: u32, clk_tck: f64) -> Option<(f64, f64, f64)> {
     Some((kib("VmRSS:") / 1024.0, kib("VmHWM:") / 1024.0, cpu))
 }
 
+/// The file-backed part of process `pid`'s resident set, MiB: mostly the
+/// binary's own code paged in.
+pub fn rss_file(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("RssFile:"))?;
+            line.split_whitespace().nth(1)?.parse::<f64>().ok()
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
 /// Where the memory of process `pid` is (see `--diagnose`).
 pub fn diagnose(pid: u32, when: &str) {
     let count = |dir: &str, pred: &dyn Fn(&str) -> bool| {

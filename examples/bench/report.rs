@@ -263,17 +263,26 @@ pub fn table(rs: &[RunResult]) -> String {
             true,
         ),
         (
-            "slot turnover once the cap binds: a job's end to the Start that takes its slot, p50 / p99 s",
+            "slot turnover once the cap binds: a job's end to the Start that takes its slot, p50 / p99 s; p99 of the slots freed while the creates ran / after",
             Box::new(|r| {
                 if r.turnover.is_empty() {
                     return ("-".into(), "-".into());
                 }
+                let p99 = |gaps: &[f64]| {
+                    if gaps.is_empty() {
+                        "-".to_string()
+                    } else {
+                        format!("{:.2} (n={})", percentile(gaps, 99.0), gaps.len())
+                    }
+                };
                 (
                     format!(
-                        "{:.2} / {:.2} (n={})",
+                        "{:.2} / {:.2} (n={}); {} / {}",
                         percentile(&r.turnover, 50.0),
                         percentile(&r.turnover, 99.0),
-                        r.turnover.len()
+                        r.turnover.len(),
+                        p99(&r.turnover_creating),
+                        p99(&r.turnover_after)
                     ),
                     "-".into(),
                 )
@@ -329,10 +338,16 @@ pub fn table(rs: &[RunResult]) -> String {
             false,
         ),
         (
-            "steady resident memory, N resources, after run / after restart MiB",
+            "steady resident memory, N resources, after run / after restart MiB (of it file-backed: the binary's code)",
             Box::new(|r| {
                 (
-                    format!("{:.1} / {:.1}", r.rss_steady_run, r.rss_steady_restart),
+                    format!(
+                        "{:.1} / {:.1} ({:.1} / {:.1})",
+                        r.rss_steady_run,
+                        r.rss_steady_restart,
+                        r.rss_file_run,
+                        r.rss_file_restart
+                    ),
                     ok_if(
                         r.n >= LARGE_N,
                         r.rss_steady_run.max(r.rss_steady_restart) <= 40.0,

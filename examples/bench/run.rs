@@ -15,7 +15,9 @@ use serde_json::json;
 
 use crate::audit::{audit_first_writes, audit_len, audit_writes};
 use crate::calibrate::{calibrate, Calibration};
-use crate::operator::{clk_tck, diagnose, operator_calls, proc_sample, start_operator, wait_ready};
+use crate::operator::{
+    clk_tck, diagnose, operator_calls, proc_sample, rss_file, start_operator, wait_ready,
+};
 use crate::watch::{now_epoch, parse_time, wait_terminal, watch, Track, Tracks};
 use crate::Args;
 
@@ -102,18 +104,29 @@ pub fn max_overlap(intervals: &[(f64, Option<f64>)]) -> usize {
 
 /// Once the cap binds, how long a slot stays empty: with `cap` slots, the
 /// (cap + k)-th Start (by submit time) takes the slot the k-th end (by end
-/// time) freed; the answer is each such Start's submit time minus that
-/// end, sorted. Empty when the cap never binds.
-pub fn slot_turnover(intervals: &[(f64, Option<f64>)], cap: usize) -> Vec<f64> {
+/// time) freed; the answer is, for each such Start, the end that freed its
+/// slot and the Start's submit time minus that end, in the order of the
+/// ends. Empty when the cap never binds.
+pub fn slot_turnover(intervals: &[(f64, Option<f64>)], cap: usize) -> Vec<(f64, f64)> {
     let mut starts: Vec<f64> = intervals.iter().map(|(s, _)| *s).collect();
     let mut ends: Vec<f64> = intervals.iter().filter_map(|(_, e)| *e).collect();
     starts.sort_by(f64::total_cmp);
     ends.sort_by(f64::total_cmp);
-    let mut gaps: Vec<f64> = starts
+    starts
         .iter()
         .skip(cap)
         .zip(&ends)
-        .map(|(start, end)| start - end)
+        .map(|(start, end)| (*end, start - end))
+        .collect()
+}
+
+/// The gaps of `turnover` whose slot was freed before `until` (`before`)
+/// or at or after it, each sorted.
+pub fn gaps_split(turnover: &[(f64, f64)], until: f64, before: bool) -> Vec<f64> {
+    let mut gaps: Vec<f64> = turnover
+        .iter()
+        .filter(|(end, _)| (*end < until) == before)
+        .map(|(_, gap)| *gap)
         .collect();
     gaps.sort_by(f64::total_cmp);
     gaps
@@ -176,18 +189,24 @@ pub struct RunResult {
     /// Once the cap binds: a job's end to the Start that takes its slot (s,
     /// sorted).
     pub turnover: Vec<f64>,
+    /// The same, of the slots freed while the creates still ran, and after.
+    pub turnover_creating: Vec<f64>,
+    pub turnover_after: Vec<f64>,
     /// A job's end in the stand-in to the watch seeing its resource
     /// settled (s, sorted).
     pub end_to_settled: Vec<f64>,
     pub events: u64,
     pub rss_peak_run: f64,
     pub rss_steady_run: f64,
+    /// Of it, file-backed (the binary's code), MiB.
+    pub rss_file_run: f64,
     pub cpu_run: f64,
     pub restart_ready: f64,
     pub restart_calls_standin: f64,
     pub restart_calls_operator: f64,
     pub rss_peak_restart: f64,
     pub rss_steady_restart: f64,
+    pub rss_file_restart: f64,
     pub lat_p50: f64,
     pub lat_p99: f64,
     pub lat_max: f64,
@@ -333,6 +352,7 @@ pub async fn run_one(args: &Args, client: &Client, n: usize, foreign: usize) -> 
     tokio::time::sleep(Duration::from_secs(12)).await;
     if let Some((rss, _, _)) = proc_sample(pid, tck) {
         r.rss_steady_run = rss;
+        r.rss_file_run = rss_file(pid);
     }
     if args.diagnose {
         diagnose(pid, "after the run");
@@ -384,7 +404,11 @@ pub async fn run_one(args: &Args, client: &Client, n: usize, foreign: usize) -> 
     r.mean_duration = durations.iter().sum::<f64>() / durations.len().max(1) as f64;
     r.describe_min = describe_min / durations.len().max(1) as f64;
     r.op_max_active = max_overlap(&intervals);
-    r.turnover = slot_turnover(&intervals, args.max_active.saturating_sub(foreign));
+    let turnover = slot_turnover(&intervals, args.max_active.saturating_sub(foreign));
+    let created_at = t0 + r.create_secs;
+    r.turnover = gaps_split(&turnover, f64::INFINITY, true);
+    r.turnover_creating = gaps_split(&turnover, created_at, true);
+    r.turnover_after = gaps_split(&turnover, created_at, false);
 
     let snapshot: HashMap<String, Track> = tracks.lock().unwrap().clone();
     let last_end = names
@@ -503,6 +527,7 @@ pub async fn run_one(args: &Args, client: &Client, n: usize, foreign: usize) -> 
     tokio::time::sleep(Duration::from_secs(3)).await;
     if let Some((rss, _, _)) = proc_sample(pid, tck) {
         r.rss_steady_restart = rss;
+        r.rss_file_restart = rss_file(pid);
     }
     if args.diagnose {
         diagnose(pid, "after the restart");
@@ -601,8 +626,13 @@ mod tests {
             (5.5, Some(9.0)),
             (8.0, None),
         ];
-        assert_eq!(slot_turnover(&intervals, 2), vec![0.5, 2.0]);
+        let turnover = slot_turnover(&intervals, 2);
+        assert_eq!(turnover, vec![(5.0, 0.5), (6.0, 2.0)]);
         assert!(slot_turnover(&intervals, 4).is_empty());
+        // The creates ran until 5.5: a's slot was freed while they ran,
+        // b's after.
+        assert_eq!(gaps_split(&turnover, 5.5, true), vec![0.5]);
+        assert_eq!(gaps_split(&turnover, 5.5, false), vec![2.0]);
     }
 
     #[test]
