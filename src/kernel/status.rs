@@ -7,10 +7,12 @@
 //! one of the few connections: [`StatusWriter::publish`] hands the status
 //! over and returns; [`StatusWriter::write`] also waits until it (or a newer
 //! one) is stored, for the writes that must land before the reconcile acts
-//! (a record before a call to AWS). Writes waited for and outcomes go
-//! first ([`Lane::Urgent`]); progress (queued, started, running) waits for
-//! them ([`Lane::Progress`]), so under load a job that moves on while its
-//! progress write waits costs one write, not two. A job's own progress
+//! (a record before a call to AWS). Writes waited for go first
+//! ([`Lane::Waited`]: a record holds up a Start, so a burst of outcomes
+//! must not hold it up), then outcomes ([`Lane::Urgent`]); progress
+//! (queued, started, running) waits for them ([`Lane::Progress`]), so
+//! under load a job that moves on while its progress write waits costs
+//! one write, not two. A job's own progress
 //! (submitted, running) is also held back for [`HOLD`] before it joins that
 //! queue ([`Lane::Held`]), so a job that moves on within that time costs
 //! one write, not two, under any load. Events are published after the
@@ -51,9 +53,9 @@ const WRITES_IN_FLIGHT: usize = 16;
 /// object reference and the notice, not the object.
 const EVENTS_IN_FLIGHT: usize = 8;
 
-/// How many urgent writes wait for a permit. Events wait until none does:
-/// when writes pile up (many jobs ending at once) the API server takes the
-/// outcomes first, and their events follow.
+/// How many urgent writes (waited for, or outcomes) wait for a permit.
+/// Events wait until none does: when writes pile up (many jobs ending at
+/// once) the API server takes the outcomes first, and their events follow.
 #[derive(Default)]
 struct Backlog {
     waiting: AtomicUsize,
@@ -128,7 +130,10 @@ type Waiter = oneshot::Sender<Result<(), String>>;
 /// Which queue a status waits in, most urgent first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Lane {
-    /// Written before any progress: records waited for, outcomes.
+    /// Written before anything else: statuses someone waits for (a record
+    /// before a Start, a flush).
+    Waited,
+    /// Written before any progress: outcomes.
     Urgent,
     /// Written when no urgent write waits; replaced while it waits.
     Progress,
@@ -185,12 +190,13 @@ struct Inner<K: Writable> {
     /// Statuses written that the cache has not caught up with.
     written: Written<K::S>,
     pending: Mutex<HashMap<String, Pending<K>>>,
+    waited: mpsc::UnboundedSender<String>,
     urgent: mpsc::UnboundedSender<String>,
     progress: mpsc::UnboundedSender<String>,
     /// Held statuses, with when each may join the progress lane.
     held: mpsc::UnboundedSender<(Instant, String)>,
     events_in_flight: Arc<Semaphore>,
-    /// Urgent writes waiting: events wait for them.
+    /// Waited-for and urgent writes waiting: events wait for them.
     backlog: Arc<Backlog>,
 }
 
@@ -204,6 +210,7 @@ pub(crate) struct StatusWriter<K: Writable> {
 impl<K: Writable> StatusWriter<K> {
     /// A writer with its queue running on the current runtime.
     pub(crate) fn new(client: Client, settings: &Settings, metrics: Arc<Metrics>) -> Self {
+        let (waited, waited_rx) = mpsc::unbounded_channel();
         let (urgent, urgent_rx) = mpsc::unbounded_channel();
         let (progress, progress_rx) = mpsc::unbounded_channel();
         let (held, held_rx) = mpsc::unbounded_channel();
@@ -213,13 +220,17 @@ impl<K: Writable> StatusWriter<K> {
             metrics,
             written: Written::default(),
             pending: Mutex::new(HashMap::new()),
+            waited,
             urgent,
             progress,
             held,
             events_in_flight: Arc::new(Semaphore::new(EVENTS_IN_FLIGHT)),
             backlog: Arc::default(),
         });
-        tokio::spawn(drain(Arc::downgrade(&inner), urgent_rx, progress_rx));
+        tokio::spawn(drain(
+            Arc::downgrade(&inner),
+            [waited_rx, urgent_rx, progress_rx],
+        ));
         tokio::spawn(release_held(Arc::downgrade(&inner), held_rx));
         StatusWriter { inner }
     }
@@ -259,14 +270,14 @@ impl<K: Writable> StatusWriter<K> {
     /// stored.
     pub(crate) async fn write(&self, obj: &K, new: &K::S) -> Result<(), Error> {
         let (tx, rx) = oneshot::channel();
-        if !self.enqueue(obj, new, Some(tx), Lane::Urgent) {
+        if !self.enqueue(obj, new, Some(tx), Lane::Waited) {
             return Ok(());
         }
         stored(rx).await
     }
 
     /// Waits until nothing is left to write for `obj` (what waits is
-    /// written ahead of progress).
+    /// written ahead of the rest).
     pub(crate) async fn flush(&self, obj: &K) -> Result<(), Error> {
         let uid = obj.uid().unwrap_or_default();
         let (rx, promote) = {
@@ -276,11 +287,11 @@ impl<K: Writable> StatusWriter<K> {
             };
             let (tx, rx) = oneshot::channel();
             p.waiters.push(tx);
-            // Someone waits for it now: it goes ahead of progress.
-            (rx, p.raise(Lane::Urgent))
+            // Someone waits for it now: it goes ahead of the rest.
+            (rx, p.raise(Lane::Waited))
         };
         if promote {
-            self.inner.send(uid, Lane::Urgent);
+            self.inner.send(uid, Lane::Waited);
         }
         stored(rx).await
     }
@@ -341,6 +352,11 @@ impl<K: Writable> Inner<K> {
     fn send(&self, uid: String, lane: Lane) {
         // A send fails only once the writer is being dropped.
         match lane {
+            Lane::Waited => {
+                if self.waited.send(uid).is_ok() {
+                    self.backlog.queued();
+                }
+            }
             Lane::Urgent => {
                 if self.urgent.send(uid).is_ok() {
                     self.backlog.queued();
@@ -432,12 +448,12 @@ impl<K: Writable> Inner<K> {
     }
 }
 
-/// Takes objects off the queues, urgent first, and writes each,
-/// [`WRITES_IN_FLIGHT`] at a time, until the writer is dropped.
+/// Takes objects off the queues (waited for, urgent, progress), the most
+/// urgent first, and writes each, [`WRITES_IN_FLIGHT`] at a time, until the
+/// writer is dropped.
 async fn drain<K: Writable>(
     inner: std::sync::Weak<Inner<K>>,
-    mut urgent: mpsc::UnboundedReceiver<String>,
-    mut progress: mpsc::UnboundedReceiver<String>,
+    [mut waited, mut urgent, mut progress]: [mpsc::UnboundedReceiver<String>; 3],
 ) {
     let permits = Arc::new(Semaphore::new(WRITES_IN_FLIGHT));
     loop {
@@ -447,6 +463,7 @@ async fn drain<K: Writable>(
         };
         let (uid, lane) = tokio::select! {
             biased;
+            Some(uid) = waited.recv() => (uid, Lane::Waited),
             Some(uid) = urgent.recv() => (uid, Lane::Urgent),
             Some(uid) = progress.recv() => (uid, Lane::Progress),
             else => return,
@@ -454,7 +471,7 @@ async fn drain<K: Writable>(
         let Some(inner) = inner.upgrade() else {
             return;
         };
-        if lane == Lane::Urgent {
+        if lane < Lane::Progress {
             inner.backlog.taken();
         }
         // Queued again while under way (replaced meanwhile): the write
@@ -622,6 +639,28 @@ mod tests {
         stored.status = Some(WidgetStatus { step: 2 });
         first.answer(StatusCode::OK, &serde_json::to_value(&stored).unwrap());
         assert_eq!(api.status_patch().await["step"], 1);
+    }
+
+    #[tokio::test]
+    async fn a_write_someone_waits_for_goes_before_outcomes_waiting_longer() {
+        let a = widget();
+        let mut b = widget();
+        b.metadata.name = Some("b".into());
+        b.metadata.uid = Some("u2".into());
+        let (client, mut api) = mock_api(&a);
+        let writer = writer(client);
+        // Handed over before the queue runs: a's outcome first, then b's
+        // record, which a Start waits for; the record goes first.
+        writer.publish(&a, &WidgetStatus { step: 9 }, Lane::Urgent);
+        let mut recorded = Box::pin(writer.write(&b, &WidgetStatus { step: 1 }));
+        assert!(futures::poll!(recorded.as_mut()).is_pending());
+        let first = api.next().await;
+        assert!(first.path.ends_with("/widgets/b/status"), "{}", first.path);
+        let mut stored = b.clone();
+        stored.status = Some(WidgetStatus { step: 1 });
+        first.answer(StatusCode::OK, &serde_json::to_value(&stored).unwrap());
+        recorded.await.expect("stored");
+        assert_eq!(api.status_patch().await["step"], 9);
     }
 
     #[tokio::test]
