@@ -1,6 +1,8 @@
 //! Each path of the ClassificationJob reconcile, against an in-memory
 //! Comprehend ([`FakeComprehend`]) and a mocked API server whose verifier
-//! answers every request the reconcile makes, in order.
+//! answers every request the reconcile makes, in order. On tokio's paused
+//! clock, so a status held for [`crate::kernel::status::HOLD`] is written
+//! as soon as nothing else is left to run, not 5 s later.
 
 use serde_json::Value;
 
@@ -143,7 +145,7 @@ fn followed_since(t: &Test, job_id: &str, ago: Duration) {
     t.ctx.views.follow(&here(), job_id, KEY, since);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn start_records_the_job_name_then_starts_once_then_writes_the_job_id() {
     let job = new_job(spec());
     let (t, api) = setup(&job, Settings::default());
@@ -184,7 +186,7 @@ async fn start_records_the_job_name_then_starts_once_then_writes_the_job_id() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_start_already_recorded_starts_without_recording_it_again() {
     // A retry after Start failed (or a crash before it): the record stays.
     let mut job = new_job(spec());
@@ -210,7 +212,7 @@ async fn a_start_already_recorded_starts_without_recording_it_again() {
     assert_eq!((t.fake.calls(LIST), t.fake.calls(START)), (START_LISTS, 1));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_job_found_under_the_derived_name_is_adopted_not_started() {
     // Crashed right after Start: the record was stored, the job ID not.
     let mut job = new_job(spec());
@@ -267,7 +269,7 @@ async fn refresh_and_count_foreign(t: &Test) -> usize {
     t.ctx.slots.foreign(&here())
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_followed_job_takes_its_status_from_the_listing_without_describe() {
     let job = started("SUBMITTED");
     let (mut t, api) = setup(&job, Settings::default());
@@ -306,7 +308,7 @@ async fn a_followed_job_takes_its_status_from_the_listing_without_describe() {
     assert_eq!(t.fake.calls(START), 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_job_without_a_trusted_listing_is_described() {
     let job = started("SUBMITTED");
     let (t, api) = setup(&job, Settings::default());
@@ -328,7 +330,7 @@ async fn a_job_without_a_trusted_listing_is_described() {
     assert_eq!(t.fake.calls(DESCRIBE), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_job_just_followed_waits_for_the_next_listing() {
     let job = started("SUBMITTED");
     let (t, api) = setup(&job, Settings::default());
@@ -343,7 +345,7 @@ async fn a_job_just_followed_waits_for_the_next_listing() {
     assert_eq!(total_calls(&t.fake), 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_start_waits_while_foreign_jobs_fill_the_account() {
     let settings = Settings {
         max_active_jobs: 2,
@@ -392,7 +394,7 @@ async fn a_start_waits_while_foreign_jobs_fill_the_account() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_start_that_may_have_reached_comprehend_is_looked_up_on_retry() {
     let (job, t, api) = behind_another();
     let (_, api) = drive(
@@ -430,7 +432,7 @@ async fn a_start_that_may_have_reached_comprehend_is_looked_up_on_retry() {
     assert_eq!((t.fake.calls(START), t.fake.lookups_by_name()), (2, 1));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_completed_job_frees_its_slot_when_it_leaves_the_lists_and_settles_true() {
     let settings = Settings {
         max_active_jobs: 1,
@@ -479,7 +481,7 @@ async fn a_completed_job_frees_its_slot_when_it_leaves_the_lists_and_settles_tru
     assert_eq!(t.ctx.slots.active(&here()), 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_finished_resource_costs_no_call_and_no_write() {
     let job = started("COMPLETED");
     let (t, api) = setup(&job, Settings::default());
@@ -493,7 +495,7 @@ async fn a_finished_resource_costs_no_call_and_no_write() {
     assert_eq!(total_calls(&t.fake), 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_finished_resource_past_its_ttl_is_deleted_with_its_uid_as_precondition() {
     let mut job = started("COMPLETED");
     job.spec.ttl_seconds_after_finished = Some(60);
@@ -516,7 +518,7 @@ async fn a_finished_resource_past_its_ttl_is_deleted_with_its_uid_as_preconditio
     assert_eq!(total_calls(&t.fake), 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_full_active_job_cap_queues_without_starting() {
     let (job, t, api) = behind_another();
     let (result, _) = drive(
@@ -540,7 +542,7 @@ async fn a_full_active_job_cap_queues_without_starting() {
     assert_eq!(t.ctx.slots.queued(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_spec_edited_after_the_start_is_ignored_without_calling_aws() {
     let mut job = started("COMPLETED");
     job.spec.input_data_config.as_mut().unwrap().s3_uri = "s3://in-bucket/other/".into();
@@ -564,7 +566,7 @@ async fn a_spec_edited_after_the_start_is_ignored_without_calling_aws() {
     assert_eq!(total_calls(&t.fake), 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn access_denied_on_describe_keeps_the_outcome_open_and_retries() {
     let job = started("IN_PROGRESS");
     let (t, api) = setup(&job, Settings::default());
@@ -611,7 +613,7 @@ async fn access_denied_on_describe_keeps_the_outcome_open_and_retries() {
     assert_eq!(t.fake.calls(DESCRIBE), 2);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_fixed_job_name_taken_by_a_foreign_job_is_not_started() {
     let mut fixed = spec();
     fixed.job_name = Some("nightly".into());
@@ -642,7 +644,7 @@ async fn a_fixed_job_name_taken_by_a_foreign_job_is_not_started() {
     assert_eq!(t.ctx.slots.active(&here()), 0, "the slot is released");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_missing_classifier_ref_waits_without_calling_aws() {
     let mut by_ref = spec();
     by_ref.document_classifier_arn = None;
@@ -666,7 +668,7 @@ async fn a_missing_classifier_ref_waits_without_calling_aws() {
     assert_eq!(total_calls(&t.fake), 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_listing_that_adds_only_details_to_the_same_state_costs_no_write() {
     let job = started("SUBMITTED");
     let (t, api) = setup(&job, Settings::default());
@@ -699,7 +701,7 @@ fn observing() -> ClassificationJob {
     new_job(s)
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_job_started_elsewhere_is_followed_and_never_started() {
     let job = observing();
     let (t, api) = setup(&job, Settings::default());
@@ -727,7 +729,7 @@ async fn a_job_started_elsewhere_is_followed_and_never_started() {
     assert_eq!(refresh_and_count_foreign(&t).await, 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_unknown_job_id_settles_without_claiming_a_job() {
     let job = observing();
     let (t, api) = setup(&job, Settings::default());
@@ -754,7 +756,7 @@ async fn an_unknown_job_id_settles_without_claiming_a_job() {
     assert_eq!((t.fake.calls(DESCRIBE), t.fake.calls(START)), (1, 0));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_failed_describe_of_a_job_to_follow_is_retried_and_records_nothing() {
     let job = observing();
     let (t, api) = setup(&job, Settings::default());
@@ -800,7 +802,7 @@ fn completed_asking() -> ClassificationJob {
 
 const OUTPUT: &str = "s3://out-bucket/results/123456789012-CLN-abc123/output/output.tar.gz";
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_completed_job_that_asks_gets_its_output_summarized() {
     let job = completed_asking();
     let settings = Settings {
@@ -843,7 +845,7 @@ async fn a_completed_job_that_asks_gets_its_output_summarized() {
     assert_eq!(opened[0], (here(), OUTPUT.to_string()));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_unreadable_output_is_retried_and_never_touches_the_outcome() {
     let job = completed_asking();
     let settings = Settings {
@@ -871,7 +873,7 @@ async fn an_unreadable_output_is_retried_and_never_touches_the_outcome() {
     assert_eq!(wait, Duration::from_secs(5));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_summary_the_operator_does_not_make_is_said_so() {
     let job = completed_asking();
     let (t, api) = setup(&job, Settings::default());
@@ -893,7 +895,7 @@ async fn a_summary_the_operator_does_not_make_is_said_so() {
     assert!(t.outputs.opened().is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_sweep_forgets_only_resources_gone_before_the_stores_were_read() {
     let settings = Settings {
         max_active_jobs: 1,
