@@ -29,12 +29,15 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// jemalloc's settings, read at its first allocation: purge free pages
 /// after 1 s (MADV_DONTNEED, so they leave the resident set at once), from
 /// a background thread, in two arenas (the default is four per CPU the
-/// process sees, hundreds on a large node, for a handful of threads).
+/// process sees, hundreds on a large node, for a handful of threads), and
+/// no per-thread caches: after a burst, the objects idle threads kept
+/// cached held pages partly used (4-6 MB resident after a 10,000-job run,
+/// BENCHMARKS.md).
 #[cfg(not(feature = "heap-profile"))]
 #[allow(non_upper_case_globals)]
 #[export_name = "_rjem_malloc_conf"]
 pub static malloc_conf: &[u8] =
-    b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0,narenas:2\0";
+    b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0,narenas:2,tcache:false\0";
 
 /// The same, and a heap profile sampled every 4 KiB on average, for
 /// `bench --diagnose` to dump (built with `--features heap-profile`).
@@ -42,7 +45,7 @@ pub static malloc_conf: &[u8] =
 #[allow(non_upper_case_globals)]
 #[export_name = "_rjem_malloc_conf"]
 pub static malloc_conf: &[u8] = b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0,\
-    narenas:2,prof:true,prof_active:true,lg_prof_sample:12\0";
+    narenas:2,tcache:false,prof:true,prof_active:true,lg_prof_sample:12\0";
 
 #[derive(Parser)]
 #[command(

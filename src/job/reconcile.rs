@@ -235,10 +235,11 @@ impl Context {
     }
 }
 
-/// Where a status write waits: outcomes first; progress waits for them,
-/// and is replaced if the job moves on meanwhile; a started job's progress
-/// that deserves no event is also held a moment, so a job that moves on
-/// within it (submitted, then running) costs one write.
+/// Where a status write waits: outcomes first (only a record a Start waits
+/// for goes before them); progress waits for them, and is replaced if the
+/// job moves on meanwhile; a started job's progress that deserves no event
+/// is also held a moment, so a job that moves on within it (submitted, then
+/// running) costs one write.
 fn lane_of(old: Option<&ClassificationJobStatus>, new: &ClassificationJobStatus) -> Lane {
     if status::is_finished(new) {
         Lane::Urgent
