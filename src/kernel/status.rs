@@ -12,14 +12,13 @@
 //! must not hold it up), then outcomes ([`Lane::Urgent`]); progress
 //! (queued, started, running) waits for them ([`Lane::Progress`]), so
 //! under load a job that moves on while its progress write waits costs
-//! one write, not two. A job's own progress
-//! (submitted, running) is also held back for [`HOLD`] before it joins that
-//! queue ([`Lane::Held`]), so a job that moves on within that time costs
-//! one write, not two, under any load. Events are published after the
-//! write, outside the write permits, once no urgent write waits (outcomes
-//! reach the API server before the events about them). No crate offers
-//! such a coalescing status queue (kube-runtime's controller writes
-//! nothing), hence this one.
+//! one write, not two. A job's own progress (submitted, running) is also
+//! held back for [`HOLD`] before it joins that queue ([`Lane::Held`]), so
+//! a job that moves on within that time costs one write, not two, under
+//! any load. Events are published after the write, outside the write
+//! permits, once no urgent write waits (outcomes reach the API server
+//! before the events about them). No crate offers such a coalescing status
+//! queue (kube-runtime's controller writes nothing), hence this one.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -352,13 +351,13 @@ impl<K: Writable> Inner<K> {
     fn send(&self, uid: String, lane: Lane) {
         // A send fails only once the writer is being dropped.
         match lane {
-            Lane::Waited => {
-                if self.waited.send(uid).is_ok() {
-                    self.backlog.queued();
-                }
-            }
-            Lane::Urgent => {
-                if self.urgent.send(uid).is_ok() {
+            Lane::Waited | Lane::Urgent => {
+                let queue = if lane == Lane::Waited {
+                    &self.waited
+                } else {
+                    &self.urgent
+                };
+                if queue.send(uid).is_ok() {
                     self.backlog.queued();
                 }
             }
