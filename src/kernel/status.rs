@@ -555,7 +555,7 @@ where
 mod tests {
     use super::*;
     use crate::kernel::conditions::Notice;
-    use crate::kernel::testing::mock_api;
+    use crate::kernel::testing::{mock_api, Received};
     use http::StatusCode;
     use kube::CustomResource;
     use schemars::JsonSchema;
@@ -597,6 +597,21 @@ mod tests {
         w
     }
 
+    /// A second widget beside [`widget`]: `b`, UID `u2`.
+    fn widget_b() -> Widget {
+        let mut b = widget();
+        b.metadata.name = Some("b".into());
+        b.metadata.uid = Some("u2".into());
+        b
+    }
+
+    /// Answers a status write with `obj` stored at `step`.
+    fn answer_stored(received: Received, obj: &Widget, step: u32) {
+        let mut stored = obj.clone();
+        stored.status = Some(WidgetStatus { step });
+        received.answer(StatusCode::OK, &serde_json::to_value(&stored).unwrap());
+    }
+
     fn writer(client: Client) -> StatusWriter<Widget> {
         StatusWriter::new(client, &Settings::default(), Arc::new(Metrics::default()))
     }
@@ -623,10 +638,7 @@ mod tests {
 
     #[tokio::test]
     async fn urgent_writes_go_before_progress_waiting_longer() {
-        let a = widget();
-        let mut b = widget();
-        b.metadata.name = Some("b".into());
-        b.metadata.uid = Some("u2".into());
+        let (a, b) = (widget(), widget_b());
         let (client, mut api) = mock_api(&a);
         let writer = writer(client);
         // Handed over before the queue runs: the outcome of b goes first.
@@ -634,18 +646,13 @@ mod tests {
         writer.publish(&b, &WidgetStatus { step: 2 }, Lane::Urgent);
         let first = api.next().await;
         assert!(first.path.ends_with("/widgets/b/status"), "{}", first.path);
-        let mut stored = b.clone();
-        stored.status = Some(WidgetStatus { step: 2 });
-        first.answer(StatusCode::OK, &serde_json::to_value(&stored).unwrap());
+        answer_stored(first, &b, 2);
         assert_eq!(api.status_patch().await["step"], 1);
     }
 
     #[tokio::test]
     async fn a_write_someone_waits_for_goes_before_outcomes_waiting_longer() {
-        let a = widget();
-        let mut b = widget();
-        b.metadata.name = Some("b".into());
-        b.metadata.uid = Some("u2".into());
+        let (a, b) = (widget(), widget_b());
         let (client, mut api) = mock_api(&a);
         let writer = writer(client);
         // Handed over before the queue runs: a's outcome first, then b's
@@ -655,19 +662,14 @@ mod tests {
         assert!(futures::poll!(recorded.as_mut()).is_pending());
         let first = api.next().await;
         assert!(first.path.ends_with("/widgets/b/status"), "{}", first.path);
-        let mut stored = b.clone();
-        stored.status = Some(WidgetStatus { step: 1 });
-        first.answer(StatusCode::OK, &serde_json::to_value(&stored).unwrap());
+        answer_stored(first, &b, 1);
         recorded.await.expect("stored");
         assert_eq!(api.status_patch().await["step"], 9);
     }
 
     #[tokio::test]
     async fn a_progress_write_someone_waits_for_goes_ahead() {
-        let a = widget();
-        let mut b = widget();
-        b.metadata.name = Some("b".into());
-        b.metadata.uid = Some("u2".into());
+        let (a, b) = (widget(), widget_b());
         let (client, mut api) = mock_api(&a);
         let writer = writer(client);
         writer.publish(&b, &WidgetStatus { step: 2 }, Lane::Progress);
