@@ -126,35 +126,41 @@ pub async fn operator_calls(op: &Op) -> BTreeMap<String, f64> {
     out
 }
 
-/// (VmRSS, VmHWM) in MiB, and CPU seconds (utime + stime).
-pub fn proc_sample(pid: u32, clk_tck: f64) -> Option<(f64, f64, f64)> {
+/// One reading of a process from /proc.
+pub struct Sample {
+    /// VmRSS, MiB.
+    pub rss: f64,
+    /// VmHWM (peak RSS), MiB.
+    pub hwm: f64,
+    /// RssFile, MiB: the file-backed part of the RSS, mostly the binary's
+    /// own code paged in.
+    pub rss_file: f64,
+    /// CPU seconds (utime + stime).
+    pub cpu: f64,
+}
+
+pub fn proc_sample(pid: u32, clk_tck: f64) -> Option<Sample> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kib = |key: &str| -> f64 {
+    let mib = |key: &str| -> f64 {
         status
             .lines()
             .find(|l| l.starts_with(key))
             .and_then(|l| l.split_whitespace().nth(1))
             .and_then(|v| v.parse::<f64>().ok())
             .unwrap_or(0.0)
+            / 1024.0
     };
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let rest = stat.rsplit_once(") ")?.1;
     let f: Vec<&str> = rest.split_whitespace().collect();
     // After "(comm) ": state is field 3, utime field 14, stime field 15.
     let cpu = (f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / clk_tck;
-    Some((kib("VmRSS:") / 1024.0, kib("VmHWM:") / 1024.0, cpu))
-}
-
-/// The file-backed part of process `pid`'s resident set, MiB: mostly the
-/// binary's own code paged in.
-pub fn rss_file(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            let line = status.lines().find(|l| l.starts_with("RssFile:"))?;
-            line.split_whitespace().nth(1)?.parse::<f64>().ok()
-        })
-        .map_or(0.0, |kib| kib / 1024.0)
+    Some(Sample {
+        rss: mib("VmRSS:"),
+        hwm: mib("VmHWM:"),
+        rss_file: mib("RssFile:"),
+        cpu,
+    })
 }
 
 /// Where the memory of process `pid` is (see `--diagnose`).

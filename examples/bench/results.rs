@@ -98,7 +98,7 @@ pub async fn results_row(args: &Args) -> ResultsRow {
     let tck = clk_tck();
     // Steady before the job: let start-up allocations settle.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let rss_before = proc_sample(pid, tck).map_or(0.0, |s| s.0);
+    let rss_before = proc_sample(pid, tck).map_or(0.0, |s| s.rss);
 
     let peak = Arc::new(Mutex::new(rss_before));
     let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
@@ -106,9 +106,9 @@ pub async fn results_row(args: &Args) -> ResultsRow {
         let (peak, sampling) = (peak.clone(), sampling.clone());
         tokio::spawn(async move {
             while sampling.load(std::sync::atomic::Ordering::Relaxed) {
-                if let Some((rss, _, _)) = proc_sample(pid, tck) {
+                if let Some(sample) = proc_sample(pid, tck) {
                     let mut p = peak.lock().unwrap();
-                    *p = p.max(rss);
+                    *p = p.max(sample.rss);
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }

@@ -15,9 +15,7 @@ use serde_json::json;
 
 use crate::audit::{audit_first_writes, audit_len, audit_writes};
 use crate::calibrate::{calibrate, Calibration};
-use crate::operator::{
-    clk_tck, diagnose, operator_calls, proc_sample, rss_file, start_operator, wait_ready,
-};
+use crate::operator::{clk_tck, diagnose, operator_calls, proc_sample, start_operator, wait_ready};
 use crate::watch::{now_epoch, parse_time, wait_terminal, watch, Track, Tracks};
 use crate::Args;
 
@@ -315,9 +313,9 @@ pub async fn run_one(args: &Args, client: &Client, n: usize, foreign: usize) -> 
         let peak = peak.clone();
         tokio::spawn(async move {
             loop {
-                if let Some((rss, hwm, _)) = proc_sample(pid, tck) {
+                if let Some(sample) = proc_sample(pid, tck) {
                     let mut p = peak.lock().unwrap();
-                    *p = p.max(rss).max(hwm);
+                    *p = p.max(sample.rss).max(sample.hwm);
                 }
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
@@ -345,14 +343,14 @@ pub async fn run_one(args: &Args, client: &Client, n: usize, foreign: usize) -> 
     r.create_secs = created.elapsed().as_secs_f64();
     eprintln!("    created in {:.1} s; waiting for the end", r.create_secs);
     let all_done = wait_terminal(&tracks, &names, deadline).await;
-    let cpu_end = proc_sample(pid, tck).map_or(0.0, |s| s.2);
+    let cpu_end = proc_sample(pid, tck).map_or(0.0, |s| s.cpu);
     r.cpu_run = cpu_end;
     // Steady state: nothing left to do, and one housekeeping pass (10 s)
     // has run since.
     tokio::time::sleep(Duration::from_secs(12)).await;
-    if let Some((rss, _, _)) = proc_sample(pid, tck) {
-        r.rss_steady_run = rss;
-        r.rss_file_run = rss_file(pid);
+    if let Some(sample) = proc_sample(pid, tck) {
+        r.rss_steady_run = sample.rss;
+        r.rss_file_run = sample.rss_file;
     }
     if args.diagnose {
         diagnose(pid, "after the run");
@@ -521,13 +519,13 @@ pub async fn run_one(args: &Args, client: &Client, n: usize, foreign: usize) -> 
         .map(|(k, c)| c[0] - before.get(k).map_or(0.0, |b| b[0]))
         .sum();
     r.restart_calls_operator = operator_calls(&op).await.values().sum::<f64>() + 0.0;
-    if let Some((_, hwm, _)) = proc_sample(pid, tck) {
-        r.rss_peak_restart = hwm;
+    if let Some(sample) = proc_sample(pid, tck) {
+        r.rss_peak_restart = sample.hwm;
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
-    if let Some((rss, _, _)) = proc_sample(pid, tck) {
-        r.rss_steady_restart = rss;
-        r.rss_file_restart = rss_file(pid);
+    if let Some(sample) = proc_sample(pid, tck) {
+        r.rss_steady_restart = sample.rss;
+        r.rss_file_restart = sample.rss_file;
     }
     if args.diagnose {
         diagnose(pid, "after the restart");
