@@ -98,14 +98,14 @@ pub struct VpcConfig {
     /// IDs of the subnets (1-16), such as `subnet-0123456789abcdef0`.
     #[schemars(
         length(min = 1, max = 16),
-        inner(length(min = 1, max = 32), regex(pattern = r"^[-0-9a-zA-Z]+$"))
+        inner(length(min = 1, max = 32), regex(pattern = VPC_ID_PATTERN))
     )]
     pub subnets: Vec<String>,
 
     /// IDs of the security groups (1-5), such as `sg-0123456789abcdef0`.
     #[schemars(
         length(min = 1, max = 5),
-        inner(length(min = 1, max = 32), regex(pattern = r"^[-0-9a-zA-Z]+$"))
+        inner(length(min = 1, max = 32), regex(pattern = VPC_ID_PATTERN))
     )]
     pub security_group_ids: Vec<String>,
 }

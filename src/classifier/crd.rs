@@ -15,6 +15,7 @@ use serde_json::json;
 
 use crate::crds::{
     document_reader_rules, immutability_rule, tag_rules, DocumentReaderConfig, Tag, VpcConfig,
+    KMS_KEY_PATTERN, REGION_PATTERN, ROLE_ARN_PATTERN, S3_URI_PATTERN,
 };
 
 /// `DocumentClassifierName` and `VersionName`: letters, digits and inner
@@ -53,14 +54,14 @@ pub struct DocumentClassifierSpec {
     /// inner hyphens). Together with `versionName` it must be unique in the
     /// account and Region; the operator finds a classifier it created again
     /// by this pair.
-    #[schemars(length(max = 63), regex(pattern = r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$"))]
+    #[schemars(length(max = 63), regex(pattern = RESOURCE_NAME_PATTERN))]
     pub document_classifier_name: String,
 
     /// Version of the classifier (at most 63 letters, digits and inner
     /// hyphens). Train a new model under the same name by creating another
     /// DocumentClassifier with a new version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 63), regex(pattern = r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$"))]
+    #[schemars(length(max = 63), regex(pattern = RESOURCE_NAME_PATTERN))]
     pub version_name: Option<String>,
 
     /// Language of the training documents, one of those custom
@@ -86,20 +87,20 @@ pub struct DocumentClassifierSpec {
     /// training data (and write access to the output).
     #[schemars(
         length(min = 20, max = 2048),
-        regex(pattern = r"^arn:aws(-[^:]+)?:iam::[0-9]{12}:role/.+$")
+        regex(pattern = ROLE_ARN_PATTERN)
     )]
     pub data_access_role_arn: String,
 
     /// KMS key that encrypts the storage volume of the training instances:
     /// a key ID in this account, or a key ARN from any account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 2048), regex(pattern = r"^[\x00-\x7F]+$"))]
+    #[schemars(length(max = 2048), regex(pattern = KMS_KEY_PATTERN))]
     pub volume_kms_key_id: Option<String>,
 
     /// KMS key that encrypts the trained model: key ID, alias name, key ARN
     /// or alias ARN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 2048), regex(pattern = r"^[\x00-\x7F]+$"))]
+    #[schemars(length(max = 2048), regex(pattern = KMS_KEY_PATTERN))]
     pub model_kms_key_id: Option<String>,
 
     /// Trains inside your VPC.
@@ -113,7 +114,7 @@ pub struct DocumentClassifierSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         length(min = 1, max = 20000),
-        regex(pattern = r"^[\x{0009}\x{000A}\x{000D}\x{0020}-\x{00FF}]+$")
+        regex(pattern = MODEL_POLICY_PATTERN)
     )]
     pub model_policy: Option<String>,
 
@@ -127,7 +128,7 @@ pub struct DocumentClassifierSpec {
     /// AWS Region of the classifier. Defaults to the operator's Region.
     /// ClassificationJobs that use it must run in the same Region.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"))]
+    #[schemars(regex(pattern = REGION_PATTERN))]
     pub region: Option<String>,
 
     /// What happens to the model in Comprehend when this resource is
@@ -264,7 +265,7 @@ pub struct ClassifierInputDataConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         length(max = 1024),
-        regex(pattern = r"^s3://[a-z0-9][\.\-a-z0-9]{1,61}[a-z0-9](/.*)?$")
+        regex(pattern = S3_URI_PATTERN)
     )]
     pub s3_uri: Option<String>,
 
@@ -273,7 +274,7 @@ pub struct ClassifierInputDataConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         length(max = 1024),
-        regex(pattern = r"^s3://[a-z0-9][\.\-a-z0-9]{1,61}[a-z0-9](/.*)?$")
+        regex(pattern = S3_URI_PATTERN)
     )]
     pub test_s3_uri: Option<String>,
 
@@ -282,7 +283,7 @@ pub struct ClassifierInputDataConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         length(min = 1, max = 1),
-        regex(pattern = r"^[ ~!@#$%^*\-_+=|\\:;\t>?/]$")
+        regex(pattern = LABEL_DELIMITER_PATTERN)
     )]
     pub label_delimiter: Option<String>,
 
@@ -329,7 +330,7 @@ pub struct ClassifierDocuments {
     /// (`inputDataConfig.s3Uri`).
     #[schemars(
         length(max = 1024),
-        regex(pattern = r"^s3://[a-z0-9][\.\-a-z0-9]{1,61}[a-z0-9](/.*)?$")
+        regex(pattern = S3_URI_PATTERN)
     )]
     pub s3_uri: String,
 
@@ -338,7 +339,7 @@ pub struct ClassifierDocuments {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         length(max = 1024),
-        regex(pattern = r"^s3://[a-z0-9][\.\-a-z0-9]{1,61}[a-z0-9](/.*)?$")
+        regex(pattern = S3_URI_PATTERN)
     )]
     pub test_s3_uri: Option<String>,
 }
@@ -361,7 +362,7 @@ pub struct AugmentedManifest {
     /// S3 URI of the manifest file.
     #[schemars(
         length(max = 1024),
-        regex(pattern = r"^s3://[a-z0-9][\.\-a-z0-9]{1,61}[a-z0-9](/.*)?$")
+        regex(pattern = S3_URI_PATTERN)
     )]
     pub s3_uri: String,
 
@@ -375,7 +376,7 @@ pub struct AugmentedManifest {
     /// each).
     #[schemars(inner(
         length(min = 1, max = 63),
-        regex(pattern = r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
+        regex(pattern = RESOURCE_NAME_PATTERN)
     ))]
     pub attribute_names: Vec<String>,
 
@@ -383,7 +384,7 @@ pub struct AugmentedManifest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         length(max = 1024),
-        regex(pattern = r"^s3://[a-z0-9][\.\-a-z0-9]{1,61}[a-z0-9](/.*)?$")
+        regex(pattern = S3_URI_PATTERN)
     )]
     pub annotation_data_s3_uri: Option<String>,
 
@@ -391,7 +392,7 @@ pub struct AugmentedManifest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         length(max = 1024),
-        regex(pattern = r"^s3://[a-z0-9][\.\-a-z0-9]{1,61}[a-z0-9](/.*)?$")
+        regex(pattern = S3_URI_PATTERN)
     )]
     pub source_documents_s3_uri: Option<String>,
 
@@ -431,21 +432,21 @@ pub struct ClassifierOutputDataConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         length(max = 1024),
-        regex(pattern = r"^s3://[a-z0-9][\.\-a-z0-9]{1,61}[a-z0-9](/.*)?$")
+        regex(pattern = S3_URI_PATTERN)
     )]
     pub s3_uri: Option<String>,
 
     /// KMS key that encrypts the output: key ID, alias name, key ARN or alias
     /// ARN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 2048), regex(pattern = r"^[\x00-\x7F]+$"))]
+    #[schemars(length(max = 2048), regex(pattern = KMS_KEY_PATTERN))]
     pub kms_key_id: Option<String>,
 
     /// S3 prefix of the data lake where a flywheel keeps its statistics.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         length(max = 1024),
-        regex(pattern = r"^s3://[a-z0-9][\.\-a-z0-9]{1,61}[a-z0-9](/.*)?$")
+        regex(pattern = S3_URI_PATTERN)
     )]
     pub flywheel_stats_s3_prefix: Option<String>,
 }

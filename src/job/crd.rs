@@ -11,6 +11,8 @@ use serde_json::json;
 
 use crate::crds::{
     document_reader_rules, immutability_rule, tag_rules, DocumentReaderConfig, Tag, VpcConfig,
+    CLASSIFIER_ARN_PATTERN, FLYWHEEL_ARN_PATTERN, JOB_NAME_PATTERN, KMS_KEY_PATTERN,
+    REGION_PATTERN, ROLE_ARN_PATTERN, S3_URI_PATTERN,
 };
 
 /// The job to run: what Comprehend's StartDocumentClassificationJob takes.
@@ -49,7 +51,7 @@ pub struct ClassificationJobSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         length(min = 1, max = 32),
-        regex(pattern = r"^([\p{L}\p{Z}\p{N}_.:/=+\-%@]*)$")
+        regex(pattern = JOB_NAME_PATTERN)
     )]
     pub job_id: Option<String>,
 
@@ -61,7 +63,7 @@ pub struct ClassificationJobSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         length(min = 1, max = 256),
-        regex(pattern = r"^([\p{L}\p{Z}\p{N}_.:/=+\-%@]*)$")
+        regex(pattern = JOB_NAME_PATTERN)
     )]
     pub job_name: Option<String>,
 
@@ -72,7 +74,7 @@ pub struct ClassificationJobSpec {
     #[schemars(
         length(max = 256),
         regex(
-            pattern = r"^arn:aws(-[^:]+)?:comprehend:[a-zA-Z0-9-]*:[0-9]{12}:document-classifier/[a-zA-Z0-9](-*[a-zA-Z0-9])*(/version/[a-zA-Z0-9](-*[a-zA-Z0-9])*)?$"
+            pattern = CLASSIFIER_ARN_PATTERN
         )
     )]
     pub document_classifier_arn: Option<String>,
@@ -84,7 +86,7 @@ pub struct ClassificationJobSpec {
     #[schemars(
         length(max = 256),
         regex(
-            pattern = r"^arn:aws(-[^:]+)?:comprehend:[a-zA-Z0-9-]*:[0-9]{12}:flywheel/[a-zA-Z0-9](-*[a-zA-Z0-9])*$"
+            pattern = FLYWHEEL_ARN_PATTERN
         )
     )]
     pub flywheel_arn: Option<String>,
@@ -112,14 +114,14 @@ pub struct ClassificationJobSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         length(min = 20, max = 2048),
-        regex(pattern = r"^arn:aws(-[^:]+)?:iam::[0-9]{12}:role/.+$")
+        regex(pattern = ROLE_ARN_PATTERN)
     )]
     pub data_access_role_arn: Option<String>,
 
     /// KMS key that encrypts the storage volume of the instances that process
     /// the job: a key ID in this account, or a key ARN from any account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 2048), regex(pattern = r"^[\x00-\x7F]+$"))]
+    #[schemars(length(max = 2048), regex(pattern = KMS_KEY_PATTERN))]
     pub volume_kms_key_id: Option<String>,
 
     /// Runs the job inside your VPC.
@@ -136,7 +138,7 @@ pub struct ClassificationJobSpec {
     /// AWS Region of the job and the classifier. Defaults to the operator's
     /// Region.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"))]
+    #[schemars(regex(pattern = REGION_PATTERN))]
     pub region: Option<String>,
 
     /// When set, the resource is deleted this many seconds after the job
@@ -225,7 +227,7 @@ pub struct InputDataConfig {
     /// must be in the job's Region.
     #[schemars(
         length(max = 1024),
-        regex(pattern = r"^s3://[a-z0-9][\.\-a-z0-9]{1,61}[a-z0-9](/.*)?$")
+        regex(pattern = S3_URI_PATTERN)
     )]
     pub s3_uri: String,
 
@@ -270,14 +272,14 @@ pub struct OutputDataConfig {
     /// `status.outputS3Uri`.
     #[schemars(
         length(max = 1024),
-        regex(pattern = r"^s3://[a-z0-9][\.\-a-z0-9]{1,61}[a-z0-9](/.*)?$")
+        regex(pattern = S3_URI_PATTERN)
     )]
     pub s3_uri: String,
 
     /// KMS key that encrypts the output: key ID, alias name, key ARN or alias
     /// ARN, in this account or another.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 2048), regex(pattern = r"^[\x00-\x7F]+$"))]
+    #[schemars(length(max = 2048), regex(pattern = KMS_KEY_PATTERN))]
     pub kms_key_id: Option<String>,
 }
 
