@@ -84,6 +84,12 @@ struct StatusLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LaneLabels {
+    /// `waited`, `urgent` or `progress`.
+    lane: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PlaceLabels {
     account: String,
     region: String,
@@ -104,6 +110,7 @@ pub struct Metrics {
     queue_length: Gauge,
     foreign_jobs: Family<PlaceLabels, Gauge>,
     status_writes: Counter,
+    status_write_delay: Family<LaneLabels, Histogram>,
     reconcile_duration: Histogram,
 }
 
@@ -155,6 +162,16 @@ impl Metrics {
             "Status writes to the Kubernetes API",
             status_writes.clone(),
         );
+        // 5 ms .. ~80 s: a write taken at once, up to a backlog of outcomes
+        // behind the records Starts wait for, under load.
+        let status_write_delay = Family::<LaneLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.005, 2.0, 15))
+        });
+        registry.register(
+            "status_write_delay_seconds",
+            "Time from a status change being handed to the writer until it is stored, by the lane it was written from: waited (a record a Start waits for), urgent (outcomes and warnings), progress (queued, started, running; a job's own progress is first held up to 5 s)",
+            status_write_delay.clone(),
+        );
         // 1 ms .. ~4 min: a reconcile that only reads the cache takes
         // milliseconds, one that waits for a Start slot under the 1/s quota or
         // backs off from throttling can take minutes.
@@ -174,6 +191,7 @@ impl Metrics {
             queue_length,
             foreign_jobs,
             status_writes,
+            status_write_delay,
             reconcile_duration,
         }
     }
@@ -246,9 +264,14 @@ impl Metrics {
             .set(n);
     }
 
-    /// A status was written.
-    pub fn status_written(&self) {
+    /// A status was stored, from `lane`, `delay` after it was handed over.
+    pub fn status_written(&self, lane: &str, delay: Duration) {
         self.status_writes.inc();
+        self.status_write_delay
+            .get_or_create(&LaneLabels {
+                lane: lane.to_string(),
+            })
+            .observe(delay.as_secs_f64());
     }
 
     /// A reconcile took `d`.
@@ -293,7 +316,7 @@ mod tests {
             "job_not_found",
         );
         m.set_queue_length(3);
-        m.status_written();
+        m.status_written("urgent", Duration::from_millis(30));
         m.observe_reconcile(Duration::from_millis(5));
         m.set_jobs_by_status(&BTreeMap::from([("IN_PROGRESS".to_string(), 2)]));
         let text = m.encode();
@@ -306,6 +329,10 @@ mod tests {
             "# TYPE comprehend_operator_queue_length gauge",
             "comprehend_operator_queue_length 3",
             "comprehend_operator_status_writes_total 1",
+            "# TYPE comprehend_operator_status_write_delay_seconds histogram",
+            "comprehend_operator_status_write_delay_seconds_count{lane=\"urgent\"} 1",
+            "comprehend_operator_status_write_delay_seconds_bucket{le=\"0.04\",lane=\"urgent\"} 1",
+            "comprehend_operator_status_write_delay_seconds_bucket{le=\"0.02\",lane=\"urgent\"} 0",
             "# TYPE comprehend_operator_jobs gauge",
             "comprehend_operator_jobs{status=\"IN_PROGRESS\"} 2",
             "# TYPE comprehend_operator_reconcile_duration_seconds histogram",

@@ -126,6 +126,75 @@ pub async fn operator_calls(op: &Op) -> BTreeMap<String, f64> {
     out
 }
 
+/// The operator's status-write delay by lane, from its
+/// `comprehend_operator_status_write_delay_seconds` histogram.
+#[derive(Clone, Debug, Default)]
+pub struct WriteDelay {
+    pub count: f64,
+    pub sum: f64,
+    /// (upper bound s, cumulative count), in the order served (ascending).
+    pub buckets: Vec<(f64, f64)>,
+}
+
+impl WriteDelay {
+    pub fn mean(&self) -> f64 {
+        if self.count > 0.0 {
+            self.sum / self.count
+        } else {
+            f64::NAN
+        }
+    }
+
+    /// The upper bound of the bucket that holds the `p`-th percentile.
+    pub fn percentile_bound(&self, p: f64) -> f64 {
+        let want = self.count * p / 100.0;
+        self.buckets
+            .iter()
+            .find(|(_, cum)| *cum >= want)
+            .map_or(f64::INFINITY, |(le, _)| *le)
+    }
+}
+
+/// The operator's status-write delays, by lane.
+pub async fn write_delays(op: &Op) -> BTreeMap<String, WriteDelay> {
+    const NAME: &str = "comprehend_operator_status_write_delay_seconds_";
+    let mut out: BTreeMap<String, WriteDelay> = BTreeMap::new();
+    let Some((_, body)) = http_get(&op.http, "/metrics").await else {
+        return out;
+    };
+    let label = |labels: &str, key: &str| -> Option<String> {
+        let rest = labels.split(&format!("{key}=\"")).nth(1)?;
+        Some(rest.split('"').next()?.to_string())
+    };
+    for line in body.lines() {
+        let Some(rest) = line.strip_prefix(NAME) else {
+            continue;
+        };
+        let (Some((kind, rest)), Some(value)) = (
+            rest.split_once('{'),
+            line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()),
+        ) else {
+            continue;
+        };
+        let Some(lane) = label(rest, "lane") else {
+            continue;
+        };
+        let entry = out.entry(lane).or_default();
+        match kind {
+            "count" => entry.count = value,
+            "sum" => entry.sum = value,
+            "bucket" => {
+                let le = label(rest, "le")
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .unwrap_or(f64::INFINITY);
+                entry.buckets.push((le, value));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// One reading of a process from /proc.
 pub struct Sample {
     /// VmRSS, MiB.
@@ -240,4 +309,27 @@ pub fn clk_tck() -> f64 {
         .ok()
         .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
         .unwrap_or(100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_delay_percentile_is_the_bound_of_the_bucket_holding_it() {
+        let d = WriteDelay {
+            count: 10.0,
+            sum: 0.2,
+            buckets: vec![
+                (0.005, 1.0),
+                (0.01, 5.0),
+                (0.02, 10.0),
+                (f64::INFINITY, 10.0),
+            ],
+        };
+        assert_eq!(d.mean(), 0.02);
+        assert_eq!(d.percentile_bound(50.0), 0.01);
+        assert_eq!(d.percentile_bound(99.0), 0.02);
+        assert!(WriteDelay::default().mean().is_nan());
+    }
 }

@@ -309,6 +309,26 @@ pub fn table(rs: &[RunResult]) -> String {
             true,
         ),
         (
+            "status write delay, the operator's metric: mean / p99 bucket bound s, by lane: waited (records before Start); urgent (outcomes); progress (the 5 s hold included)",
+            Box::new(|r| {
+                let lane = |name: &str| match r.write_delay.get(name) {
+                    Some(d) if d.count > 0.0 => format!(
+                        "{:.2}/{} (n={})",
+                        d.mean(),
+                        d.percentile_bound(99.0),
+                        d.count
+                    ),
+                    _ => "-".into(),
+                };
+                (
+                    format!("{}; {}; {}", lane("waited"), lane("urgent"), lane("progress")),
+                    "-".into(),
+                )
+            }),
+            "reported",
+            true,
+        ),
+        (
             "create -> Start p50 / p99 / max s (free slot)",
             Box::new(|r| {
                 (

@@ -15,7 +15,10 @@ use serde_json::json;
 
 use crate::audit::{audit_first_writes, audit_len, audit_writes};
 use crate::calibrate::{calibrate, Calibration};
-use crate::operator::{clk_tck, diagnose, operator_calls, proc_sample, start_operator, wait_ready};
+use crate::operator::{
+    clk_tck, diagnose, operator_calls, proc_sample, start_operator, wait_ready, write_delays,
+    WriteDelay,
+};
 use crate::watch::{now_epoch, parse_time, wait_terminal, watch, Track, Tracks};
 use crate::Args;
 
@@ -179,6 +182,8 @@ pub struct RunResult {
     pub unfinished: usize,
     pub throttled_standin: f64,
     pub throttled_operator: f64,
+    /// The operator's status-write delay by lane, over the run.
+    pub write_delay: BTreeMap<String, WriteDelay>,
     /// The stand-in's most jobs active at once (foreign ones included).
     pub max_active_seen: f64,
     /// The most of the operator's jobs active at once, from each job's
@@ -376,6 +381,7 @@ pub async fn run_one(args: &Args, client: &Client, n: usize, foreign: usize) -> 
         .get("throttled")
         .copied()
         .unwrap_or(0.0);
+    r.write_delay = write_delays(&op).await;
     r.max_active_seen = stats["maxActiveJobsSeen"].as_f64().unwrap_or(0.0);
     let mut durations = Vec::new();
     let mut describe_min = 0.0;

@@ -141,6 +141,18 @@ pub(crate) enum Lane {
     Held,
 }
 
+impl Lane {
+    /// The lane's label on the write-delay metric (a held status is
+    /// written from the progress lane).
+    fn label(self) -> &'static str {
+        match self {
+            Lane::Waited => "waited",
+            Lane::Urgent => "urgent",
+            Lane::Progress | Lane::Held => "progress",
+        }
+    }
+}
+
 /// The latest status waiting to be written for one object.
 struct Pending<K: Writable> {
     /// Where the object is (not the object: thousands of writes may wait).
@@ -155,6 +167,12 @@ struct Pending<K: Writable> {
     in_flight: bool,
     /// Replaced while a write was under way: write again.
     dirty: bool,
+    /// When the oldest change not yet stored was handed over: a write's
+    /// delay, on the metrics, runs from then (retries included).
+    since: tokio::time::Instant,
+    /// When a change arrived while a write was under way: the next
+    /// write's `since`.
+    replaced_at: Option<tokio::time::Instant>,
     attempts: u32,
     lane: Lane,
 }
@@ -314,6 +332,7 @@ impl<K: Writable> StatusWriter<K> {
                 p.attempts = 0;
                 if p.in_flight {
                     p.dirty = true;
+                    p.replaced_at.get_or_insert_with(tokio::time::Instant::now);
                 }
             }
             p.waiters.extend(waiter);
@@ -337,6 +356,8 @@ impl<K: Writable> StatusWriter<K> {
                 waiters: waiter.into_iter().collect(),
                 in_flight: false,
                 dirty: false,
+                since: tokio::time::Instant::now(),
+                replaced_at: None,
                 attempts: 0,
                 lane,
             },
@@ -374,14 +395,16 @@ impl<K: Writable> Inner<K> {
     /// done, again (replaced meanwhile), retried later, or dropped (the
     /// object is gone).
     async fn write_one(self: Arc<Self>, uid: String) {
-        let (obj, status) = {
+        let (obj, status, lane) = {
             let mut pending = self.lock();
             let Some(p) = pending.get_mut(&uid) else {
                 return;
             };
             p.in_flight = true;
             p.dirty = false;
-            (p.at.clone(), p.status.clone())
+            // This write carries every change so far.
+            p.replaced_at = None;
+            (p.at.clone(), p.status.clone(), p.lane)
         };
         let result = apply_status_at::<K, _>(&self.client, &obj, &status).await;
         let mut pending = self.lock();
@@ -391,7 +414,7 @@ impl<K: Writable> Inner<K> {
         p.in_flight = false;
         match result {
             Ok(written) => {
-                self.metrics.status_written();
+                self.metrics.status_written(lane.label(), p.since.elapsed());
                 self.written.remember(&written, status.clone());
                 if let Some(notice) = status.notice_since(&p.base) {
                     let events = self.events.clone();
@@ -406,6 +429,10 @@ impl<K: Writable> Inner<K> {
                 }
                 p.base = status;
                 if p.dirty {
+                    p.since = p
+                        .replaced_at
+                        .take()
+                        .unwrap_or_else(tokio::time::Instant::now);
                     let lane = p.lane;
                     drop(pending);
                     self.send(uid, lane);
@@ -749,6 +776,45 @@ mod tests {
         tokio::time::sleep(HOLD * 2).await;
         api.assert_idle();
         assert!(!writer.is_pending(&obj));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_write_s_delay_is_measured_from_its_oldest_change_by_lane() {
+        let (a, b) = (widget(), widget_b());
+        let (client, mut api) = mock_api(&a);
+        let metrics = Arc::new(Metrics::default());
+        let writer = StatusWriter::new(client, &Settings::default(), metrics.clone());
+        // a's progress is held, then replaced: one write, whose delay runs
+        // from the first change, the hold included.
+        writer.publish(&a, &WidgetStatus { step: 1 }, Lane::Held);
+        tokio::time::sleep(HOLD / 2).await;
+        writer.publish(&a, &WidgetStatus { step: 2 }, Lane::Held);
+        let first = api.next().await;
+        answer_stored(first, &a, 2);
+        // b's outcome is written at once.
+        writer.publish(&b, &WidgetStatus { step: 7 }, Lane::Urgent);
+        let second = api.next().await;
+        answer_stored(second, &b, 7);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let text = metrics.encode();
+        let value = |name: &str, lane: &str| -> f64 {
+            let prefix = format!(
+                "comprehend_operator_status_write_delay_seconds_{name}{{lane=\"{lane}\"}} "
+            );
+            text.lines()
+                .find_map(|l| l.strip_prefix(prefix.as_str()))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("no {prefix} in\n{text}"))
+        };
+        assert_eq!(value("count", "progress"), 1.0);
+        let held = value("sum", "progress");
+        assert!(
+            held >= HOLD.as_secs_f64() && held < HOLD.as_secs_f64() + 0.1,
+            "{held}"
+        );
+        assert_eq!(value("count", "urgent"), 1.0);
+        assert!(value("sum", "urgent") < 0.1, "{text}");
+        assert!(!text.contains("lane=\"waited\""), "{text}");
     }
 
     #[tokio::test(start_paused = true)]
