@@ -169,7 +169,7 @@ impl Metrics {
         });
         registry.register(
             "status_write_delay_seconds",
-            "Time from a status change being handed to the writer until it is stored, by the lane it was written from: waited (a record a Start waits for), urgent (outcomes and warnings), progress (queued, started, running; a job's own progress is first held up to 5 s)",
+            "Time a status change waits in the writer's lane until it is stored, by lane: waited (a record a Start waits for, from when the Start asks), urgent (outcomes and warnings), progress (queued, started, running; after the up to 5 s a job's own progress is held)",
             status_write_delay.clone(),
         );
         // 1 ms .. ~4 min: a reconcile that only reads the cache takes

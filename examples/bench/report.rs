@@ -309,7 +309,7 @@ pub fn table(rs: &[RunResult]) -> String {
             true,
         ),
         (
-            "status write delay, the operator's metric: mean / p99 bucket bound s, by lane: waited (records before Start); urgent (outcomes); progress (the 5 s hold included)",
+            "status write delay, the operator's metric: mean / p99 bucket bound s, by lane: waited (records a Start waits for); urgent (outcomes); progress (after the 5 s hold)",
             Box::new(|r| {
                 let lane = |name: &str| match r.write_delay.get(name) {
                     Some(d) if d.count > 0.0 => format!(

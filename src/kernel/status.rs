@@ -167,11 +167,14 @@ struct Pending<K: Writable> {
     in_flight: bool,
     /// Replaced while a write was under way: write again.
     dirty: bool,
-    /// When the oldest change not yet stored was handed over: a write's
-    /// delay, on the metrics, runs from then (retries included).
+    /// When the oldest change not yet stored entered this lane (was handed
+    /// over in it, or raised to it): a write's delay, on the metrics, runs
+    /// from then, retries included, so each lane shows how long its
+    /// changes wait (a queued status raised when its Start comes counts
+    /// from the raise; a held one from the end of its hold).
     since: tokio::time::Instant,
-    /// When a change arrived while a write was under way: the next
-    /// write's `since`.
+    /// When a change arrived (or was raised) while a write was under way:
+    /// the next write's `since`.
     replaced_at: Option<tokio::time::Instant>,
     attempts: u32,
     lane: Lane,
@@ -187,6 +190,13 @@ impl<K: Writable> Pending<K> {
             return false;
         }
         self.lane = lane;
+        // Its wait in the new lane starts now.
+        let now = tokio::time::Instant::now();
+        if self.in_flight {
+            self.replaced_at = Some(now);
+        } else {
+            self.since = now;
+        }
         !self.in_flight
     }
 }
@@ -395,7 +405,7 @@ impl<K: Writable> Inner<K> {
     /// done, again (replaced meanwhile), retried later, or dropped (the
     /// object is gone).
     async fn write_one(self: Arc<Self>, uid: String) {
-        let (obj, status, lane) = {
+        let (obj, status, lane, since) = {
             let mut pending = self.lock();
             let Some(p) = pending.get_mut(&uid) else {
                 return;
@@ -404,7 +414,7 @@ impl<K: Writable> Inner<K> {
             p.dirty = false;
             // This write carries every change so far.
             p.replaced_at = None;
-            (p.at.clone(), p.status.clone(), p.lane)
+            (p.at.clone(), p.status.clone(), p.lane, p.since)
         };
         let result = apply_status_at::<K, _>(&self.client, &obj, &status).await;
         let mut pending = self.lock();
@@ -414,7 +424,7 @@ impl<K: Writable> Inner<K> {
         p.in_flight = false;
         match result {
             Ok(written) => {
-                self.metrics.status_written(lane.label(), p.since.elapsed());
+                self.metrics.status_written(lane.label(), since.elapsed());
                 self.written.remember(&written, status.clone());
                 if let Some(notice) = status.notice_since(&p.base) {
                     let events = self.events.clone();
@@ -779,22 +789,32 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn each_write_s_delay_is_measured_from_its_oldest_change_by_lane() {
+    async fn each_write_s_delay_runs_from_its_change_entering_the_lane() {
         let (a, b) = (widget(), widget_b());
         let (client, mut api) = mock_api(&a);
         let metrics = Arc::new(Metrics::default());
-        let writer = StatusWriter::new(client, &Settings::default(), metrics.clone());
-        // a's progress is held, then replaced: one write, whose delay runs
-        // from the first change, the hold included.
+        let writer = Arc::new(StatusWriter::new(
+            client,
+            &Settings::default(),
+            metrics.clone(),
+        ));
+        // a's progress is held; halfway through, a Start waits for a's
+        // record: written at once, and its delay (answered 200 ms later)
+        // runs from the raise, not from the held change.
         writer.publish(&a, &WidgetStatus { step: 1 }, Lane::Held);
         tokio::time::sleep(HOLD / 2).await;
-        writer.publish(&a, &WidgetStatus { step: 2 }, Lane::Held);
-        let first = api.next().await;
-        answer_stored(first, &a, 2);
-        // b's outcome is written at once.
-        writer.publish(&b, &WidgetStatus { step: 7 }, Lane::Urgent);
-        let second = api.next().await;
-        answer_stored(second, &b, 7);
+        let (w, o) = (writer.clone(), a.clone());
+        let waiting = tokio::spawn(async move { w.write(&o, &WidgetStatus { step: 2 }).await });
+        let record = api.next().await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        answer_stored(record, &a, 2);
+        waiting.await.unwrap().expect("stored");
+        // b's progress is held, then written from the progress lane at
+        // once, answered 300 ms later: the hold is not the lane's wait.
+        writer.publish(&b, &WidgetStatus { step: 7 }, Lane::Held);
+        let progress = api.next().await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        answer_stored(progress, &b, 7);
         tokio::time::sleep(Duration::from_millis(10)).await;
         let text = metrics.encode();
         let value = |name: &str, lane: &str| -> f64 {
@@ -806,15 +826,13 @@ mod tests {
                 .and_then(|v| v.parse().ok())
                 .unwrap_or_else(|| panic!("no {prefix} in\n{text}"))
         };
+        assert_eq!(value("count", "waited"), 1.0);
+        let waited = value("sum", "waited");
+        assert!((0.2..0.25).contains(&waited), "{waited}");
         assert_eq!(value("count", "progress"), 1.0);
-        let held = value("sum", "progress");
-        assert!(
-            held >= HOLD.as_secs_f64() && held < HOLD.as_secs_f64() + 0.1,
-            "{held}"
-        );
-        assert_eq!(value("count", "urgent"), 1.0);
-        assert!(value("sum", "urgent") < 0.1, "{text}");
-        assert!(!text.contains("lane=\"waited\""), "{text}");
+        let progress = value("sum", "progress");
+        assert!((0.3..0.35).contains(&progress), "{progress}");
+        assert!(!text.contains("lane=\"urgent\""), "{text}");
     }
 
     #[tokio::test(start_paused = true)]
