@@ -101,6 +101,11 @@ pub async fn wait_ready(op: &Op, timeout: Duration) -> Option<f64> {
     None
 }
 
+/// The value of label `key` in a metric line's labels (`k="v",...`).
+fn label<'a>(labels: &'a str, key: &str) -> Option<&'a str> {
+    labels.split(&format!("{key}=\"")).nth(1)?.split('"').next()
+}
+
 /// Sum of comprehend_operator_aws_calls_total, per outcome.
 pub async fn operator_calls(op: &Op) -> BTreeMap<String, f64> {
     let mut out = BTreeMap::new();
@@ -109,12 +114,7 @@ pub async fn operator_calls(op: &Op) -> BTreeMap<String, f64> {
     };
     for line in body.lines() {
         if let Some(rest) = line.strip_prefix("comprehend_operator_aws_calls_total{") {
-            let outcome = rest
-                .split("outcome=\"")
-                .nth(1)
-                .and_then(|x| x.split('"').next())
-                .unwrap_or("?")
-                .to_string();
+            let outcome = label(rest, "outcome").unwrap_or("?").to_string();
             let v: f64 = rest
                 .rsplit(' ')
                 .next()
@@ -162,10 +162,6 @@ pub async fn write_delays(op: &Op) -> BTreeMap<String, WriteDelay> {
     let Some((_, body)) = http_get(&op.http, "/metrics").await else {
         return out;
     };
-    let label = |labels: &str, key: &str| -> Option<String> {
-        let rest = labels.split(&format!("{key}=\"")).nth(1)?;
-        Some(rest.split('"').next()?.to_string())
-    };
     for line in body.lines() {
         let Some(rest) = line.strip_prefix(NAME) else {
             continue;
@@ -179,7 +175,7 @@ pub async fn write_delays(op: &Op) -> BTreeMap<String, WriteDelay> {
         let Some(lane) = label(rest, "lane") else {
             continue;
         };
-        let entry = out.entry(lane).or_default();
+        let entry = out.entry(lane.to_string()).or_default();
         match kind {
             "count" => entry.count = value,
             "sum" => entry.sum = value,
